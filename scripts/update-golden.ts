@@ -1,0 +1,18 @@
+// Regenerate golden/<fixture>/ from fixtures/valid-<fixture>.yaml with the TEST-ONLY secrets.
+// Run by a developer (npm run golden:update); CI never runs it. Review the diff like code.
+import { mkdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { renderCluster } from '../src/generators/index.js';
+import { writeRendered } from '../src/generators/output.js';
+import { GOLDEN, loadFixture, testFacts, validFixtureNames } from '../test/support/fixtures.js';
+
+const only = process.argv.slice(2);
+for (const name of validFixtureNames()) {
+  if (only.length > 0 && !only.includes(name)) continue;
+  const dir = join(GOLDEN, name);
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  const files = renderCluster(loadFixture(name), testFacts());
+  writeRendered(dir, files);
+  console.log(`golden/${name}: ${files.length} files`);
+}

@@ -1,0 +1,10 @@
+// Public library surface: load a spec, derive facts from secrets, render files.
+export { parseSpec, loadSpec, SpecError, type ParseResult } from './spec/load.js';
+export { Cluster, API_VERSION, type ClusterInput, type ClusterSpec } from './spec/schema.js';
+export { formatIssues, type SpecIssue } from './spec/issues.js';
+export { deriveView, type ClusterView, type HostView } from './spec/derive.js';
+export { renderCluster, renderView, generators, outputPath } from './generators/index.js';
+export type { Facts, GeneratedFile, Generator, Secrets, HostFile, ClusterFile } from './generators/types.js';
+export { writeRendered } from './generators/output.js';
+export { factsFromSecrets, loadOrCreateSecrets, parseSecrets, caCertHash } from './secrets/secrets.js';
+export { kubeadmImages, pauseImage, resolveImage } from './images.js';

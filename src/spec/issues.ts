@@ -1,0 +1,31 @@
+// User-facing problems are data: a path into the spec, a machine-readable code and a message. Formatting is separate.
+
+export type Severity = 'error' | 'warning';
+
+export interface SpecIssue {
+  /** Dotted path with [i] indexes, e.g. spec.hosts[1].address; '' for the whole document. */
+  path: string;
+  code: string;
+  message: string;
+}
+
+export type PathSegment = string | number | symbol;
+
+export function formatPath(segments: readonly PathSegment[]): string {
+  let out = '';
+  for (const s of segments) {
+    if (typeof s === 'number') out += `[${s}]`;
+    else if (typeof s === 'string' && /^[A-Za-z_$][A-Za-z0-9_$-]*$/.test(s)) out += out === '' ? s : `.${s}`;
+    else out += `[${JSON.stringify(String(s))}]`;
+  }
+  return out;
+}
+
+/** One issue per line, `path: message`, as the CLI prints them. */
+export function formatIssues(issues: readonly SpecIssue[]): string {
+  return issues.map((i) => `${i.path || '(document)'}: ${i.message}`).join('\n');
+}
+
+export function issue(path: readonly PathSegment[] | string, code: string, message: string): SpecIssue {
+  return { path: typeof path === 'string' ? path : formatPath(path), code, message };
+}

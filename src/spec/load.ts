@@ -1,0 +1,160 @@
+// parseSpec: text (YAML or JSON) or an object -> validated, defaulted spec + warnings, or every issue found.
+// Loading is strict: unknown fields are errors; YAML aliases, non-JSON types and oversized documents are refused
+// before zod sees anything.
+import yaml from 'js-yaml';
+import type { z } from 'zod';
+import { API_VERSION, Cluster, type ClusterSpec } from './schema.js';
+import { formatPath, issue, type SpecIssue } from './issues.js';
+import { crossFieldChecks } from './validate.js';
+
+export type ParseResult =
+  | { ok: true; spec: ClusterSpec; warnings: SpecIssue[] }
+  | { ok: false; issues: SpecIssue[]; warnings: SpecIssue[] };
+
+export const MAX_SPEC_BYTES = 1024 * 1024;
+const MAX_DEPTH = 32;
+
+export function parseSpec(input: string | unknown): ParseResult {
+  let doc: unknown = input;
+  if (typeof input === 'string') {
+    const loaded = loadText(input);
+    if (!loaded.ok) return { ok: false, issues: loaded.issues, warnings: [] };
+    doc = loaded.value;
+  }
+  const shape = checkShape(doc);
+  if (shape.length > 0) return { ok: false, issues: shape, warnings: [] };
+
+  const version = (doc as { apiVersion?: unknown } | null)?.apiVersion;
+  if (typeof doc === 'object' && doc !== null && version !== undefined && version !== API_VERSION) {
+    return {
+      ok: false,
+      issues: [issue(['apiVersion'], 'unsupported_version', `unsupported apiVersion ${JSON.stringify(String(version)).slice(0, 80)}; this release reads ${API_VERSION}`)],
+      warnings: [],
+    };
+  }
+
+  const parsed = Cluster.safeParse(doc);
+  if (!parsed.success) return { ok: false, issues: zodIssues(parsed.error.issues), warnings: [] };
+
+  const { errors, warnings } = crossFieldChecks(parsed.data);
+  if (errors.length > 0) return { ok: false, issues: errors, warnings };
+  return { ok: true, spec: parsed.data, warnings };
+}
+
+/** Like parseSpec but throws a SpecError; for library users who prefer exceptions. */
+export function loadSpec(input: string | unknown): { spec: ClusterSpec; warnings: SpecIssue[] } {
+  const r = parseSpec(input);
+  if (!r.ok) throw new SpecError(r.issues);
+  return { spec: r.spec, warnings: r.warnings };
+}
+
+export class SpecError extends Error {
+  constructor(readonly issues: SpecIssue[]) {
+    super(`invalid cluster spec:\n${issues.map((i) => `  ${i.path || '(document)'}: ${i.message}`).join('\n')}`);
+    this.name = 'SpecError';
+  }
+}
+
+function loadText(text: string): { ok: true; value: unknown } | { ok: false; issues: SpecIssue[] } {
+  if (Buffer.byteLength(text, 'utf8') > MAX_SPEC_BYTES) {
+    return { ok: false, issues: [issue('', 'too_large', `the spec is larger than ${MAX_SPEC_BYTES} bytes`)] };
+  }
+  try {
+    const docs = yaml.loadAll(text, undefined, { schema: yaml.CORE_SCHEMA, json: false });
+    if (docs.length !== 1) {
+      return { ok: false, issues: [issue('', 'document_count', `expected exactly one YAML document, found ${docs.length}`)] };
+    }
+    return { ok: true, value: docs[0] };
+  } catch (e) {
+    const msg = e instanceof Error ? e.message.split('\n')[0] ?? 'unreadable' : 'unreadable';
+    return { ok: false, issues: [issue('', 'syntax', `not valid YAML or JSON: ${msg}`)] };
+  }
+}
+
+/**
+ * Refuse what a JSON document cannot hold and what makes parsers explode: shared references (YAML aliases), depth
+ * beyond MAX_DEPTH, non-plain objects. An alias bomb expands to an exponential tree of shared nodes; we stop at the
+ * first node seen twice.
+ */
+function checkShape(doc: unknown): SpecIssue[] {
+  const issues: SpecIssue[] = [];
+  const seen = new Set<object>();
+  const walk = (v: unknown, path: (string | number)[]): void => {
+    if (issues.length > 0) return;
+    if (v === null || typeof v === 'string' || typeof v === 'boolean') return;
+    if (typeof v === 'number') {
+      if (!Number.isFinite(v)) issues.push(issue(path, 'invalid_number', 'numbers must be finite'));
+      return;
+    }
+    if (typeof v !== 'object') {
+      issues.push(issue(path, 'invalid_type', `unsupported value of type ${typeof v}`));
+      return;
+    }
+    if (path.length > MAX_DEPTH) {
+      issues.push(issue(path, 'too_deep', `nesting deeper than ${MAX_DEPTH} levels`));
+      return;
+    }
+    if (seen.has(v)) {
+      issues.push(issue(path, 'alias', 'YAML anchors/aliases (shared nodes) are not allowed in a cluster spec'));
+      return;
+    }
+    seen.add(v);
+    if (Array.isArray(v)) v.forEach((x, i) => walk(x, [...path, i]));
+    else {
+      const proto = Object.getPrototypeOf(v);
+      if (proto !== Object.prototype && proto !== null) {
+        issues.push(issue(path, 'invalid_type', 'only plain mappings, lists, strings, numbers, booleans and null are allowed'));
+        return;
+      }
+      for (const [k, x] of Object.entries(v)) walk(x, [...path, k]);
+    }
+  };
+  walk(doc, []);
+  return issues;
+}
+
+function zodIssues(raw: readonly z.core.$ZodIssue[]): SpecIssue[] {
+  const out: SpecIssue[] = [];
+  for (const i of raw) {
+    if (i.code === 'unrecognized_keys') {
+      for (const k of i.keys) out.push(issue([...i.path, k], 'unknown_field', 'unknown field'));
+      continue;
+    }
+    if (i.code === 'invalid_union' && i.errors.length > 0 && i.discriminator === undefined) {
+      out.push(...zodIssues(i.errors.flat().map((n) => ({ ...n, path: [...i.path, ...n.path] }))));
+      continue;
+    }
+    out.push({ path: formatPath(i.path), code: i.code, message: humanMessage(i) });
+  }
+  return dedupe(out);
+}
+
+function humanMessage(i: z.core.$ZodIssue): string {
+  if (i.code === 'invalid_type') {
+    if (i.input === undefined) return `is required (${i.expected})`;
+    return `must be ${i.expected}, got ${describe(i.input)}`;
+  }
+  if (i.code === 'invalid_value' && i.values.length > 1) return `must be one of ${i.values.map((v) => JSON.stringify(v)).join(', ')}`;
+  if (i.code === 'invalid_union' && i.discriminator !== undefined) {
+    return `${i.discriminator} must be one of ${("options" in i && i.options ? i.options : []).map((o) => JSON.stringify(o)).join(', ')}`;
+  }
+  return i.message;
+}
+
+function describe(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'a list';
+  return typeof v === 'object' ? 'a mapping' : typeof v;
+}
+
+function dedupe(issues: SpecIssue[]): SpecIssue[] {
+  const seen = new Set<string>();
+  return issues.filter((i) => {
+    const k = `${i.path}\u0000${i.message}`;
+    if (seen.has(k)) return false;
+    seen.add(k);
+    return true;
+  });
+}
+
+export { formatPath };

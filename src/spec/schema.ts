@@ -1,0 +1,348 @@
+// The cluster spec (airgap-k8s/v1alpha1): one zod schema per concern, strict (unknown fields are errors), with
+// defaults. Everything a user writes that later reaches a shell, a config file or a manifest is constrained here, so
+// generators can interpolate validated values without quoting games. Cross-field rules live in validate.ts.
+import { z } from 'zod';
+
+export const API_VERSION = 'airgap-k8s/v1alpha1';
+
+// ---- primitive formats (each with a message a user can act on) ----
+
+const dnsLabelRe = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+/** RFC 1123 label: lowercase alphanumerics and '-', 1..63 chars, alphanumeric at both ends. */
+export const DnsLabel = z
+  .string()
+  .regex(dnsLabelRe, 'must be an RFC 1123 label: lowercase letters, digits and "-", 1-63 chars, starting and ending alphanumeric');
+
+/** Linux accepts interface names up to 15 bytes without '/', whitespace or ':'; we also refuse shell metacharacters. */
+export const InterfaceName = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,14}$/, 'must be a Linux interface name: 1-15 chars of letters, digits, "_", "." or "-" (no spaces or shell metacharacters)');
+
+export const IPv4 = z.ipv4({ message: 'must be an IPv4 address such as 55.192.0.125' });
+export const CIDRv4 = z.cidrv4({ message: 'must be an IPv4 CIDR such as 10.96.0.0/12' });
+
+/** A Kubernetes-style semantic version with a leading v: v1.34.3 */
+export const KubeVersion = z.string().regex(/^v\d+\.\d+\.\d+$/, 'must look like v1.34.3');
+/** A plain dotted version: 1.6.32, 2.1.3 */
+export const DottedVersion = z.string().regex(/^\d+\.\d+\.\d+$/, 'must look like 1.7.28');
+/** A chart or image version, with or without v, optional pre-release suffix. */
+export const LooseVersion = z
+  .string()
+  .regex(/^v?\d+\.\d+\.\d+(-[0-9A-Za-z.-]{1,40})?$/, 'must look like 1.2.3 or v1.2.3');
+
+/** References name a secret held outside the spec (in the secrets file); they are names, never values. */
+export const SecretRef = z
+  .string()
+  .regex(/^[a-z0-9]([-a-z0-9_]{0,61}[a-z0-9])?$/, 'must be a secret reference name: lowercase letters, digits, "-" or "_"');
+
+/** host[:port][/path] of a registry that mirrors every image. Empty = pull from upstream names (images imported). */
+export const RegistryRef = z
+  .string()
+  .regex(
+    /^$|^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?(:\d{1,5})?(\/[a-z0-9]+([._-][a-z0-9]+)*)*$/,
+    'must be host[:port][/path] such as registry.local:5000/k8s (lowercase, no scheme, no trailing slash), or empty',
+  );
+
+/** Absolute POSIX path without anything a shell or a config parser could misread. */
+export const AbsPath = z
+  .string()
+  .max(255)
+  .regex(/^\/[A-Za-z0-9._\/-]*$/, 'must be an absolute path of letters, digits, ".", "_", "-" and "/"')
+  .refine((p) => !p.split('/').includes('..'), 'must not contain ".."');
+
+/** Path relative to the offline bundle directory. */
+export const BundlePath = z
+  .string()
+  .max(255)
+  .regex(/^[A-Za-z0-9._-][A-Za-z0-9._\/-]*$/, 'must be a relative path of letters, digits, ".", "_", "-" and "/"')
+  .refine((p) => !p.split('/').includes('..'), 'must not contain ".."');
+
+export const NodePort = z.number().int().min(1).max(65535);
+export const Port = z.number().int().min(1, 'must be a TCP port 1-65535').max(65535, 'must be a TCP port 1-65535');
+
+/** Kubernetes resource quantities as users write them: "16", "500m", "64Gi". */
+export const Quantity = z
+  .union([z.string(), z.number()])
+  .transform((v) => String(v))
+  .pipe(z.string().regex(/^[0-9]+(\.[0-9]+)?(m|k|Ki|Mi|Gi|Ti|Pi|M|G|T|P)?$/, 'must be a Kubernetes quantity such as 16, 500m or 64Gi'));
+
+/** Prometheus-style duration: 15d, 12h. */
+export const Duration = z.string().regex(/^[0-9]+(ms|s|m|h|d|w|y)$/, 'must be a duration such as 15d or 12h');
+
+// ---- hosts ----
+
+export const Role = z.enum(['control-plane', 'worker', 'load-balancer']);
+export const HostOS = z.enum(['rhel8', 'debian12']);
+
+export const SshSettings = z.strictObject({
+  user: z
+    .string()
+    .regex(/^[a-z_][a-z0-9_-]{0,31}$/, 'must be a POSIX user name: lowercase letters, digits, "_" or "-"')
+    .default('root'),
+  port: Port.default(22),
+  privateKeyRef: SecretRef.default('default'),
+  /** Pinned host key fingerprint (SHA256:base64 as ssh-keygen -l prints). Without it, known_hosts decides. */
+  hostKeyFingerprint: z
+    .string()
+    .regex(/^SHA256:[A-Za-z0-9+/]{43}=?$/, 'must be SHA256:<43 base64 chars> as `ssh-keygen -lf` prints')
+    .optional(),
+});
+export const SshOverride = SshSettings.partial();
+
+export const GpuSpec = z.strictObject({
+  vendor: z.literal('nvidia'),
+  count: z.number().int().min(1, 'must be at least 1').max(16, 'must be at most 16'),
+  /** Free-text product name for labels and docs, e.g. A100-80GB. */
+  product: z
+    .string()
+    .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/, 'must be letters, digits, ".", "_" or "-"')
+    .optional(),
+});
+
+export const Host = z.strictObject({
+  name: DnsLabel,
+  address: IPv4,
+  roles: z.array(Role).min(1, 'needs at least one role').refine((r) => new Set(r).size === r.length, 'roles must not repeat'),
+  /** The NIC carrying `address`; used by keepalived and Calico autodetection. */
+  interface: InterfaceName.optional(),
+  os: HostOS.default('rhel8'),
+  gpu: GpuSpec.optional(),
+  ssh: SshOverride.optional(),
+  /** Extra node labels (applied after join). */
+  labels: z
+    .record(
+      z.string().regex(/^([a-z0-9]([-a-z0-9.]*[a-z0-9])?\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/, 'must be a Kubernetes label key'),
+      z.string().regex(/^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$/, 'must be a Kubernetes label value'),
+    )
+    .optional(),
+});
+
+// ---- control plane ----
+
+export const Endpoint = z.strictObject({
+  host: IPv4,
+  port: Port.default(6443),
+});
+
+export const LoadBalancer = z.strictObject({
+  mode: z.enum(['keepalived-haproxy', 'external']).default('keepalived-haproxy'),
+  virtualRouterId: z
+    .number()
+    .int()
+    .min(1, 'must be 1-255 (VRRP virtual_router_id)')
+    .max(255, 'must be 1-255 (VRRP virtual_router_id)')
+    .default(51),
+  authPassRef: SecretRef.default('vrrp'),
+  /** Unicast VRRP (unicast_src_ip/unicast_peer) for networks that drop multicast. */
+  unicast: z.boolean().default(false),
+  /** Send gratuitous ARP with arping on state changes, as the runbook does. */
+  notifyArping: z.boolean().default(false),
+  /** Port of the apiserver on each control plane that haproxy balances to. */
+  backendPort: Port.default(6443),
+});
+
+export const ControlPlane = z.strictObject({
+  /** VIP:port with a load balancer; the single control plane's address:6443 without one (defaulted). */
+  endpoint: Endpoint.optional(),
+  loadBalancer: LoadBalancer.optional(),
+});
+
+// ---- network, runtime, offline ----
+
+export const Network = z.strictObject({
+  podSubnet: CIDRv4.default('192.168.0.0/16'),
+  serviceSubnet: CIDRv4.default('10.96.0.0/12'),
+  dnsDomain: z
+    .string()
+    .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/, 'must be a DNS domain such as cluster.local')
+    .default('cluster.local'),
+  /** The subnet the hosts' addresses (and the VIP) live in, when known. Enables the VIP-in-subnet and overlap checks. */
+  hostSubnet: CIDRv4.optional(),
+  nodePortRange: z
+    .strictObject({ from: NodePort.default(30000), to: NodePort.default(32767) })
+    .prefault({}),
+});
+
+export const ContainerRuntime = z.strictObject({
+  containerd: z
+    .strictObject({
+      version: DottedVersion.default('1.7.28'),
+    })
+    .prefault({}),
+});
+
+export const Offline = z.strictObject({
+  /** Where the offline bundle is unpacked on every host. */
+  bundleDir: AbsPath.default('/data/k8s'),
+  /** host[:port][/path] mirroring every image; empty means images are imported into containerd from the bundle. */
+  registry: RegistryRef.default(''),
+  /** CA file on the hosts for the private registry's TLS; without it the registry must be trusted by the system. */
+  registryCAFile: AbsPath.optional(),
+  /** Plain HTTP or a self-signed registry without CA: skip TLS verification (say so knowingly). */
+  registryInsecure: z.boolean().default(false),
+});
+
+// ---- addons ----
+
+export const Calico = z.strictObject({
+  version: KubeVersion.default('v3.27.0'),
+  mode: z.enum(['manifest', 'operator']).default('manifest'),
+  /** IP_AUTODETECTION_METHOD: first-found | can-reach=X | interface=REGEX | skip-interface=REGEX | cidr=CIDR | kubernetes-internal-ip */
+  ipAutodetection: z
+    .string()
+    .regex(
+      /^(first-found|kubernetes-internal-ip|(can-reach|interface|skip-interface|cidr)=[A-Za-z0-9.,:/|*+_-]{1,128})$/,
+      'must be first-found, kubernetes-internal-ip, can-reach=..., interface=..., skip-interface=... or cidr=...',
+    )
+    .optional(),
+  encapsulation: z.enum(['IPIP', 'VXLAN', 'None']).default('IPIP'),
+});
+
+export const Dashboard = z.strictObject({
+  enabled: z.boolean().default(true),
+  kind: z.enum(['kubernetes-dashboard', 'headlamp']).default('kubernetes-dashboard'),
+  chartVersion: LooseVersion.optional(),
+  nodePort: NodePort.default(30443),
+});
+
+export const GpuOperator = z.strictObject({
+  enabled: z.boolean().default(true),
+  version: KubeVersion.default('v25.10.1'),
+  /** preinstalled: driver/toolkit already on the host (bundle rpms); operator: the operator installs them. */
+  driver: z.enum(['preinstalled', 'operator']).default('preinstalled'),
+  toolkit: z.enum(['preinstalled', 'operator']).default('preinstalled'),
+});
+
+export const Monitoring = z.strictObject({
+  enabled: z.boolean().default(true),
+  namespace: DnsLabel.default('monitoring'),
+  chartVersion: LooseVersion.default('88.5.3'),
+  grafana: z
+    .strictObject({
+      nodePort: NodePort.default(30724),
+      adminPasswordRef: SecretRef.default('grafana'),
+    })
+    .prefault({}),
+  retention: Duration.default('15d'),
+  storage: z
+    .strictObject({
+      size: Quantity.default('50Gi'),
+      storageClassName: DnsLabel.optional(),
+    })
+    .optional(),
+});
+
+export const Addons = z.strictObject({
+  cni: z.strictObject({ calico: Calico.prefault({}) }).prefault({}),
+  dashboard: Dashboard.prefault({}),
+  gpuOperator: GpuOperator.prefault({}),
+  monitoring: Monitoring.prefault({}),
+});
+
+// ---- environments, models, apps ----
+
+export const Environment = z.strictObject({
+  name: DnsLabel,
+  quota: z
+    .strictObject({
+      cpu: Quantity.default('16'),
+      memory: Quantity.default('64Gi'),
+      gpus: z.number().int().min(0).default(0),
+    })
+    .prefault({}),
+  labels: z.record(z.string().regex(/^[a-z0-9]([-a-z0-9_.]{0,61}[a-z0-9])?$/), z.string().regex(/^[A-Za-z0-9_.-]{0,63}$/)).optional(),
+});
+
+const ModelService = z.strictObject({
+  /** Expose on this NodePort; without it the model is reachable only inside the cluster. */
+  nodePort: NodePort.optional(),
+});
+
+const ModelStorage = z.strictObject({
+  size: Quantity.default('100Gi'),
+  storageClassName: DnsLabel.optional(),
+});
+
+/** Image tag or digest-free reference supplied by the user; validated so it cannot smuggle YAML or shell. */
+export const ImageRef = z
+  .string()
+  .max(255)
+  .regex(/^[a-z0-9]+([._:\/-][a-z0-9]+)*(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[a-f0-9]{64})?$/, 'must be an image reference such as ollama/ollama:0.12.6');
+
+const ModelBase = {
+  name: DnsLabel,
+  environment: DnsLabel,
+  gpus: z.number().int().min(0).default(1),
+  service: ModelService.prefault({}),
+  storage: ModelStorage.optional(),
+  image: ImageRef.optional(),
+};
+
+export const OllamaModel = z.strictObject({
+  ...ModelBase,
+  engine: z.literal('ollama'),
+  /** The model name clients ask for, e.g. qwen2.5:7b. */
+  model: z.string().regex(/^[a-z0-9][a-z0-9._-]{0,63}(:[a-z0-9][a-z0-9._-]{0,63})?$/, 'must be an Ollama model name such as qwen2.5:7b'),
+  /** GGUF file inside the offline bundle to `ollama create` the model from. */
+  modelFile: BundlePath.optional(),
+  keepAlive: z.string().regex(/^-?[0-9]+(s|m|h)?$/, 'must be a duration such as 5m, 24h or -1').default('-1'),
+});
+
+export const VllmModel = z.strictObject({
+  ...ModelBase,
+  engine: z.literal('vllm'),
+  /** Model directory on the GPU hosts (from the bundle), served offline. */
+  modelPath: AbsPath,
+  servedModelName: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/, 'must be letters, digits, ".", "_" or "-"'),
+  maxModelLen: z.number().int().min(256).max(1048576).optional(),
+  gpuMemoryUtilization: z.number().min(0.1).max(0.99).default(0.9),
+  apiKeyRef: SecretRef.optional(),
+});
+
+export const Model = z.discriminatedUnion('engine', [OllamaModel, VllmModel]);
+
+export const Dify = z.strictObject({
+  enabled: z.boolean().default(false),
+  environment: DnsLabel.default('prod'),
+  models: z.array(DnsLabel).default([]),
+  service: z.strictObject({ nodePort: NodePort.default(30080) }).prefault({}),
+  chartVersion: LooseVersion.default('0.9.0'),
+  secretKeyRef: SecretRef.default('dify'),
+});
+
+export const Apps = z.strictObject({
+  dify: Dify.prefault({}),
+});
+
+// ---- the document ----
+
+export const ClusterSpecBody = z.strictObject({
+  kubernetesVersion: KubeVersion.default('v1.34.3'),
+  hosts: z.array(Host).min(1, 'needs at least one host'),
+  ssh: SshSettings.prefault({}),
+  controlPlane: ControlPlane.prefault({}),
+  network: Network.prefault({}),
+  containerRuntime: ContainerRuntime.prefault({}),
+  offline: Offline.prefault({}),
+  addons: Addons.prefault({}),
+  environments: z.array(Environment).default([]),
+  models: z.array(Model).default([]),
+  apps: Apps.prefault({}),
+});
+
+export const Cluster = z.strictObject({
+  apiVersion: z.literal(API_VERSION, { message: `must be ${API_VERSION}` }),
+  kind: z.literal('Cluster', { message: 'must be Cluster' }),
+  metadata: z.strictObject({ name: DnsLabel }),
+  spec: ClusterSpecBody,
+});
+
+/** What a user writes (defaults optional). */
+export type ClusterInput = z.input<typeof Cluster>;
+/** A validated, defaulted spec. */
+export type ClusterSpec = z.output<typeof Cluster>;
+export type HostSpec = z.output<typeof Host>;
+export type ModelSpec = z.output<typeof Model>;
+export type OllamaModelSpec = z.output<typeof OllamaModel>;
+export type VllmModelSpec = z.output<typeof VllmModel>;
+export type EnvironmentSpec = z.output<typeof Environment>;

@@ -1,0 +1,59 @@
+// Fixture loading for tests and the golden updater: every valid-*.yaml renders with the TEST-ONLY secrets.
+import { readdirSync, readFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseSpec } from '../../src/spec/load.js';
+import type { ClusterSpec } from '../../src/spec/schema.js';
+import { factsFromSecrets, parseSecrets } from '../../src/secrets/secrets.js';
+import type { Facts } from '../../src/generators/types.js';
+
+export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+export const FIXTURES = join(ROOT, 'fixtures');
+export const GOLDEN = join(ROOT, 'golden');
+
+export function validFixtureNames(): string[] {
+  return readdirSync(FIXTURES)
+    .filter((f) => /^valid-.*\.yaml$/.test(f))
+    .map((f) => f.replace(/^valid-/, '').replace(/\.yaml$/, ''))
+    .sort();
+}
+
+export function invalidFixtureFiles(): string[] {
+  return readdirSync(FIXTURES).filter((f) => /^invalid-.*\.yaml$/.test(f)).sort();
+}
+
+export function loadFixture(name: string): ClusterSpec {
+  const r = parseSpec(readFileSync(join(FIXTURES, `valid-${name}.yaml`), 'utf8'));
+  if (!r.ok) throw new Error(`fixture ${name} is invalid:\n${r.issues.map((i) => `${i.path}: ${i.message}`).join('\n')}`);
+  return r.spec;
+}
+
+let facts: Facts | undefined;
+export function testFacts(): Facts {
+  if (!facts) {
+    const r = parseSecrets(readFileSync(join(FIXTURES, 'secrets', 'test-secrets.yaml'), 'utf8'));
+    if (!r.ok) throw new Error(`test secrets invalid: ${JSON.stringify(r.issues)}`);
+    facts = factsFromSecrets(r.secrets);
+  }
+  return facts;
+}
+
+/** Every file below dir as relative path -> content. */
+export function readTree(dir: string): Map<string, string> {
+  const out = new Map<string, string>();
+  const walk = (d: string) => {
+    let entries;
+    try {
+      entries = readdirSync(d, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const e of entries) {
+      const p = join(d, e.name);
+      if (e.isDirectory()) walk(p);
+      else out.set(relative(dir, p), readFileSync(p, 'utf8'));
+    }
+  };
+  walk(dir);
+  return out;
+}
