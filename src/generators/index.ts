@@ -2,10 +2,14 @@
 import { deriveView, type ClusterView } from '../spec/derive.js';
 import type { ClusterSpec } from '../spec/schema.js';
 import { hostsGenerator } from './hosts/hosts.js';
+import { manifestsGenerator } from './manifests/index.js';
 import { outputPath, type Facts, type GeneratedFile, type Generator } from './types.js';
 
 /** In apply order of concern: host basics, OS, runtime, load balancer, kubeadm, then cluster-level manifests. */
-export const generators: Generator[] = [hostsGenerator];
+export const generators: Generator[] = [
+  hostsGenerator,
+  manifestsGenerator,
+];
 
 export function renderView(view: ClusterView, facts: Facts, only?: readonly Generator[]): GeneratedFile[] {
   const files: GeneratedFile[] = [];

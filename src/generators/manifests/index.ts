@@ -1,0 +1,23 @@
+// The addon registry: everything rendered into cluster/ comes from these modules, in apply order.
+import type { ClusterView } from '../../spec/derive.js';
+import type { Facts, GeneratedFile, Generator } from '../types.js';
+import type { AddonModule } from './addon.js';
+import type { HelmRelease } from './helm.js';
+
+export const addons: AddonModule[] = [];
+
+export const manifestsGenerator: Generator = {
+  name: 'manifests',
+  generate(view: ClusterView, facts: Facts): GeneratedFile[] {
+    return addons.flatMap((a) => a.files(view, facts));
+  },
+};
+
+export function helmReleases(view: ClusterView): HelmRelease[] {
+  return addons.flatMap((a) => a.helmReleases(view)).sort((a, b) => a.order - b.order || a.release.localeCompare(b.release));
+}
+
+/** Every image the cluster's addons pull (kubeadm's own images are listed by src/images.ts kubeadmImages). */
+export function addonImages(view: ClusterView): string[] {
+  return [...new Set(addons.flatMap((a) => a.images(view)))].sort();
+}
