@@ -1,0 +1,64 @@
+// The one interface every executor implements: run a command (argv, never a shell string unless the caller
+// builds one with shellQuote), with optional stdin, streamed output, a timeout and an abort signal.
+// Everything else (atomic file writes, modes, package installs, service restarts) is built once on top of this
+// in ./ops.ts, so a new executor only has to run commands.
+
+export interface RunOptions {
+  /** bytes or text written to the command's stdin, then closed */
+  stdin?: string | Buffer;
+  /** milliseconds; the command is killed and the result has timedOut: true */
+  timeoutMs?: number;
+  signal?: AbortSignal;
+  /** called with output chunks as they arrive */
+  onStdout?: (chunk: Buffer) => void;
+  onStderr?: (chunk: Buffer) => void;
+  /** extra environment (names must be [A-Z_][A-Z0-9_]*) */
+  env?: Record<string, string>;
+  /** do not throw on a non-zero exit: return the result instead */
+  allowFailure?: boolean;
+}
+
+export interface RunResult {
+  exitCode: number | null;
+  signal: string | null;
+  stdout: string;
+  stderr: string;
+  timedOut: boolean;
+  durationMs: number;
+}
+
+export interface Executor {
+  /** host name (from the spec) this executor reaches */
+  readonly host: string;
+  /** run argv[0] with arguments; rejects with ExecError on non-zero exit unless allowFailure */
+  run(argv: readonly string[], opts?: RunOptions): Promise<RunResult>;
+  /** release connections */
+  close(): Promise<void>;
+}
+
+/** A failed command, with everything needed to reproduce it by hand. Never holds stdin (it may carry secrets). */
+export class ExecError extends Error {
+  constructor(
+    readonly host: string,
+    readonly argv: readonly string[],
+    readonly result: RunResult,
+  ) {
+    const why = result.timedOut ? 'timed out' : result.signal ? `killed by ${result.signal}` : `exit code ${result.exitCode}`;
+    super(`${host}: \`${prettyCommand(argv)}\` ${why}${tail(result.stderr) ? `: ${tail(result.stderr)}` : ''}`);
+    this.name = 'ExecError';
+  }
+}
+
+/** POSIX shell quoting: safe to paste into a terminal or pass to `sh -c`. */
+export function shellQuote(arg: string): string {
+  if (arg !== '' && /^[A-Za-z0-9_\/.,:=+@%^-]+$/.test(arg)) return arg;
+  return `'${arg.replace(/'/g, `'\\''`)}'`;
+}
+
+export function prettyCommand(argv: readonly string[]): string {
+  return argv.map(shellQuote).join(' ');
+}
+
+export function tail(text: string, lines = 5): string {
+  return text.trimEnd().split('\n').slice(-lines).join('\n');
+}
