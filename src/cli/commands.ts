@@ -1,0 +1,163 @@
+// Command implementations, written against an Io so tests run them in-process.
+import { resolve } from 'node:path';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { parseSpec } from '../spec/load.js';
+import { formatIssues, type SpecIssue } from '../spec/issues.js';
+import type { ClusterSpec } from '../spec/schema.js';
+import { renderCluster } from '../generators/index.js';
+import { writeRendered } from '../generators/output.js';
+import { factsFromSecrets, loadOrCreateSecrets } from '../secrets/secrets.js';
+import { EXAMPLE_SPEC_PATH, exampleSpecText } from './example.js';
+
+export interface Io {
+  stdout(s: string): void;
+  stderr(s: string): void;
+  readFile(path: string): string;
+  cwd: string;
+  isTTY: boolean;
+}
+
+export const EXIT_OK = 0;
+export const EXIT_FAIL = 1;
+export const EXIT_INPUT = 2;
+
+const USAGE = `airgap-k8s: typed config generators and installers for offline Kubernetes v1.34 clusters with GPU nodes
+
+Usage:
+  airgap-k8s validate [SPEC]                      check a cluster spec; every issue as "path: message"
+  airgap-k8s render [SPEC] -o DIR [--secrets F]   write every file: DIR/hosts/<host>/<path>, DIR/cluster/...
+  airgap-k8s <command> --help
+
+SPEC is a YAML or JSON file ("-" reads stdin). Without SPEC the embedded example (the runbook's HA cluster) is used.
+Exit codes: 0 ok, 1 failure, 2 bad input.
+`;
+
+interface Command {
+  summary: string;
+  usage: string;
+  options: ParseArgsConfig['options'];
+  run(args: { values: Record<string, unknown>; positionals: string[] }, io: Io): Promise<number> | number;
+}
+
+const commands: Record<string, Command> = {
+  validate: {
+    summary: 'check a cluster spec',
+    usage: `Usage: airgap-k8s validate [SPEC] [--json]
+
+Loads SPEC strictly (unknown fields are errors), applies defaults and checks every cross-field rule.
+Prints warnings; on errors prints every issue as "path: message" and exits 2.
+  --json   print {ok, issues, warnings} as JSON
+`,
+    options: { json: { type: 'boolean' } },
+    run({ values, positionals }, io) {
+      const loaded = loadSpecArg(positionals[0], io);
+      if (values.json) {
+        io.stdout(`${JSON.stringify({ ok: loaded.ok, issues: loaded.ok ? [] : loaded.issues, warnings: loaded.warnings }, null, 2)}\n`);
+        return loaded.ok ? EXIT_OK : EXIT_INPUT;
+      }
+      printWarnings(loaded.warnings, io);
+      if (!loaded.ok) {
+        io.stderr(`${loaded.source}: invalid cluster spec\n${formatIssues(loaded.issues)}\n`);
+        return EXIT_INPUT;
+      }
+      io.stdout(`${loaded.source}: valid (Cluster "${loaded.spec.metadata.name}", ${loaded.spec.spec.hosts.length} hosts)\n`);
+      return EXIT_OK;
+    },
+  },
+  render: {
+    summary: 'render every file for a spec',
+    usage: `Usage: airgap-k8s render [SPEC] -o DIR [--secrets FILE]
+
+Writes DIR/hosts/<host>/<absolute path> for host files, DIR/cluster/NN-<name>.yaml manifests in apply order,
+DIR/cluster/helm/<release>.values.yaml and DIR/images.txt. Files holding secrets are written with mode 0600.
+  -o, --out DIR       output directory (required)
+  --secrets FILE      secrets file (default: airgap-k8s.secrets.yaml in the current directory); created with
+                      fresh random values and mode 0600 when missing, completed when the spec needs more
+`,
+    options: { out: { type: 'string', short: 'o' }, secrets: { type: 'string' } },
+    run({ values, positionals }, io) {
+      const out = values.out as string | undefined;
+      if (!out) {
+        io.stderr('render: -o DIR is required\n');
+        return EXIT_INPUT;
+      }
+      const loaded = loadSpecArg(positionals[0], io);
+      printWarnings(loaded.warnings, io);
+      if (!loaded.ok) {
+        io.stderr(`${loaded.source}: invalid cluster spec\n${formatIssues(loaded.issues)}\n`);
+        return EXIT_INPUT;
+      }
+      const secretsFile = resolve(io.cwd, (values.secrets as string | undefined) ?? 'airgap-k8s.secrets.yaml');
+      const secrets = loadOrCreateSecrets(secretsFile, loaded.spec);
+      if (!secrets.ok) {
+        io.stderr(`${secretsFile}: unusable secrets file\n${formatIssues(secrets.issues)}\n`);
+        return EXIT_INPUT;
+      }
+      if (secrets.created) io.stderr(`created ${secretsFile} (mode 0600) with fresh secrets\n`);
+      else if (secrets.added.length > 0) io.stderr(`added to ${secretsFile}: ${secrets.added.join(', ')}\n`);
+      const files = renderCluster(loaded.spec, factsFromSecrets(secrets.secrets));
+      const dir = resolve(io.cwd, out);
+      writeRendered(dir, files);
+      const hosts = new Set(files.filter((f) => f.kind === 'host').map((f) => (f.kind === 'host' ? f.host : '')));
+      const secretCount = files.filter((f) => f.secret).length;
+      io.stdout(`rendered ${files.length} files for Cluster "${loaded.spec.metadata.name}" (${hosts.size} hosts, ${secretCount} secret files at 0600) into ${dir}\n`);
+      return EXIT_OK;
+    },
+  },
+};
+
+type Loaded =
+  | { ok: true; source: string; spec: ClusterSpec; warnings: SpecIssue[] }
+  | { ok: false; source: string; issues: SpecIssue[]; warnings: SpecIssue[] };
+
+function loadSpecArg(arg: string | undefined, io: Io): Loaded {
+  let text: string;
+  let source: string;
+  if (!arg) {
+    text = exampleSpecText();
+    source = `${EXAMPLE_SPEC_PATH} (embedded example)`;
+  } else {
+    source = arg === '-' ? '<stdin>' : arg;
+    try {
+      text = io.readFile(arg === '-' ? '/dev/stdin' : resolve(io.cwd, arg));
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code ?? 'unreadable';
+      return { ok: false, source, issues: [{ path: '', code: 'unreadable', message: `cannot read the spec file (${code})` }], warnings: [] };
+    }
+  }
+  const r = parseSpec(text);
+  return r.ok ? { ok: true, source, spec: r.spec, warnings: r.warnings } : { ok: false, source, issues: r.issues, warnings: r.warnings };
+}
+
+function printWarnings(warnings: SpecIssue[], io: Io): void {
+  for (const w of warnings) io.stderr(`warning: ${w.path || '(document)'}: ${w.message}\n`);
+}
+
+export async function run(argv: string[], io: Io): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    io.stdout(USAGE);
+    return name ? EXIT_OK : EXIT_INPUT;
+  }
+  if (name === '--version' || name === '-v') {
+    io.stdout('airgap-k8s 0.1.0\n');
+    return EXIT_OK;
+  }
+  const cmd = commands[name];
+  if (!cmd) {
+    io.stderr(`airgap-k8s: unknown command "${name}"\n\n${USAGE}`);
+    return EXIT_INPUT;
+  }
+  let parsed;
+  try {
+    parsed = parseArgs({ args: rest, options: { ...cmd.options, help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true });
+  } catch (e) {
+    io.stderr(`airgap-k8s ${name}: ${(e as Error).message}\n\n${cmd.usage}`);
+    return EXIT_INPUT;
+  }
+  if (parsed.values.help) {
+    io.stdout(cmd.usage);
+    return EXIT_OK;
+  }
+  return cmd.run({ values: parsed.values as Record<string, unknown>, positionals: parsed.positionals }, io);
+}

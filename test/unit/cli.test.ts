@@ -1,0 +1,110 @@
+// The CLI in-process (commands.run with a captured Io) and once as a real process for exit codes and file modes.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { run, type Io } from '../../src/cli/commands.js';
+import { FIXTURES, ROOT, readTree } from '../support/fixtures.js';
+
+function capture(cwd = ROOT): Io & { out: string; err: string } {
+  const io = {
+    out: '',
+    err: '',
+    stdout(s: string) {
+      io.out += s;
+    },
+    stderr(s: string) {
+      io.err += s;
+    },
+    readFile: (p: string) => readFileSync(p, 'utf8'),
+    cwd,
+    isTTY: false,
+  };
+  return io;
+}
+
+describe('airgap-k8s validate', () => {
+  it('accepts the runbook HA fixture and prints its warnings', async () => {
+    const io = capture();
+    expect(await run(['validate', join(FIXTURES, 'valid-runbook-ha.yaml')], io)).toBe(0);
+    expect(io.out).toContain('valid (Cluster "gpu-prod", 4 hosts)');
+    expect(io.err).toMatch(/warning: spec\.containerRuntime\.containerd\.version: containerd 1\.6 reached end of life/);
+  });
+
+  it('exits 2 with every issue as path: message', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cli-'));
+    const bad = join(dir, 'bad.yaml');
+    writeFileSync(
+      bad,
+      `apiVersion: airgap-k8s/v1alpha1
+kind: Cluster
+metadata: {name: Bad_Name}
+spec:
+  hosts:
+    - {name: m1, address: 10.0.0.300, roles: [control-plane], interface: "eth0;reboot"}
+  surprise: true
+`,
+    );
+    const io = capture();
+    expect(await run(['validate', bad], io)).toBe(2);
+    expect(io.err).toContain('metadata.name: must be an RFC 1123 label');
+    expect(io.err).toContain('spec.hosts[0].address: must be an IPv4 address');
+    expect(io.err).toContain('spec.hosts[0].interface: must be a Linux interface name');
+    expect(io.err).toContain('spec.surprise: unknown field');
+  });
+
+  it('--json prints machine-readable issues', async () => {
+    const io = capture();
+    expect(await run(['validate', '--json', join(FIXTURES, 'valid-unicast.yaml')], io)).toBe(0);
+    expect(JSON.parse(io.out)).toMatchObject({ ok: true, issues: [] });
+  });
+
+  it('an unreadable file is bad input, not a crash', async () => {
+    const io = capture();
+    expect(await run(['validate', '/nonexistent/spec.yaml'], io)).toBe(2);
+    expect(io.err).toContain('cannot read the spec file (ENOENT)');
+  });
+
+  it('--help and unknown commands', async () => {
+    const io = capture();
+    expect(await run(['render', '--help'], io)).toBe(0);
+    expect(io.out).toContain('Usage: airgap-k8s render');
+    expect(await run(['frobnicate'], capture())).toBe(2);
+    expect(await run(['render', '--bogus'], capture())).toBe(2);
+  });
+});
+
+describe('airgap-k8s render', () => {
+  it('writes host and cluster files, creates a 0600 secrets file, secret files at 0600', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'render-'));
+    const io = capture(dir);
+    expect(await run(['render', join(FIXTURES, 'valid-runbook-ha.yaml'), '-o', 'out'], io)).toBe(0);
+    expect(statSync(join(dir, 'airgap-k8s.secrets.yaml')).mode & 0o777).toBe(0o600);
+    expect(io.err).toContain('created');
+    const tree = readTree(join(dir, 'out'));
+    expect(tree.get('hosts/master1/etc/hostname')).toBe('master1\n');
+    // a second render reuses the secrets: byte-identical output
+    const first = new Map(tree);
+    expect(await run(['render', join(FIXTURES, 'valid-runbook-ha.yaml'), '-o', 'out'], capture(dir))).toBe(0);
+    expect(readTree(join(dir, 'out'))).toEqual(first);
+  });
+
+  it('without -o is a usage error', async () => {
+    expect(await run(['render'], capture())).toBe(2);
+  });
+});
+
+describe('the installed binary', () => {
+  it('runs with no spec on the embedded example and exits 2 on a bad spec', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'bin-'));
+    const tsx = join(ROOT, 'node_modules', '.bin', 'tsx');
+    const main = join(ROOT, 'src', 'cli', 'main.ts');
+    const ok = execFileSync(tsx, [main, 'render', '-o', join(dir, 'out'), '--secrets', join(dir, 's.yaml')], { encoding: 'utf8' });
+    expect(ok).toContain('Cluster "gpu-prod"');
+    writeFileSync(join(dir, 'bad.yaml'), 'apiVersion: nope\n');
+    const bad = spawnSync(tsx, [main, 'validate', join(dir, 'bad.yaml')], { encoding: 'utf8' });
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toContain('apiVersion: unsupported apiVersion');
+  });
+});
