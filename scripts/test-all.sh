@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# `npm test`: every test tier in order, each preceded by the setup it needs on a fresh machine. CI runs this.
+# Tiers (each also runnable alone; see README "Tests"):
+#   unit      typecheck + pure code, golden files, CLI                    (seconds, no setup)
+#   tools     real haproxy/keepalived/containerd read our files        (apt packages)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+start=$(date +%s)
+tier() {
+  local name=$1; shift
+  local t0; t0=$(date +%s)
+  echo "=== tier ${name}"
+  "$@"
+  echo "=== tier ${name}: ok in $(( $(date +%s) - t0 ))s"
+}
+tier unit npm run test:unit
+tier tools npm run test:tools
+echo "=== all tiers passed in $(( $(date +%s) - start ))s"
