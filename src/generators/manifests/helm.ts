@@ -10,7 +10,11 @@ export interface HelmRelease {
   version: string;
   /** path of the chart .tgz inside the offline bundle */
   bundlePath: string;
-  /** apply order relative to cluster/NN-*.yaml manifests (same numbering) */
+  /**
+   * Apply order on the cluster/NN-*.yaml scale: the planner sorts manifests and releases by number, and at an equal
+   * number applies the manifest file first, then the release. So a Secret a chart consumes goes in NN, the chart
+   * gets order NN (or NN+1), and resources needing the chart's CRDs (ServiceMonitor) go in a higher NN.
+   */
   order: number;
 }
 
