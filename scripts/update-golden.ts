@@ -2,7 +2,9 @@
 // Run by a developer (npm run golden:update); CI never runs it. Review the diff like code.
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { writeFileSync } from 'node:fs';
 import { renderCluster } from '../src/generators/index.js';
+import { buildPlan, formatPlan } from '../src/plan/index.js';
 import { writeRendered } from '../src/generators/output.js';
 import { GOLDEN, loadFixture, testFacts, validFixtureNames } from '../test/support/fixtures.js';
 
@@ -14,5 +16,6 @@ for (const name of validFixtureNames()) {
   mkdirSync(dir, { recursive: true });
   const files = renderCluster(loadFixture(name), testFacts());
   writeRendered(dir, files);
+  writeFileSync(join(dir, 'plan.txt'), formatPlan(buildPlan(loadFixture(name), testFacts())));
   console.log(`golden/${name}: ${files.length} files`);
 }

@@ -4,6 +4,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { renderCluster, outputPath } from '../../src/generators/index.js';
+import { buildPlan, formatPlan } from '../../src/plan/index.js';
 import { GOLDEN, loadFixture, readTree, testFacts, validFixtureNames } from '../support/fixtures.js';
 
 describe('golden files', () => {
@@ -15,8 +16,9 @@ describe('golden files', () => {
   });
 
   for (const name of names) {
-    it(`${name}: rendered files equal golden/${name}/ byte for byte`, () => {
+    it(`${name}: rendered files and plan.txt equal golden/${name}/ byte for byte`, () => {
       const rendered = new Map(renderCluster(loadFixture(name), testFacts()).map((f) => [outputPath(f), f.content]));
+      rendered.set('plan.txt', formatPlan(buildPlan(loadFixture(name), testFacts())));
       const golden = readTree(join(GOLDEN, name));
       expect([...golden.keys()].filter((k) => !rendered.has(k)), 'files under golden/ that nothing produced').toEqual([]);
       expect([...rendered.keys()].filter((k) => !golden.has(k)), 'rendered files missing from golden/ (npm run golden:update)').toEqual([]);

@@ -1,0 +1,39 @@
+// Plans as text for people (`airgap-k8s plan`); --json prints the Plan object itself.
+import type { Plan, Step } from './types.js';
+
+function detail(s: Step): string {
+  switch (s.kind) {
+    case 'write-file':
+      return `${s.path} mode ${s.mode.toString(8).padStart(4, '0')} sha256 ${s.sha256.slice(0, 12)}${s.secret ? ' secret' : ''}`;
+    case 'upload':
+      return `${s.localPath} -> ${s.remotePath}`;
+    case 'install-packages':
+      return `${s.manager} ${s.packages.map((p) => (p.version ? `${p.name}-${p.version}` : p.name)).join(' ')} from ${s.dir}`;
+    case 'import-images':
+      return `${s.images.length} images from ${s.archives.join(' ')}`;
+    case 'systemd':
+      return `${s.action} ${s.unit}`;
+    case 'exec':
+    case 'wait-for':
+      return s.argv[0] === 'sh' && s.argv[1] === '-c' ? `sh -c <script> ${s.argv.slice(3).join(' ')}` : s.argv.join(' ');
+    case 'kube-apply':
+      return `${s.source} sha256 ${s.sha256.slice(0, 12)}`;
+    case 'helm-install':
+      return `${s.release} ${s.chart} -n ${s.namespace} -f ${s.values}`;
+  }
+}
+
+export function formatPlan(plan: Plan): string {
+  const total = plan.phases.reduce((n, p) => n + p.steps.length, 0);
+  const out = [`Plan for Cluster "${plan.cluster}": ${plan.phases.length} phases, ${total} steps`];
+  plan.phases.forEach((p, i) => {
+    const hosts = new Set(p.steps.map((s) => s.host ?? 'cluster'));
+    out.push('', `[${i + 1}/${plan.phases.length}] ${p.name} (${p.serial ? 'one host at a time' : 'hosts in parallel'}; ${hosts.size} target${hosts.size === 1 ? '' : 's'}, ${p.steps.length} steps)`);
+    for (const s of p.steps) {
+      const when = s.onChangeOf ? ' [on change]' : s.probe ? '' : ' [always]';
+      out.push(`  ${(s.host ?? 'cluster').padEnd(10)} ${s.kind.padEnd(16)} ${s.description}${when}`);
+      out.push(`  ${''.padEnd(10)} ${''.padEnd(16)} ${detail(s)}`);
+    }
+  });
+  return `${out.join('\n')}\n`;
+}

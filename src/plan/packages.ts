@@ -1,0 +1,48 @@
+// What each host installs from the offline bundle, per OS family and role. The bundle keeps each group in its own
+// directory (<bundleDir>/packages/<os>/<group>/) with every dependency the group needs on a minimal host, so an
+// install is `dnf --disablerepo='*' localinstall` / `dpkg -i` of one directory. The bundle issue lists the same
+// groups for the person preparing the bundle on a connected machine.
+import type { ClusterView, HostView } from '../spec/derive.js';
+import type { PackageRef } from './types.js';
+
+export type PackageGroup = 'kubernetes' | 'containerd' | 'load-balancer' | 'nvidia-container-toolkit';
+
+export function packageManager(os: HostView['os']): 'rpm' | 'dpkg' {
+  return os === 'rhel8' ? 'rpm' : 'dpkg';
+}
+
+export function groupPackages(group: PackageGroup, host: HostView, view: ClusterView): PackageRef[] {
+  const k8s = view.kubernetesVersion.replace(/^v/, '');
+  const containerd = view.cluster.spec.containerRuntime.containerd.version;
+  const rhel = host.os === 'rhel8';
+  switch (group) {
+    case 'kubernetes':
+      return [
+        { name: 'kubeadm', version: k8s },
+        { name: 'kubelet', version: k8s },
+        { name: 'kubectl', version: k8s },
+        { name: 'cri-tools' },
+        { name: 'kubernetes-cni' },
+        { name: rhel ? 'conntrack-tools' : 'conntrack' },
+        { name: 'socat' },
+      ];
+    case 'containerd':
+      // RHEL: Docker's containerd.io rpm (the runbook's 1.6.32); Debian: the distribution's containerd.
+      return rhel ? [{ name: 'containerd.io', version: containerd }] : [{ name: 'containerd', version: containerd }];
+    case 'load-balancer':
+      return [{ name: 'keepalived' }, { name: 'haproxy' }];
+    case 'nvidia-container-toolkit':
+      return [{ name: 'nvidia-container-toolkit' }, { name: 'nvidia-container-toolkit-base' }];
+  }
+}
+
+export function hostPackageGroups(host: HostView, view: ClusterView): PackageGroup[] {
+  const groups: PackageGroup[] = ['containerd', 'kubernetes'];
+  if (host.isLoadBalancer && view.managedLoadBalancer) groups.push('load-balancer');
+  if (host.isGpu && view.cluster.spec.addons.gpuOperator.toolkit === 'preinstalled') groups.push('nvidia-container-toolkit');
+  return groups;
+}
+
+export function packageDir(view: ClusterView, host: HostView, group: PackageGroup): string {
+  return `${view.cluster.spec.offline.bundleDir}/packages/${host.os}/${group}`;
+}

@@ -1,0 +1,131 @@
+// The install plan is data: phases of steps, each step for one host (or the cluster, run on the first control
+// plane), with an idempotency probe, a timeout and a retry policy. It can be printed, golden-tested, diffed,
+// stored and resumed. Step payloads never contain secrets: files are referenced by output path and sha256.
+
+export const PHASES = [
+  'preflight',
+  'distribute',
+  'prepare-os',
+  'container-runtime',
+  'load-balancer',
+  'first-control-plane',
+  'control-planes',
+  'workers',
+  'cni',
+  'addons',
+  'environments',
+  'models',
+  'apps',
+  'verify',
+] as const;
+export type PhaseName = (typeof PHASES)[number];
+
+/** How the runner decides a step is already done (skip) before running it. */
+export type Probe =
+  /** the file exists with this sha256 and mode */
+  | { kind: 'file'; path: string; sha256: string; mode: number }
+  /** every package is installed (rpm -q / dpkg-query) */
+  | { kind: 'packages'; manager: 'rpm' | 'dpkg'; packages: PackageRef[] }
+  /** the unit is active (and enabled) */
+  | { kind: 'service-active'; unit: string }
+  /** argv exits 0 */
+  | { kind: 'command'; argv: string[] }
+  /** `kubectl diff --server-side` of the rendered file reports no difference */
+  | { kind: 'kube-diff'; source: string };
+
+/** A package by name, with the version prefix that must be installed when it matters (kubeadm 1.34.3). */
+export interface PackageRef {
+  name: string;
+  version?: string;
+}
+
+export interface Retry {
+  attempts: number;
+  /** first backoff; doubles per attempt */
+  backoffMs: number;
+}
+
+interface StepBase {
+  /** stable across runs for the same spec: phase/host/what */
+  id: string;
+  phase: PhaseName;
+  /** host name, or null for cluster steps (run on the first control plane with the admin kubeconfig) */
+  host: string | null;
+  description: string;
+  timeoutMs: number;
+  retry: Retry;
+  probe?: Probe;
+  /**
+   * Handler semantics (like Ansible's notify): when one of these steps changed something in this run, this step
+   * runs regardless of its probe; when none did and there is no probe, it is skipped.
+   */
+  onChangeOf?: string[];
+  /** a check that changes nothing on the host: runs every time, never counts as a change */
+  readOnly?: boolean;
+}
+
+export type Step = StepBase &
+  (
+    | {
+        kind: 'write-file';
+        /** output path of the rendered file (hosts/<host>/<path>), resolved by the runner from the render */
+        source: string;
+        path: string;
+        sha256: string;
+        mode: number;
+        secret: boolean;
+      }
+    | {
+        /** a file from the machine running airgap-k8s (the offline bundle) to the host */
+        kind: 'upload';
+        localPath: string;
+        remotePath: string;
+        sha256?: string;
+      }
+    | {
+        kind: 'install-packages';
+        manager: 'rpm' | 'dpkg';
+        /** directory on the host holding the package files (inside the unpacked bundle) */
+        dir: string;
+        packages: PackageRef[];
+      }
+    | {
+        kind: 'import-images';
+        /** image archives on the host, imported with ctr -n k8s.io images import */
+        archives: string[];
+        images: string[];
+      }
+    | {
+        kind: 'systemd';
+        unit: string;
+        action: 'enable-now' | 'restart' | 'daemon-reload';
+      }
+    | { kind: 'exec'; argv: string[] }
+    | { kind: 'wait-for'; argv: string[]; intervalMs: number }
+    | { kind: 'kube-apply'; source: string; sha256: string }
+    | {
+        kind: 'helm-install';
+        release: string;
+        namespace: string;
+        /** chart archive on the first control plane (inside the unpacked bundle) */
+        chart: string;
+        version: string;
+        /** output path of the rendered values file */
+        values: string;
+        sha256: string;
+      }
+  );
+
+export type StepKind = Step['kind'];
+
+export interface Phase {
+  name: PhaseName;
+  /** hosts within a phase run in parallel unless serial (etcd members join one at a time) */
+  serial: boolean;
+  steps: Step[];
+}
+
+export interface Plan {
+  cluster: string;
+  phases: Phase[];
+}

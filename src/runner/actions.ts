@@ -1,0 +1,143 @@
+// How each step kind is probed and performed, over the one Executor interface. The only place that turns plan
+// data into commands; arguments stay argv, and where a shell is needed the script text is fixed and values are
+// passed as positional parameters ("$1"), never spliced in.
+import type { Executor, RunResult } from '../executors/executor.js';
+import { hostPath, writeFileAtomic } from '../executors/ops.js';
+import { KUBECONFIG } from '../plan/build.js';
+import type { PackageRef, Probe, Step } from '../plan/types.js';
+
+export interface StepContext {
+  exec: Executor;
+  /** rendered file content by output path */
+  content(source: string): string;
+  signal?: AbortSignal;
+  /** output chunks for live display (already redacted by the runner) */
+  onOutput?: (chunk: string) => void;
+}
+
+const sleep = (ms: number, signal?: AbortSignal) =>
+  new Promise<void>((resolve, reject) => {
+    if (signal?.aborted) return reject(new Error('cancelled'));
+    const t = setTimeout(resolve, ms);
+    signal?.addEventListener('abort', () => {
+      clearTimeout(t);
+      reject(new Error('cancelled'));
+    }, { once: true });
+  });
+
+async function ok(ctx: StepContext, argv: string[], opts: { stdin?: string; timeoutMs?: number } = {}): Promise<boolean> {
+  const r = await ctx.exec.run(argv, { ...opts, allowFailure: true, signal: ctx.signal });
+  return r.exitCode === 0;
+}
+
+function run(ctx: StepContext, argv: readonly string[], timeoutMs: number, stdin?: string): Promise<RunResult> {
+  return ctx.exec.run(argv, {
+    timeoutMs,
+    signal: ctx.signal,
+    stdin,
+    onStdout: ctx.onOutput ? (b) => ctx.onOutput!(b.toString()) : undefined,
+    onStderr: ctx.onOutput ? (b) => ctx.onOutput!(b.toString()) : undefined,
+  });
+}
+
+const octal = (mode: number) => mode.toString(8).padStart(4, '0');
+
+const PACKAGE_CHECK: Record<'rpm' | 'dpkg', string> = {
+  // prints the installed version, fails when absent
+  rpm: 'rpm -q --qf "%{VERSION}\\n" "$1"',
+  dpkg: 'dpkg-query -W -f "\\${Status} \\${Version}\\n" "$1" | awk \'$3=="installed"{print $4; f=1} END{exit !f}\'',
+};
+
+async function packagesInstalled(ctx: StepContext, manager: 'rpm' | 'dpkg', packages: PackageRef[]): Promise<boolean> {
+  for (const p of packages) {
+    const r = await ctx.exec.run(['sh', '-c', PACKAGE_CHECK[manager], 'pkg', p.name], { allowFailure: true, signal: ctx.signal, timeoutMs: 30_000 });
+    if (r.exitCode !== 0) return false;
+    const version = r.stdout.trim().split('\n')[0] ?? '';
+    // Debian versions carry an epoch and revision: 1:2.2.7-1 -> 2.2.7-1
+    if (p.version && !version.replace(/^\d+:/, '').startsWith(p.version)) return false;
+  }
+  return true;
+}
+
+/** True when the step's effect is already in place. */
+export async function probe(ctx: StepContext, p: Probe): Promise<boolean> {
+  switch (p.kind) {
+    case 'file': {
+      const r = await ctx.exec.run(['sh', '-c', 'stat -c %a "$1" && sha256sum "$1"', 'probe', hostPath(ctx.exec, p.path)], { allowFailure: true, signal: ctx.signal, timeoutMs: 30_000 });
+      if (r.exitCode !== 0) return false;
+      const [mode, sum] = r.stdout.trim().split('\n');
+      return Number.parseInt(mode ?? '', 8) === p.mode && (sum ?? '').split(/\s+/)[0] === p.sha256;
+    }
+    case 'packages':
+      return packagesInstalled(ctx, p.manager, p.packages);
+    case 'service-active':
+      return (await ok(ctx, ['systemctl', 'is-active', '--quiet', p.unit])) && (await ok(ctx, ['systemctl', 'is-enabled', '--quiet', p.unit]));
+    case 'command':
+      return ok(ctx, p.argv, { timeoutMs: 60_000 });
+    case 'kube-diff':
+      return ok(ctx, ['kubectl', '--kubeconfig', KUBECONFIG, 'diff', '--server-side', '--field-manager=airgap-k8s', '-f', '-'], {
+        stdin: ctx.content(p.source),
+        timeoutMs: 60_000,
+      });
+  }
+}
+
+/** Perform the step. Throws ExecError (or Error) on failure. */
+export async function perform(ctx: StepContext, step: Step): Promise<void> {
+  const t = step.timeoutMs;
+  switch (step.kind) {
+    case 'write-file':
+      await writeFileAtomic(ctx.exec, step.path, ctx.content(step.source), { mode: octal(step.mode), timeoutMs: step.timeoutMs, signal: ctx.signal });
+      return;
+    case 'upload':
+      throw new Error('upload steps are performed by the bundle distributor');
+    case 'install-packages': {
+      const script =
+        step.manager === 'rpm'
+          ? 'cd "$1" && dnf --disablerepo="*" --nogpgcheck -y localinstall ./*.rpm'
+          : 'cd "$1" && DEBIAN_FRONTEND=noninteractive dpkg -i --force-confold ./*.deb';
+      // Versions are guaranteed by the bundle verification before any host is touched; the probe re-checks them
+      // on the next run.
+      await run(ctx, ['sh', '-c', script, 'install', step.dir], t);
+      return;
+    }
+    case 'import-images':
+      for (const dir of step.archives) {
+        await run(ctx, ['sh', '-c', 'for f in "$1"/*.tar; do [ -e "$f" ] || continue; ctr -n k8s.io images import "$f" || exit 1; done', 'import', dir], t);
+      }
+      return;
+    case 'systemd':
+      if (step.action === 'enable-now') await run(ctx, ['systemctl', 'enable', '--now', step.unit], t);
+      else if (step.action === 'restart') await run(ctx, ['systemctl', 'restart', step.unit], t);
+      else await run(ctx, ['systemctl', 'daemon-reload'], t);
+      return;
+    case 'exec':
+      await run(ctx, step.argv, t);
+      return;
+    case 'wait-for': {
+      const deadline = Date.now() + t;
+      let last = '';
+      for (;;) {
+        const r = await ctx.exec.run(step.argv, { allowFailure: true, signal: ctx.signal, timeoutMs: Math.min(120_000, t) });
+        if (r.exitCode === 0) return;
+        last = (r.stderr || r.stdout).trim().split('\n').slice(-3).join(' | ');
+        if (Date.now() + step.intervalMs > deadline) throw new Error(`gave up after ${Math.round(t / 1000)}s: ${last}`);
+        await sleep(step.intervalMs, ctx.signal);
+      }
+    }
+    case 'kube-apply':
+      await run(ctx, ['kubectl', '--kubeconfig', KUBECONFIG, 'apply', '--server-side', '--field-manager=airgap-k8s', '--force-conflicts', '-f', '-'], t, ctx.content(step.source));
+      return;
+    case 'helm-install': {
+      const values = `/etc/kubernetes/airgap-k8s/helm/${step.release}.values.yaml`;
+      await writeFileAtomic(ctx.exec, values, ctx.content(step.values), { mode: '0600', signal: ctx.signal });
+      await run(
+        ctx,
+        ['helm', '--kubeconfig', KUBECONFIG, 'upgrade', '--install', step.release, step.chart, '--namespace', step.namespace, '--create-namespace',
+          '--values', values, '--description', `airgap-k8s:${step.sha256}`, '--wait', '--timeout', `${Math.max(1, Math.round(t / 60_000))}m`],
+        t,
+      );
+      return;
+    }
+  }
+}

@@ -1,0 +1,151 @@
+// The runner over dry-run executors: order, parallelism rules, journal resume, handlers, retries, cancellation,
+// redaction. (The same runner over real SSH hosts is exercised by the load-balancer end-to-end test.)
+import { describe, expect, it } from 'vitest';
+import { DryRunExecutor, type DryRunResponse } from '../executors/dry-run/dry-run.js';
+import { buildPlan } from '../plan/index.js';
+import { renderCluster, outputPath } from '../generators/index.js';
+import { loadFixture, testFacts } from '../../test/support/fixtures.js';
+import { MemoryJournal } from './journal.js';
+import { runPlan, type RunEvent } from './runner.js';
+import { secretValues } from './redact.js';
+
+function setup(respond?: (host: string, argv: readonly string[]) => DryRunResponse | undefined) {
+  const spec = loadFixture('runbook-ha');
+  const facts = testFacts();
+  const plan = buildPlan(spec, facts);
+  const files = new Map(renderCluster(spec, facts).map((f) => [outputPath(f), f.content]));
+  const executors = new Map<string, DryRunExecutor>();
+  const executor = (host: string) => {
+    let e = executors.get(host);
+    if (!e) {
+      e = new DryRunExecutor({ host, respond: respond ? (argv) => respond(host, argv) : undefined });
+      executors.set(host, e);
+    }
+    return e;
+  };
+  return { plan, files, executor, executors, facts, journal: new MemoryJournal() };
+}
+
+const steps = (plan: ReturnType<typeof buildPlan>) => plan.phases.flatMap((p) => p.steps);
+
+describe('runPlan', () => {
+  it('runs every step, phases in order, control planes joining one at a time', async () => {
+    const t = setup();
+    const events: RunEvent[] = [];
+    const r = await runPlan({ plan: t.plan, files: t.files, executor: t.executor, clusterHost: 'master1', probes: false, journal: t.journal, onEvent: (e) => events.push(e) });
+    expect(r.ok).toBe(true);
+    expect(r.failed).toBe(0);
+    const phases = events.filter((e) => e.type === 'phase-started').map((e) => (e as { phase: string }).phase);
+    expect(phases).toEqual(t.plan.phases.map((p) => p.name));
+    const started = events.filter((e): e is Extract<RunEvent, { type: 'step-started' }> => e.type === 'step-started').map((e) => e.stepId);
+    for (const s of steps(t.plan)) if (!s.onChangeOf) expect(started, s.id).toContain(s.id);
+    // serial phase: master3's join starts only after master2's finished
+    const idx = (type: string, id: string) => events.findIndex((e) => e.type === type && (e as { stepId?: string }).stepId === id);
+    expect(idx('step-started', 'control-planes/master3/kubeadm-join')).toBeGreaterThan(idx('step-finished', 'control-planes/master2/kubeadm-join'));
+    // secret files travel on stdin only: the recorded commands never carry their content
+    const kubeadmInit = t.files.get('hosts/master1/etc/kubernetes/airgap-k8s/kubeadm-init.yaml');
+    if (kubeadmInit) expect(JSON.stringify(t.executors.get('master1')!.records)).not.toContain(t.facts.secrets.bootstrapToken);
+  });
+
+  it('a second run over the same journal changes nothing', async () => {
+    const t = setup();
+    const base = { plan: t.plan, files: t.files, executor: t.executor, clusterHost: 'master1', probes: false, journal: t.journal };
+    expect((await runPlan(base)).ok).toBe(true);
+    for (const e of t.executors.values()) e.clear();
+    const events: RunEvent[] = [];
+    const second = await runPlan({ ...base, onEvent: (e) => events.push(e) });
+    expect(second).toMatchObject({ ok: true, changed: 0, failed: 0 });
+    const started = events.filter((e) => e.type === 'step-started').map((e) => (e as { stepId: string }).stepId);
+    const readOnly = new Set(steps(t.plan).filter((s) => s.readOnly).map((s) => s.id));
+    expect(started.filter((id) => !readOnly.has(id))).toEqual([]);
+  });
+
+  it('resumes after a failure without repeating finished steps', async () => {
+    let failJoin = true;
+    const t = setup((host, argv) => (failJoin && host === 'master3' && argv[0] === 'kubeadm' ? { exitCode: 1, stderr: 'etcd cluster is not healthy' } : undefined));
+    const base = { plan: t.plan, files: t.files, executor: t.executor, clusterHost: 'master1', probes: false, journal: t.journal };
+    const first = await runPlan(base);
+    expect(first.ok).toBe(false);
+    expect(first.failures).toEqual([{ stepId: 'control-planes/master3/kubeadm-join', host: 'master3', error: expect.stringContaining('etcd cluster is not healthy') }]);
+    const events: RunEvent[] = [];
+    failJoin = false;
+    const second = await runPlan({ ...base, onEvent: (e) => events.push(e) });
+    expect(second.ok).toBe(true);
+    const started = events.filter((e) => e.type === 'step-started').map((e) => (e as { stepId: string }).stepId);
+    expect(started).toContain('control-planes/master3/kubeadm-join');
+    expect(started).not.toContain('first-control-plane/master1/kubeadm-init');
+    expect(started).not.toContain('control-planes/master2/kubeadm-join');
+  });
+
+  it('handlers run only when their trigger changed: editing one file restarts only its service', async () => {
+    const t = setup();
+    const base = { plan: t.plan, files: t.files, executor: t.executor, clusterHost: 'master1', probes: false, journal: t.journal };
+    await runPlan(base);
+    // change haproxy.cfg on master1: its write step gets a new fingerprint, the restart follows
+    const plan2 = structuredClone(t.plan);
+    const haproxy = steps(plan2).find((s) => s.id === 'load-balancer/master1/file/etc/haproxy/haproxy.cfg');
+    if (!haproxy) return; // the haproxy generator is not registered in this build
+    (haproxy as { sha256: string }).sha256 = 'changed';
+    const events: RunEvent[] = [];
+    await runPlan({ ...base, plan: plan2, onEvent: (e) => events.push(e) });
+    const started = events.filter((e) => e.type === 'step-started').map((e) => (e as { stepId: string }).stepId);
+    expect(started).toContain('load-balancer/master1/file/etc/haproxy/haproxy.cfg');
+    expect(started).toContain('load-balancer/master1/service/haproxy/restart');
+    expect(started).not.toContain('load-balancer/master1/service/keepalived/restart');
+    expect(started).not.toContain('load-balancer/master2/service/haproxy/restart');
+  });
+
+  it('retries with backoff, then succeeds', async () => {
+    let calls = 0;
+    const t = setup((host, argv) => (host === 'master1' && argv[0] === 'kubeadm' && ++calls < 3 ? { exitCode: 1 } : undefined));
+    const step = steps(t.plan).find((s) => s.id === 'first-control-plane/master1/kubeadm-init')!;
+    step.retry = { attempts: 3, backoffMs: 10 };
+    const events: RunEvent[] = [];
+    const r = await runPlan({ plan: t.plan, files: t.files, executor: t.executor, clusterHost: 'master1', probes: false, journal: t.journal, onEvent: (e) => events.push(e) });
+    expect(r.ok).toBe(true);
+    const fails = events.filter((e) => e.type === 'step-failed' && e.stepId === step.id);
+    expect(fails.map((e) => (e as { willRetry: boolean }).willRetry)).toEqual([true, true]);
+  });
+
+  it('cancellation stops before the next phase', async () => {
+    const ac = new AbortController();
+    const t = setup((_h, argv) => {
+      if (argv[0] === 'kubeadm') ac.abort();
+      return undefined;
+    });
+    const events: RunEvent[] = [];
+    const r = await runPlan({ plan: t.plan, files: t.files, executor: t.executor, clusterHost: 'master1', probes: false, journal: t.journal, signal: ac.signal, onEvent: (e) => events.push(e) });
+    expect(r.cancelled).toBe(true);
+    expect(r.ok).toBe(false);
+    expect(events.some((e) => e.type === 'phase-started' && e.phase === 'workers')).toBe(false);
+  });
+
+  it('masks secrets in events: kubeadm init prints the token and certificate key', async () => {
+    const t = setup((host, argv) =>
+      argv[0] === 'kubeadm' && argv[1] === 'init'
+        ? { stdout: `kubeadm join 55.192.0.1:6553 --token ${testFacts().secrets.bootstrapToken} --control-plane --certificate-key ${testFacts().secrets.certificateKey}\n` }
+        : undefined,
+    );
+    const events: RunEvent[] = [];
+    // dry-run does not stream; emit the output through a failing step to see it in the error text too
+    const r = await runPlan({
+      plan: t.plan, files: t.files, clusterHost: 'master1', probes: false, journal: t.journal,
+      executor: (h) => {
+        const e = t.executor(h);
+        return { host: h, fileRoot: undefined, close: () => e.close(), run: async (argv, opts) => {
+          const res = await e.run(argv, { ...opts, allowFailure: true });
+          if (res.stdout) opts?.onStdout?.(Buffer.from(res.stdout));
+          if (argv[0] === 'kubeadm' && argv[1] === 'init') throw new Error(`init failed after printing: ${res.stdout}`);
+          return res;
+        } };
+      },
+      secrets: secretValues(t.facts.secrets),
+      onEvent: (e) => events.push(e),
+    });
+    expect(r.ok).toBe(false);
+    const text = JSON.stringify(events) + JSON.stringify(r);
+    expect(text).toContain('--token ***');
+    expect(text).not.toContain(t.facts.secrets.bootstrapToken);
+    expect(text).not.toContain(t.facts.secrets.certificateKey);
+  });
+});

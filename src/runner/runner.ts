@@ -1,0 +1,187 @@
+// runPlan: phases in order; hosts within a phase in parallel (bounded), one host at a time in serial phases; steps
+// of a host in order. Each step: journal (resume) -> handler rule (onChangeOf) -> probe (skip when done) ->
+// perform with retries and backoff. Emits structured events; every text that leaves the runner is redacted.
+import { createHash } from 'node:crypto';
+import type { Executor } from '../executors/executor.js';
+import type { Phase, Plan, Step } from '../plan/types.js';
+import { perform, probe } from './actions.js';
+import type { Journal } from './journal.js';
+import { Redactor } from './redact.js';
+
+export type RunEvent =
+  | { type: 'run-started'; cluster: string; phases: number; steps: number }
+  | { type: 'phase-started'; phase: string; index: number; steps: number }
+  | { type: 'phase-finished'; phase: string; index: number; ok: boolean; durationMs: number }
+  | { type: 'step-started'; stepId: string; host: string; kind: string; description: string; attempt: number }
+  | { type: 'step-output'; stepId: string; host: string; text: string }
+  | { type: 'step-finished'; stepId: string; host: string; changed: boolean; durationMs: number }
+  | { type: 'step-skipped'; stepId: string; host: string; reason: 'journal' | 'probe' | 'no-change' }
+  | { type: 'step-failed'; stepId: string; host: string; error: string; attempt: number; willRetry: boolean; durationMs: number }
+  | { type: 'run-finished'; ok: boolean; cancelled: boolean; changed: number; skipped: number; failed: number; durationMs: number };
+
+export interface RunOptions {
+  plan: Plan;
+  /** rendered file content by output path */
+  files: ReadonlyMap<string, string>;
+  /** executor for a host name; cluster steps (host null) use the first control plane's */
+  executor(host: string): Executor;
+  /** host that runs cluster steps */
+  clusterHost: string;
+  journal: Journal;
+  onEvent?: (e: RunEvent) => void;
+  signal?: AbortSignal;
+  /** hosts running at once within a phase (default 10) */
+  concurrency?: number;
+  /** values to mask in every event and error (secrets) */
+  secrets?: readonly string[];
+  /** run idempotency probes (default true); false performs every step the journal has not finished, as a dry run
+   * of a fresh install shows it */
+  probes?: boolean;
+  /** probe every step even when the journal says it is done (detects drift on the hosts) */
+  reprobe?: boolean;
+  /** sleep between retries; tests shorten it */
+  backoffScale?: number;
+}
+
+export interface RunSummary {
+  ok: boolean;
+  cancelled: boolean;
+  changed: number;
+  skipped: number;
+  failed: number;
+  durationMs: number;
+  failures: { stepId: string; host: string; error: string }[];
+}
+
+export function stepFingerprint(step: Step): string {
+  return createHash('sha256').update(JSON.stringify(step)).digest('hex').slice(0, 16);
+}
+
+export async function runPlan(o: RunOptions): Promise<RunSummary> {
+  const redact = new Redactor(o.secrets ?? []);
+  const emit = (e: RunEvent) => o.onEvent?.(redact.event(e));
+  const t0 = Date.now();
+  const summary: RunSummary = { ok: true, cancelled: false, changed: 0, skipped: 0, failed: 0, durationMs: 0, failures: [] };
+  const total = o.plan.phases.reduce((n, p) => n + p.steps.length, 0);
+  emit({ type: 'run-started', cluster: o.plan.cluster, phases: o.plan.phases.length, steps: total });
+  const changedThisRun = new Set<string>();
+
+  for (const [index, phase] of o.plan.phases.entries()) {
+    if (o.signal?.aborted) {
+      summary.cancelled = true;
+      break;
+    }
+    const p0 = Date.now();
+    emit({ type: 'phase-started', phase: phase.name, index, steps: phase.steps.length });
+    const okPhase = await runPhase(phase);
+    emit({ type: 'phase-finished', phase: phase.name, index, ok: okPhase, durationMs: Date.now() - p0 });
+    if (!okPhase) {
+      summary.ok = false;
+      break;
+    }
+  }
+  if (o.signal?.aborted) {
+    summary.cancelled = true;
+    summary.ok = false;
+  }
+  summary.durationMs = Date.now() - t0;
+  emit({ type: 'run-finished', ok: summary.ok, cancelled: summary.cancelled, changed: summary.changed, skipped: summary.skipped, failed: summary.failed, durationMs: summary.durationMs });
+  return summary;
+
+  async function runPhase(phase: Phase): Promise<boolean> {
+    const byHost = new Map<string, Step[]>();
+    for (const s of phase.steps) {
+      const h = s.host ?? o.clusterHost;
+      byHost.set(h, [...(byHost.get(h) ?? []), s]);
+    }
+    const queue = [...byHost.entries()];
+    let ok = true;
+    const limit = phase.serial ? 1 : Math.max(1, o.concurrency ?? 10);
+    const worker = async () => {
+      for (;;) {
+        const next = queue.shift();
+        if (!next || !ok || o.signal?.aborted) return;
+        const [host, steps] = next;
+        for (const step of steps) {
+          if (o.signal?.aborted) return;
+          if (!(await runStep(host, step))) {
+            ok = false;
+            return;
+          }
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(limit, queue.length) }, worker));
+    return ok && !o.signal?.aborted;
+  }
+
+  async function runStep(host: string, step: Step): Promise<boolean> {
+    const fp = stepFingerprint(step);
+    const rec = o.journal.get(step.id);
+    const skip = (reason: 'journal' | 'probe' | 'no-change') => {
+      o.journal.put(step.id, { status: 'skipped', fingerprint: fp, changedSeq: rec?.changedSeq ?? 0, completedSeq: o.journal.nextSeq(), durationMs: 0 });
+      summary.skipped++;
+      emit({ type: 'step-skipped', stepId: step.id, host, reason });
+      return true;
+    };
+    // handler rule: a dependency changed after this step last completed (this run or an interrupted earlier one)
+    const triggered = (step.onChangeOf ?? []).some((d) => changedThisRun.has(d) || (o.journal.get(d)?.changedSeq ?? 0) > (rec?.completedSeq ?? 0));
+    if (!triggered && !step.readOnly) {
+      // finished in an earlier (possibly interrupted) run with the same definition: resume past it
+      if (rec && rec.fingerprint === fp && rec.status !== 'failed' && !step.onChangeOf && !o.reprobe) return skip('journal');
+      // a handler whose triggers did not change anything
+      if (step.onChangeOf && !step.probe) return skip('no-change');
+    }
+    const exec = o.executor(host);
+    const ctx = {
+      exec,
+      content: (source: string) => {
+        const c = o.files.get(source);
+        if (c === undefined) throw new Error(`rendered file ${source} is missing`);
+        return c;
+      },
+      signal: o.signal,
+      onOutput: (text: string) => emit({ type: 'step-output', stepId: step.id, host, text }),
+    };
+    if (!triggered && step.probe && !step.readOnly && o.probes !== false) {
+      try {
+        if (await probe(ctx, step.probe)) return skip('probe');
+      } catch {
+        // an unanswerable probe means "not done": perform the step
+      }
+    }
+    const attempts = Math.max(1, step.retry.attempts);
+    for (let attempt = 1; attempt <= attempts; attempt++) {
+      const s0 = Date.now();
+      emit({ type: 'step-started', stepId: step.id, host, kind: step.kind, description: step.description, attempt });
+      try {
+        await perform(ctx, step);
+        const seq = o.journal.nextSeq();
+        const changed = !step.readOnly;
+        o.journal.put(step.id, { status: 'done', fingerprint: fp, changedSeq: changed ? seq : rec?.changedSeq ?? 0, completedSeq: seq, durationMs: Date.now() - s0 });
+        if (changed) {
+          changedThisRun.add(step.id);
+          summary.changed++;
+        }
+        emit({ type: 'step-finished', stepId: step.id, host, changed, durationMs: Date.now() - s0 });
+        return true;
+      } catch (e) {
+        const error = e instanceof Error ? e.message : String(e);
+        const cancelled = !!o.signal?.aborted;
+        const willRetry = attempt < attempts && !cancelled;
+        emit({ type: 'step-failed', stepId: step.id, host, error, attempt, willRetry, durationMs: Date.now() - s0 });
+        if (willRetry) {
+          await new Promise((r) => setTimeout(r, step.retry.backoffMs * 2 ** (attempt - 1) * (o.backoffScale ?? 1)));
+          continue;
+        }
+        o.journal.put(step.id, { status: 'failed', fingerprint: fp, changedSeq: rec?.changedSeq ?? 0, completedSeq: rec?.completedSeq ?? 0, durationMs: Date.now() - s0, error: redact.text(error) });
+        if (!cancelled) {
+          summary.failed++;
+          summary.failures.push({ stepId: step.id, host, error: redact.text(error) });
+        }
+        return false;
+      }
+    }
+    return false;
+  }
+}
