@@ -1,5 +1,6 @@
 // Command implementations, written against an Io so tests run them in-process.
-import { resolve } from 'node:path';
+import { mkdirSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { parseSpec } from '../spec/load.js';
 import { formatIssues, type SpecIssue } from '../spec/issues.js';
@@ -8,6 +9,19 @@ import { renderCluster } from '../generators/index.js';
 import { writeRendered } from '../generators/output.js';
 import { factsFromSecrets, loadOrCreateSecrets } from '../secrets/secrets.js';
 import { EXAMPLE_SPEC_PATH, exampleSpecText } from './example.js';
+import { buildPlan, formatPlan } from '../plan/index.js';
+import { deriveView } from '../spec/derive.js';
+import { outputPath, renderView } from '../generators/index.js';
+import { planFromFiles } from '../plan/build.js';
+import { FileJournal, MemoryJournal } from '../runner/journal.js';
+import { runPlan } from '../runner/runner.js';
+import { secretValues } from '../runner/redact.js';
+import type { Executor } from '../executors/executor.js';
+import { DryRunExecutor } from '../executors/dry-run/dry-run.js';
+import { LocalExecutor } from '../executors/local/local.js';
+import { sshExecutorForHost } from '../executors/ssh/ssh.js';
+import { progressPrinter } from './progress.js';
+
 
 export interface Io {
   stdout(s: string): void;
@@ -26,6 +40,8 @@ const USAGE = `airgap-k8s: typed config generators and installers for offline Ku
 Usage:
   airgap-k8s validate [SPEC]                      check a cluster spec; every issue as "path: message"
   airgap-k8s render [SPEC] -o DIR [--secrets F]   write every file: DIR/hosts/<host>/<path>, DIR/cluster/...
+  airgap-k8s plan [SPEC] [--json]                 print the install plan: phases, steps, probes
+  airgap-k8s apply [SPEC] --executor E            run the plan (E: dry-run, ssh, local) with live progress
   airgap-k8s <command> --help
 
 SPEC is a YAML or JSON file ("-" reads stdin). Without SPEC the embedded example (the runbook's HA cluster) is used.
@@ -39,7 +55,109 @@ interface Command {
   run(args: { values: Record<string, unknown>; positionals: string[] }, io: Io): Promise<number> | number;
 }
 
+const SECRETS_HELP = `  --secrets FILE      secrets file (default: airgap-k8s.secrets.yaml in the current directory); created with
+                      fresh random values and mode 0600 when missing, completed when the spec needs more
+`;
+
 const commands: Record<string, Command> = {
+  plan: {
+    summary: 'print the install plan',
+    usage: `Usage: airgap-k8s plan [SPEC] [--json] [--secrets FILE]
+
+Prints the phases and steps an install would run, per host, with what each step writes or runs. Steps marked
+[on change] run only when a file they depend on changed; [always] are checks that run every time.
+  --json              the plan as JSON (file contents are referenced by path and sha256, never included)
+${SECRETS_HELP}`,
+    options: { json: { type: 'boolean' }, secrets: { type: 'string' } },
+    run({ values, positionals }, io) {
+      const l = loadWithSecrets(values, positionals, io);
+      if (!l) return EXIT_INPUT;
+      const plan = buildPlan(l.spec, factsFromSecrets(l.secrets));
+      io.stdout(values.json ? `${JSON.stringify(plan, null, 2)}\n` : formatPlan(plan));
+      return EXIT_OK;
+    },
+  },
+  apply: {
+    summary: 'run the install plan',
+    usage: `Usage: airgap-k8s apply [SPEC] --executor dry-run|ssh|local [options]
+
+Runs the plan: phases in order, hosts in parallel within a phase, control planes joining one at a time. Each step
+is skipped when its probe shows it is already done; a journal lets an interrupted install resume where it stopped.
+  --executor E        dry-run (record what would run; nothing is touched), ssh (the spec's hosts), local (this
+                      machine for every host: only for single-host specs and tests)
+  --journal FILE      step journal (default .airgap-k8s/<cluster>.journal.json)
+  --known-hosts FILE  ssh host keys (default ~/.ssh/known_hosts) for hosts without a pinned fingerprint
+  --concurrency N     hosts at once within a phase (default 10)
+  --verbose           show skipped steps and command output
+  --script            with dry-run: print the recorded commands per host at the end
+${SECRETS_HELP}`,
+    options: {
+      executor: { type: 'string' },
+      journal: { type: 'string' },
+      'known-hosts': { type: 'string' },
+      concurrency: { type: 'string' },
+      verbose: { type: 'boolean' },
+      script: { type: 'boolean' },
+      secrets: { type: 'string' },
+    },
+    async run({ values, positionals }, io) {
+      const kind = values.executor as string | undefined;
+      if (kind !== 'dry-run' && kind !== 'ssh' && kind !== 'local') {
+        io.stderr('apply: --executor must be dry-run, ssh or local\n');
+        return EXIT_INPUT;
+      }
+      const concurrency = values.concurrency === undefined ? 10 : Number(values.concurrency);
+      if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 200) {
+        io.stderr('apply: --concurrency must be an integer 1-200\n');
+        return EXIT_INPUT;
+      }
+      const l = loadWithSecrets(values, positionals, io);
+      if (!l) return EXIT_INPUT;
+      const view = deriveView(l.spec);
+      const files = renderView(view, factsFromSecrets(l.secrets));
+      const plan = planFromFiles(view, files);
+      const executors = new Map<string, Executor>();
+      const executor = (host: string): Executor => {
+        let e = executors.get(host);
+        if (e) return e;
+        const h = view.hosts.find((x) => x.name === host);
+        if (!h) throw new Error(`no host ${host} in the spec`);
+        if (kind === 'dry-run') e = new DryRunExecutor({ host });
+        else if (kind === 'local') e = new LocalExecutor({ host });
+        else e = sshExecutorForHost(h, l.secrets, { knownHostsFile: values['known-hosts'] as string | undefined });
+        executors.set(host, e);
+        return e;
+      };
+      const journalFile = resolve(io.cwd, (values.journal as string | undefined) ?? `.airgap-k8s/${view.name}.journal.json`);
+      mkdirSync(dirname(journalFile), { recursive: true });
+      const ac = new AbortController();
+      const onSignal = () => ac.abort();
+      process.once('SIGINT', onSignal);
+      process.once('SIGTERM', onSignal);
+      try {
+        const summary = await runPlan({
+          plan,
+          files: new Map(files.map((f) => [outputPath(f), f.content])),
+          executor,
+          clusterHost: view.firstControlPlane.name,
+          journal: kind === 'dry-run' ? new MemoryJournal() : new FileJournal(journalFile),
+          probes: kind !== 'dry-run',
+          concurrency,
+          secrets: secretValues(l.secrets),
+          signal: ac.signal,
+          onEvent: progressPrinter((s) => io.stdout(s), { verbose: !!values.verbose }),
+        });
+        if (kind === 'dry-run' && values.script) {
+          for (const [host, e] of executors) io.stdout(`\n# ${host}\n${(e as DryRunExecutor).script()}\n`);
+        }
+        return summary.ok ? EXIT_OK : EXIT_FAIL;
+      } finally {
+        process.off('SIGINT', onSignal);
+        process.off('SIGTERM', onSignal);
+        await Promise.all([...executors.values()].map((e) => e.close().catch(() => undefined)));
+      }
+    },
+  },
   validate: {
     summary: 'check a cluster spec',
     usage: `Usage: airgap-k8s validate [SPEC] [--json]
@@ -105,6 +223,24 @@ DIR/cluster/helm/<release>.values.yaml and DIR/images.txt. Files holding secrets
     },
   },
 };
+
+function loadWithSecrets(values: Record<string, unknown>, positionals: string[], io: Io) {
+  const loaded = loadSpecArg(positionals[0], io);
+  printWarnings(loaded.warnings, io);
+  if (!loaded.ok) {
+    io.stderr(`${loaded.source}: invalid cluster spec\n${formatIssues(loaded.issues)}\n`);
+    return undefined;
+  }
+  const secretsFile = resolve(io.cwd, (values.secrets as string | undefined) ?? 'airgap-k8s.secrets.yaml');
+  const secrets = loadOrCreateSecrets(secretsFile, loaded.spec);
+  if (!secrets.ok) {
+    io.stderr(`${secretsFile}: unusable secrets file\n${formatIssues(secrets.issues)}\n`);
+    return undefined;
+  }
+  if (secrets.created) io.stderr(`created ${secretsFile} (mode 0600) with fresh secrets\n`);
+  else if (secrets.added.length > 0) io.stderr(`added to ${secretsFile}: ${secrets.added.join(', ')}\n`);
+  return { spec: loaded.spec, secrets: secrets.secrets };
+}
 
 type Loaded =
   | { ok: true; source: string; spec: ClusterSpec; warnings: SpecIssue[] }

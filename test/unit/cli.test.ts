@@ -84,6 +84,11 @@ describe('airgap-k8s render', () => {
     expect(io.err).toContain('created');
     const tree = readTree(join(dir, 'out'));
     expect(tree.get('hosts/master1/etc/hostname')).toBe('master1\n');
+    for (const [rel] of tree) {
+      const mode = statSync(join(dir, 'out', rel)).mode & 0o777;
+      const secretish = /kubeadm-|keepalived\.conf|pki\/ca\.key|secret/.test(rel);
+      if (secretish) expect(mode, rel).toBe(0o600);
+    }
     // a second render reuses the secrets: byte-identical output
     const first = new Map(tree);
     expect(await run(['render', join(FIXTURES, 'valid-runbook-ha.yaml'), '-o', 'out'], capture(dir))).toBe(0);
@@ -106,5 +111,33 @@ describe('the installed binary', () => {
     const bad = spawnSync(tsx, [main, 'validate', join(dir, 'bad.yaml')], { encoding: 'utf8' });
     expect(bad.status).toBe(2);
     expect(bad.stderr).toContain('apiVersion: unsupported apiVersion');
+  }, 60_000);
+});
+
+describe('airgap-k8s plan and apply', () => {
+  it('plan prints phases; --json has no file contents or secrets', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'plan-'));
+    const io = capture(dir);
+    expect(await run(['plan', join(FIXTURES, 'valid-runbook-ha.yaml')], io)).toBe(0);
+    expect(io.out).toMatch(/^Plan for Cluster "gpu-prod": \d+ phases, \d+ steps/);
+    const j = capture(dir);
+    expect(await run(['plan', '--json', join(FIXTURES, 'valid-runbook-ha.yaml')], j)).toBe(0);
+    const plan = JSON.parse(j.out);
+    expect(plan.phases[0].name).toBe('preflight');
+    const secrets = readFileSync(join(dir, 'airgap-k8s.secrets.yaml'), 'utf8');
+    const token = /bootstrapToken: (\S+)/.exec(secrets)![1]!;
+    expect(j.out).not.toContain(token);
+  });
+
+  it('apply --executor dry-run runs the whole plan and prints progress', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'apply-'));
+    const io = capture(dir);
+    expect(await run(['apply', join(FIXTURES, 'valid-runbook-ha.yaml'), '--executor', 'dry-run', '--script'], io)).toBe(0);
+    expect(io.out).toMatch(/done in [\d.]+s: \d+ changed, 0 skipped, 0 failed/);
+    expect(io.out).toContain('kubeadm init --config /etc/kubernetes/airgap-k8s/kubeadm-init.yaml --upload-certs');
+  });
+
+  it('apply needs a known executor', async () => {
+    expect(await run(['apply', '--executor', 'teleport'], capture())).toBe(2);
   });
 });

@@ -1,0 +1,49 @@
+// Live progress of a run in the terminal: one line per step outcome with a running count and elapsed time,
+// phase headers, and failures with their (already redacted) error. Works the same on a TTY and in CI logs.
+import type { RunEvent } from '../runner/runner.js';
+
+export function progressPrinter(write: (s: string) => void, opts: { verbose?: boolean } = {}): (e: RunEvent) => void {
+  let total = 0;
+  let done = 0;
+  let t0 = Date.now();
+  const secs = (ms: number) => `${(ms / 1000).toFixed(1)}s`;
+  const elapsed = () => secs(Date.now() - t0);
+  const count = () => `[${String(done).padStart(String(total).length)}/${total}]`;
+  return (e) => {
+    switch (e.type) {
+      case 'run-started':
+        total = e.steps;
+        t0 = Date.now();
+        write(`Cluster "${e.cluster}": ${e.phases} phases, ${e.steps} steps\n`);
+        break;
+      case 'phase-started':
+        write(`\n== ${e.phase} (${e.steps} steps) ${elapsed()}\n`);
+        break;
+      case 'step-finished':
+        done++;
+        write(`${count()} ${e.host.padEnd(10)} ${e.changed ? 'changed' : 'ok     '} ${e.stepId} (${secs(e.durationMs)})\n`);
+        break;
+      case 'step-skipped':
+        done++;
+        if (opts.verbose) write(`${count()} ${e.host.padEnd(10)} skipped ${e.stepId} (${e.reason})\n`);
+        break;
+      case 'step-failed':
+        if (!e.willRetry) done++;
+        write(`${count()} ${e.host.padEnd(10)} ${e.willRetry ? 'retry  ' : 'FAILED '} ${e.stepId}: ${e.error}\n`);
+        break;
+      case 'step-output':
+        if (opts.verbose) write(e.text.replace(/^/gm, `    ${e.host}| `).replace(/\|\s*$/, '|\n'));
+        break;
+      case 'phase-finished':
+        if (!e.ok) write(`== ${e.phase} did not finish (${secs(e.durationMs)})\n`);
+        break;
+      case 'run-finished':
+        write(
+          `\n${e.ok ? 'done' : e.cancelled ? 'cancelled' : 'FAILED'} in ${secs(e.durationMs)}: ${e.changed} changed, ${e.skipped} skipped, ${e.failed} failed\n`,
+        );
+        break;
+      default:
+        break;
+    }
+  };
+}
