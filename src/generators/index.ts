@@ -3,11 +3,14 @@ import { deriveView, type ClusterView } from '../spec/derive.js';
 import type { ClusterSpec } from '../spec/schema.js';
 import { hostsGenerator } from './hosts/hosts.js';
 import { manifestsGenerator } from './manifests/index.js';
+import { firewallGenerator, osGenerator } from './os/index.js';
 import { outputPath, type Facts, type GeneratedFile, type Generator } from './types.js';
 
 /** In apply order of concern: host basics, OS, runtime, load balancer, kubeadm, then cluster-level manifests. */
 export const generators: Generator[] = [
   hostsGenerator,
+  osGenerator,
+  firewallGenerator,
   manifestsGenerator,
 ];
 

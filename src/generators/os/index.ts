@@ -1,0 +1,26 @@
+// OS preparation: kernel modules, sysctls and prepare-os.sh on every host; firewall.sh on RHEL 8 hosts.
+import type { ClusterView } from '../../spec/derive.js';
+import { hostFile, type GeneratedFile, type Generator } from '../types.js';
+import { FIREWALL_PATH, firewallScript } from './firewall.js';
+import { MODULES_LOAD_PATH, SYSCTL_PATH, isKubeNode, modulesLoadConf, sysctlConf } from './kernel.js';
+import { PREPARE_OS_PATH, prepareOsScript } from './prepare.js';
+
+export const osGenerator: Generator = {
+  name: 'os',
+  generate(view: ClusterView): GeneratedFile[] {
+    return view.hosts.flatMap((h) => [
+      ...(isKubeNode(h)
+        ? [hostFile('os', h.name, MODULES_LOAD_PATH, modulesLoadConf(view)), hostFile('os', h.name, SYSCTL_PATH, sysctlConf(view))]
+        : []),
+      hostFile('os', h.name, PREPARE_OS_PATH, prepareOsScript(view, h), { mode: 0o755 }),
+    ]);
+  },
+};
+
+/** RHEL 8 only: see firewall.ts for why debian12 hosts get no firewall file. */
+export const firewallGenerator: Generator = {
+  name: 'firewall',
+  generate(view: ClusterView): GeneratedFile[] {
+    return view.hosts.filter((h) => h.os === 'rhel8').map((h) => hostFile('firewall', h.name, FIREWALL_PATH, firewallScript(view, h), { mode: 0o755 }));
+  },
+};

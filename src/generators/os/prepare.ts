@@ -1,0 +1,191 @@
+// /usr/local/lib/airgap-k8s/prepare-os.sh: the host preparation of the runbook's init-config.sh, made idempotent.
+// Every step says what it did or that nothing was needed; running it twice changes nothing the second time.
+//
+// Steps that act on the running system (swap, selinux, modules, sysctl, hostname) are separate from the steps that
+// rewrite files below $AIRGAP_ROOT (fstab, selinux-config, hosts), so tests can point AIRGAP_ROOT at a scratch tree
+// and skip the live steps with AIRGAP_SKIP. Nothing user-written reaches this script except validated values: the
+// module and sysctl names are constants, the hosts block markers come from the hosts generator.
+import type { ClusterView, HostView } from '../../spec/derive.js';
+import { HOSTS_BEGIN, HOSTS_END } from '../hosts/hosts.js';
+import { shellScript } from '../render/marker.js';
+import { KERNEL_MODULES, SYSCTLS, SYSCTL_PATH, isKubeNode } from './kernel.js';
+
+export const PREPARE_OS_PATH = '/usr/local/lib/airgap-k8s/prepare-os.sh';
+export const HOSTS_FRAGMENT_PATH = '/etc/hosts.d/airgap-k8s.hosts';
+export const BACKUP_SUFFIX = '.airgap-k8s.bak';
+
+/** Steps in run order. */
+export type PrepareStep = 'swap' | 'fstab' | 'selinux' | 'selinux-config' | 'modules' | 'sysctl' | 'hosts' | 'hostname';
+
+/** Steps that only rewrite files below $AIRGAP_ROOT; the others act on the running system. */
+const FILE_STEPS: ReadonlySet<PrepareStep> = new Set(['fstab', 'selinux-config', 'hosts']);
+
+export function prepareSteps(h: HostView): PrepareStep[] {
+  const steps: PrepareStep[] = [];
+  if (isKubeNode(h)) steps.push('swap', 'fstab');
+  // RHEL 8: container-selinux policy for containerd is not in the bundle, and haproxy may not bind a non-standard
+  // port (the runbook's 6553) while enforcing. Permissive keeps the audit log; disabled would need a relabel later.
+  if (h.os === 'rhel8') steps.push('selinux', 'selinux-config');
+  if (isKubeNode(h)) steps.push('modules', 'sysctl');
+  steps.push('hosts', 'hostname');
+  return steps;
+}
+
+// The markers are interpolated into an awk program between double quotes: make sure they stay plain text.
+for (const m of [HOSTS_BEGIN, HOSTS_END]) {
+  if (!/^[# A-Za-z0-9-]+$/.test(m)) throw new Error(`hosts block marker ${JSON.stringify(m)} is not plain text`);
+}
+
+const STEP_BODIES: Record<PrepareStep, string> = {
+  swap: `# The kubelet refuses to start with swap on.
+if step swap; then
+  if [ -n "$(swapon --show=NAME --noheadings)" ]; then
+    swapoff -a
+    log "swap: turned off"
+  else
+    log "swap: already off"
+  fi
+fi`,
+
+  fstab: `# Keep swap off after a reboot: comment out (never delete) the fstab entries of type swap.
+if step fstab; then
+  f="$ROOT/etc/fstab"
+  if [ -f "$f" ]; then
+    awk '$1 !~ /^#/ && $3 == "swap" { print "#airgap-k8s# " $0; next } { print }' "$f" >"$f.airgap-k8s.tmp"
+    if replace_content "$f" "$f.airgap-k8s.tmp"; then
+      log "fstab: commented out the swap entries of $f (original in $f${BACKUP_SUFFIX})"
+    else
+      log "fstab: no active swap entries"
+    fi
+  else
+    log "fstab: $f does not exist"
+  fi
+fi`,
+
+  selinux: `# SELinux permissive now (setenforce lasts until reboot; selinux-config makes it stick).
+if step selinux; then
+  if command -v getenforce >/dev/null 2>&1 && [ "$(getenforce)" = Enforcing ]; then
+    setenforce 0
+    log "selinux: switched from enforcing to permissive"
+  else
+    log "selinux: not enforcing"
+  fi
+fi`,
+
+  'selinux-config': `if step selinux-config; then
+  f="$ROOT/etc/selinux/config"
+  if [ -f "$f" ]; then
+    sed 's/^SELINUX=enforcing[[:space:]]*$/SELINUX=permissive/' "$f" >"$f.airgap-k8s.tmp"
+    if replace_content "$f" "$f.airgap-k8s.tmp"; then
+      log "selinux-config: SELINUX=permissive in $f (original in $f${BACKUP_SUFFIX})"
+    else
+      log "selinux-config: $f is not set to enforcing"
+    fi
+  else
+    log "selinux-config: $f does not exist"
+  fi
+fi`,
+
+  modules: `# The modules of /etc/modules-load.d/airgap-k8s.conf, loaded now rather than at the next boot.
+if step modules; then
+  for m in ${KERNEL_MODULES.map((m) => m.name).join(' ')}; do
+    modprobe "$m"
+  done
+  log "modules: ${KERNEL_MODULES.map((m) => m.name).join(', ')} loaded"
+fi`,
+
+  sysctl: `# Apply every sysctl file as the boot does, then check ours won: a later file (99-sysctl.conf sorts after
+# 99-airgap-k8s.conf) could override a value and break the node only at the next reboot.
+if step sysctl; then
+  sysctl --system >/dev/null || log "sysctl: sysctl --system reported errors (above); checking our values"
+  wrong=""
+${SYSCTLS.map((s) => `  [ "$(sysctl -n ${s.key})" = ${s.value} ] || wrong="$wrong ${s.key}"`).join('\n')}
+  [ -z "$wrong" ] || die "sysctl: not in effect after sysctl --system:$wrong (another file overrides ${SYSCTL_PATH})"
+  log "sysctl: ${SYSCTLS.map((s) => `${s.key}=${s.value}`).join(' ')}"
+fi`,
+
+  hosts: `# Merge the cluster's block (${HOSTS_FRAGMENT_PATH}) into /etc/hosts: an old block between the markers is
+# replaced where it stands, or the block is appended; the host's own lines are kept as they are.
+if step hosts; then
+  f="$ROOT/etc/hosts"
+  frag="$ROOT${HOSTS_FRAGMENT_PATH}"
+  [ -f "$frag" ] || die "hosts: $frag is missing (it is rendered with this script)"
+  [ -f "$f" ] || : >"$f"
+  if ! FRAG="$frag" awk '
+    function emit(  l) { while ((getline l < ENVIRON["FRAG"]) > 0) print l; close(ENVIRON["FRAG"]); done = 1 }
+    { t = $0; sub(/[ \\t\\r]+$/, "", t) }
+    t == "${HOSTS_BEGIN}" { if (!done) emit(); inblock = 1; next }
+    inblock { if (t == "${HOSTS_END}") inblock = 0; next }
+    { print }
+    END { if (inblock) exit 3; if (!done) emit() }
+  ' "$f" >"$f.airgap-k8s.tmp"; then
+    rm -f "$f.airgap-k8s.tmp"
+    die "hosts: $f has '${HOSTS_BEGIN}' without '${HOSTS_END}'; fix it by hand, nothing was changed"
+  fi
+  if replace_content "$f" "$f.airgap-k8s.tmp"; then
+    log "hosts: wrote the airgap-k8s block into $f (original in $f${BACKUP_SUFFIX})"
+  else
+    log "hosts: $f is up to date"
+  fi
+fi`,
+
+  hostname: `# /etc/hostname is rendered with this script; hostnamectl also sets the running (transient) hostname.
+if step hostname; then
+  name=$(cat "$ROOT/etc/hostname")
+  [ -n "$name" ] || die "hostname: $ROOT/etc/hostname is empty"
+  if [ "$(hostname)" = "$name" ]; then
+    log "hostname: already $name"
+  else
+    hostnamectl set-hostname "$name"
+    log "hostname: set to $name"
+  fi
+fi`,
+};
+
+export function prepareOsScript(view: ClusterView, h: HostView): string {
+  const steps = prepareSteps(h);
+  return shellScript(
+    view.name,
+    `# OS preparation for ${h.name} (the runbook's init-config.sh). Idempotent: a second run changes nothing.
+# Steps, in order: ${steps.join(' ')}.
+#   acting on the running system: ${steps.filter((s) => !FILE_STEPS.has(s)).join(' ')}
+#   rewriting files below $AIRGAP_ROOT (default: /): ${steps.filter((s) => FILE_STEPS.has(s)).join(' ')}
+# AIRGAP_SKIP="step ..." skips steps (tests run the file steps against a scratch root).
+set -eu
+
+ROOT=\${AIRGAP_ROOT:-}
+SKIP=" \${AIRGAP_SKIP:-} "
+
+log() { echo "prepare-os: $*"; }
+die() {
+  echo "prepare-os: $*" >&2
+  exit 1
+}
+# step NAME: true unless NAME is in AIRGAP_SKIP.
+step() {
+  case $SKIP in
+    *" $1 "*)
+      log "$1: skipped (AIRGAP_SKIP)"
+      return 1
+      ;;
+  esac
+  return 0
+}
+# replace_content FILE NEW: give FILE the content of NEW (then removed); false when they were already equal.
+# The content is written into FILE itself, which keeps its inode, owner, mode and SELinux label (/etc/hosts is
+# net_conf_t; a rename would leave etc_t) and follows a symlink. The first original is kept as FILE${BACKUP_SUFFIX}.
+replace_content() {
+  if cmp -s "$2" "$1"; then
+    rm -f "$2"
+    return 1
+  fi
+  [ -e "$1${BACKUP_SUFFIX}" ] || cp -p "$1" "$1${BACKUP_SUFFIX}"
+  cat "$2" >"$1"
+  rm -f "$2"
+}
+
+${steps.map((s) => STEP_BODIES[s]).join('\n\n')}
+
+log "done"`,
+  );
+}
