@@ -1,0 +1,62 @@
+// npm run bench: speed and memory goals, measured (never asserted in tests). Prints one line per measurement.
+import { performance } from 'node:perf_hooks';
+import { renderCluster } from '../src/generators/index.js';
+import { parseSpec } from '../src/spec/load.js';
+import { buildPlan } from '../src/plan/index.js';
+import { loadFixture, testFacts } from '../test/support/fixtures.js';
+
+function measure(name: string, runs: number, fn: () => unknown): void {
+  fn(); // warm up
+  global.gc?.();
+  const heap0 = process.memoryUsage().heapUsed;
+  const times: number[] = [];
+  let peak = 0;
+  for (let i = 0; i < runs; i++) {
+    const t = performance.now();
+    fn();
+    times.push(performance.now() - t);
+    peak = Math.max(peak, process.memoryUsage().heapUsed - heap0);
+  }
+  times.sort((a, b) => a - b);
+  const p50 = times[Math.floor(times.length / 2)]!;
+  const max = times[times.length - 1]!;
+  console.log(`${name.padEnd(44)} p50 ${p50.toFixed(1).padStart(8)} ms   max ${max.toFixed(1).padStart(8)} ms   heap +${(peak / 1048576).toFixed(1)} MB   rss ${(process.memoryUsage().rss / 1048576).toFixed(0)} MB`);
+}
+
+/** A 500-host spec: 3 control planes (2 LB), 497 workers of which every 5th has 8 GPUs. */
+function bigSpec(n: number): string {
+  const hosts = [
+    '    - {name: cp1, address: 10.0.0.11, roles: [control-plane, load-balancer], interface: eth0}',
+    '    - {name: cp2, address: 10.0.0.12, roles: [control-plane, load-balancer], interface: eth0}',
+    '    - {name: cp3, address: 10.0.0.13, roles: [control-plane], interface: eth0}',
+  ];
+  for (let i = 0; i < n - 3; i++) {
+    const a = 100 + i;
+    const gpu = i % 5 === 0 ? ', gpu: {vendor: nvidia, count: 8}' : '';
+    hosts.push(`    - {name: w${i}, address: 10.0.${Math.floor(a / 250) + 1}.${(a % 250) + 1}, roles: [worker], interface: eth0${gpu}}`);
+  }
+  return `apiVersion: airgap-k8s/v1alpha1
+kind: Cluster
+metadata: {name: big}
+spec:
+  hosts:
+${hosts.join('\n')}
+  controlPlane:
+    endpoint: {host: 10.0.0.10, port: 6553}
+    loadBalancer: {mode: keepalived-haproxy}
+  network: {hostSubnet: 10.0.0.0/16, podSubnet: 10.244.0.0/16, serviceSubnet: 10.96.0.0/16}
+`;
+}
+
+const facts = testFacts();
+const ha = loadFixture('runbook-ha');
+measure('render runbook-ha (4 hosts)', 50, () => renderCluster(ha, facts));
+measure('plan runbook-ha', 50, () => buildPlan(ha, facts));
+const text = bigSpec(500);
+const parsed = parseSpec(text);
+if (!parsed.ok) throw new Error(JSON.stringify(parsed.issues.slice(0, 5)));
+measure('parse+validate 500-host spec', 10, () => parseSpec(text));
+measure('render 500-host spec', 10, () => renderCluster(parsed.spec, facts));
+measure('plan 500-host spec', 10, () => buildPlan(parsed.spec, facts));
+const files = renderCluster(parsed.spec, facts);
+console.log(`500-host spec: ${files.length} files, ${(files.reduce((n, f) => n + f.content.length, 0) / 1048576).toFixed(1)} MB rendered`);
