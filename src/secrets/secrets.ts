@@ -15,8 +15,9 @@ import type { Facts, Secrets } from '../generators/types.js';
 const Pem = (label: string) =>
   z.string().regex(new RegExp(`^-----BEGIN ${label}-----\\n[A-Za-z0-9+/=\\n]+-----END ${label}-----\\n?$`), `must be a PEM ${label}`);
 
-/** VRRP auth_pass: keepalived uses 8 chars at most; no quotes, spaces or '#' that its parser would misread. */
-export const VRRP_PASS = /^[A-Za-z0-9!$%&()*+,./:;<=>?@^_{|}~-]{1,8}$/;
+/** VRRP auth_pass: keepalived uses 8 chars at most; no quotes, spaces, or '$' (keepalived expands $NAME even
+ * inside quotes). The generator quotes it, so '#', '!' and braces are safe. */
+export const VRRP_PASS = /^[A-Za-z0-9!%&()*+,./:;<=>?@^_{|}~-]{1,8}$/;
 
 export const SecretsFile = z.strictObject({
   bootstrapToken: z.string().regex(/^[a-z0-9]{6}\.[a-z0-9]{16}$/, 'must be a kubeadm token: [a-z0-9]{6}.[a-z0-9]{16}'),
@@ -70,7 +71,7 @@ export function checkSecretsForSpec(secrets: Secrets, spec: ClusterSpec): SpecIs
     const v = secrets.passwords[r.ref];
     if (v === undefined) issues.push({ path: `passwords.${r.ref}`, code: 'missing', message: `missing (referenced by ${r.usedAt})` });
     else if (r.kind === 'vrrp' && !VRRP_PASS.test(v)) {
-      issues.push({ path: `passwords.${r.ref}`, code: 'invalid', message: 'a VRRP auth_pass must be 1-8 printable characters without quotes, spaces or "#" (keepalived truncates longer ones)' });
+      issues.push({ path: `passwords.${r.ref}`, code: 'invalid', message: 'a VRRP auth_pass must be 1-8 printable characters without quotes, spaces or "$" (keepalived truncates longer ones)' });
     }
   }
   return issues;
