@@ -1,9 +1,11 @@
 // The generator registry and renderCluster: spec + facts -> every file, sorted, checked for clashes.
 import { deriveView, type ClusterView } from '../spec/derive.js';
 import type { ClusterSpec } from '../spec/schema.js';
+import { containerdGenerator } from './containerd/containerd.js';
 import { haproxyGenerator } from './haproxy/haproxy.js';
 import { hostsGenerator } from './hosts/hosts.js';
 import { keepalivedGenerator } from './keepalived/keepalived.js';
+import { kubeadmGenerator } from './kubeadm/kubeadm.js';
 import { manifestsGenerator } from './manifests/index.js';
 import { firewallGenerator, osGenerator } from './os/index.js';
 import { outputPath, type Facts, type GeneratedFile, type Generator } from './types.js';
@@ -13,8 +15,10 @@ export const generators: Generator[] = [
   hostsGenerator,
   osGenerator,
   firewallGenerator,
+  containerdGenerator,
   keepalivedGenerator,
   haproxyGenerator,
+  kubeadmGenerator,
   manifestsGenerator,
 ];
 

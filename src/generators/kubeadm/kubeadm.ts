@@ -1,0 +1,210 @@
+// kubeadm configuration (kubeadm.k8s.io/v1beta4) for every Kubernetes host, and the cluster CA on the first control
+// plane. Replaces the runbook's `kubeadm init --control-plane-endpoint ... --upload-certs` and its two `kubeadm join`
+// lines, fixing what they got wrong (../shared/reference/facts.md #6):
+//   - the control-plane join carries certificateKey (the runbook omitted --certificate-key, so joins could not
+//     fetch the shared certificates);
+//   - every join, worker or control plane, goes through the endpoint (VIP:port), never one master's :6443;
+//   - joins pin the CA (caCertHashes) instead of trusting whatever answers: the CA is ours, made before init
+//     (kubeadm keeps a user-provided ca.crt/ca.key and generates the rest), so its hash is known up front.
+// The init file must be run with --upload-certs (a flag only; v1beta4 has no field for it), within 2 hours of
+// which the other control planes join (kubeadm deletes the uploaded certificates after that; re-upload with
+// `kubeadm init phase upload-certs --upload-certs --config FILE`).
+import type { ClusterView, HostView } from '../../spec/derive.js';
+import { hashMarker } from '../render/marker.js';
+import { toYaml } from '../render/yaml.js';
+import { hostFile, type Facts, type GeneratedFile, type Generator } from '../types.js';
+
+export const KUBEADM_API = 'kubeadm.k8s.io/v1beta4';
+export const KUBEADM_DIR = '/etc/kubernetes/airgap-k8s';
+export const KUBEADM_INIT_CONFIG = `${KUBEADM_DIR}/kubeadm-init.yaml`;
+export const KUBEADM_JOIN_CONFIG = `${KUBEADM_DIR}/kubeadm-join.yaml`;
+export const CA_CERT_PATH = '/etc/kubernetes/pki/ca.crt';
+export const CA_KEY_PATH = '/etc/kubernetes/pki/ca.key';
+export const CRI_SOCKET = 'unix:///run/containerd/containerd.sock';
+
+/** The command each file is meant for (printed in the file; the planner runs the same). */
+export const KUBEADM_INIT_COMMAND = `kubeadm init --config ${KUBEADM_INIT_CONFIG} --upload-certs`;
+export const KUBEADM_JOIN_COMMAND = `kubeadm join --config ${KUBEADM_JOIN_CONFIG}`;
+
+/**
+ * GPU hosts are registered with this taint so that only pods that ask for GPUs (and tolerate it) land there.
+ * Workload manifests tolerate it with `{key: nvidia.com/gpu, operator: Exists, effect: NoSchedule}`; the GPU
+ * Operator's daemonsets tolerate it by default. No value: a toleration with operator Exists matches it either way.
+ */
+export const GPU_TAINT = { key: 'nvidia.com/gpu', effect: 'NoSchedule' } as const;
+
+/** Bootstrap token lifetime: long enough to join every host of one run; kubeadm's own default. */
+export const BOOTSTRAP_TOKEN_TTL = '24h0m0s';
+
+/**
+ * Control-plane health wait for init and control-plane joins. kubeadm's default is 4m; the runbook's control planes
+ * are 2-core VMs on which etcd + apiserver start slowly, and a timed-out init costs a `kubeadm reset` and a rerun.
+ */
+export const CONTROL_PLANE_HEALTH_TIMEOUT = '10m0s';
+
+type Arg = { name: string; value: string };
+type Taint = { key: string; value?: string; effect: 'NoSchedule' | 'PreferNoSchedule' | 'NoExecute' };
+
+/** "host:port" of the endpoint everything talks to (VIP and LB port with HA, the single control plane without). */
+export function endpointAddress(view: ClusterView): string {
+  return `${view.endpoint.host}:${view.endpoint.port}`;
+}
+
+/** The port each apiserver binds: what haproxy balances to (backendPort), 6443 without a managed LB. */
+export function apiServerBindPort(view: ClusterView): number {
+  return view.cluster.spec.controlPlane.loadBalancer?.backendPort ?? 6443;
+}
+
+/**
+ * Taints a host registers with. undefined leaves kubeadm's default: the control-plane taint on control planes,
+ * none on workers. A control plane that is also a worker is registered untainted so it takes workloads; a GPU host
+ * carries only the GPU taint (on a GPU control plane that replaces the control-plane taint, as the validator warns).
+ */
+export function nodeTaints(h: HostView): Taint[] | undefined {
+  if (h.isGpu) return [{ ...GPU_TAINT }];
+  if (h.isControlPlane && h.isWorker) return [];
+  return undefined;
+}
+
+function nodeRegistration(h: HostView) {
+  const kubeletExtraArgs: Arg[] = [{ name: 'node-ip', value: h.address }];
+  return {
+    name: h.name,
+    criSocket: CRI_SOCKET,
+    imagePullPolicy: 'IfNotPresent',
+    kubeletExtraArgs,
+    taints: nodeTaints(h),
+  };
+}
+
+/** apiserver certificate SANs: the endpoint host, every control plane's address and name (deduplicated, in order). */
+export function apiServerCertSANs(view: ClusterView): string[] {
+  const sans = [view.endpoint.host, ...view.controlPlanes.flatMap((h) => [h.address, h.name])];
+  return [...new Set(sans)];
+}
+
+export function initConfiguration(view: ClusterView, facts: Facts, h: HostView) {
+  return {
+    apiVersion: KUBEADM_API,
+    kind: 'InitConfiguration',
+    bootstrapTokens: [
+      {
+        token: facts.secrets.bootstrapToken,
+        description: `airgap-k8s join token for cluster ${view.name}`,
+        ttl: BOOTSTRAP_TOKEN_TTL,
+        usages: ['signing', 'authentication'],
+        groups: ['system:bootstrappers:kubeadm:default-node-token'],
+      },
+    ],
+    certificateKey: facts.secrets.certificateKey,
+    localAPIEndpoint: { advertiseAddress: h.address, bindPort: apiServerBindPort(view) },
+    nodeRegistration: nodeRegistration(h),
+    timeouts: { controlPlaneComponentHealthCheck: CONTROL_PLANE_HEALTH_TIMEOUT },
+  };
+}
+
+export function clusterConfiguration(view: ClusterView) {
+  const net = view.cluster.spec.network;
+  return {
+    apiVersion: KUBEADM_API,
+    kind: 'ClusterConfiguration',
+    clusterName: view.name,
+    // Always set: without it kubeadm asks the network for "stable".
+    kubernetesVersion: view.kubernetesVersion,
+    controlPlaneEndpoint: endpointAddress(view),
+    // Only with a private registry. kubeadm then pulls <registry>/kube-apiserver, .../etcd, .../pause and
+    // <registry>/coredns:<tag> (flattened, not coredns/coredns): src/images.ts kubeadmImages lists exactly these.
+    imageRepository: view.registry || undefined,
+    networking: { podSubnet: net.podSubnet, serviceSubnet: net.serviceSubnet, dnsDomain: net.dnsDomain },
+    apiServer: { certSANs: apiServerCertSANs(view) },
+    etcd: { local: { dataDir: '/var/lib/etcd' } },
+  };
+}
+
+/** RHEL 8 boots cgroup v1. */
+export function usesCgroupV1(view: ClusterView): boolean {
+  return view.hosts.some((h) => h.os === 'rhel8');
+}
+
+export function kubeletConfiguration(view: ClusterView) {
+  return {
+    apiVersion: 'kubelet.config.k8s.io/v1beta1',
+    kind: 'KubeletConfiguration',
+    // containerd runs runc with SystemdCgroup = true (src/generators/containerd); both sides must agree.
+    cgroupDriver: 'systemd',
+    containerRuntimeEndpoint: CRI_SOCKET,
+    // RHEL 8 runs cgroup v1. Kubernetes 1.34 only warns about it (failCgroupV1 defaults to false), but the default is
+    // set to flip to true, which would stop every kubelet on these hosts at the next upgrade. Setting it explicitly
+    // keeps the choice visible in the kubelet-config ConfigMap; the validator warns (cgroup_v1) to plan RHEL 9.
+    failCgroupV1: usesCgroupV1(view) ? false : undefined,
+  };
+}
+
+/**
+ * kube-proxy in iptables mode: the default, needs no extra kernel modules or packages in the offline bundle
+ * (ipvs needs ip_vs* modules plus ipset/ipvsadm and is being deprecated upstream; nftables mode needs a 5.13+
+ * kernel, RHEL 8 has 4.18). A few nodes and services do not need ipvs' scaling.
+ */
+export function kubeProxyConfiguration(view: ClusterView) {
+  return {
+    apiVersion: 'kubeproxy.config.k8s.io/v1alpha1',
+    kind: 'KubeProxyConfiguration',
+    mode: 'iptables',
+    clusterCIDR: view.cluster.spec.network.podSubnet,
+  };
+}
+
+export function joinConfiguration(view: ClusterView, facts: Facts, h: HostView) {
+  return {
+    apiVersion: KUBEADM_API,
+    kind: 'JoinConfiguration',
+    discovery: {
+      bootstrapToken: {
+        token: facts.secrets.bootstrapToken,
+        // The endpoint, never one control plane's own address: the runbook's worker join did that.
+        apiServerEndpoint: endpointAddress(view),
+        caCertHashes: [facts.caCertHash],
+      },
+    },
+    controlPlane: h.isControlPlane
+      ? {
+          localAPIEndpoint: { advertiseAddress: h.address, bindPort: apiServerBindPort(view) },
+          // The runbook's control-plane join lacked --certificate-key; with --config it must be here.
+          certificateKey: facts.secrets.certificateKey,
+        }
+      : undefined,
+    nodeRegistration: nodeRegistration(h),
+    timeouts: h.isControlPlane ? { controlPlaneComponentHealthCheck: CONTROL_PLANE_HEALTH_TIMEOUT } : undefined,
+  };
+}
+
+function kubeadmFile(view: ClusterView, command: string, docs: unknown[]): string {
+  return `${hashMarker(view.name)}# Run: ${command}\n${docs.map(toYaml).join('---\n')}`;
+}
+
+/** The PEM with the marker as explanatory text before it (RFC 7468 allows it; Go's and OpenSSL's parsers skip it). */
+function pemFile(view: ClusterView, pem: string): string {
+  return `${hashMarker(view.name)}${pem.endsWith('\n') ? pem : `${pem}\n`}`;
+}
+
+export const kubeadmGenerator: Generator = {
+  name: 'kubeadm',
+  generate(view: ClusterView, facts: Facts): GeneratedFile[] {
+    const files: GeneratedFile[] = [];
+    for (const h of view.hosts) {
+      if (!h.isControlPlane && !h.isWorker) continue;
+      if (h.isFirstControlPlane) {
+        const docs = [initConfiguration(view, facts, h), clusterConfiguration(view), kubeletConfiguration(view), kubeProxyConfiguration(view)];
+        files.push(hostFile('kubeadm', h.name, KUBEADM_INIT_CONFIG, kubeadmFile(view, KUBEADM_INIT_COMMAND, docs), { secret: true }));
+        // Our CA, so that the join files can pin its hash before it exists in the cluster. kubeadm uses an existing
+        // ca.crt + ca.key pair instead of generating one; the other control planes get it through --upload-certs.
+        files.push(hostFile('kubeadm', h.name, CA_CERT_PATH, pemFile(view, facts.secrets.ca.cert)));
+        files.push(hostFile('kubeadm', h.name, CA_KEY_PATH, pemFile(view, facts.secrets.ca.key), { secret: true }));
+      } else {
+        const doc = joinConfiguration(view, facts, h);
+        files.push(hostFile('kubeadm', h.name, KUBEADM_JOIN_CONFIG, kubeadmFile(view, KUBEADM_JOIN_COMMAND, [doc]), { secret: true }));
+      }
+    }
+    return files;
+  },
+};
