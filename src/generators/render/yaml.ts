@@ -29,7 +29,8 @@ export function toYaml(obj: unknown): string {
     lineWidth: -1,
     noRefs: true,
     quotingType: '"',
-    noCompatMode: true,
+    // YAML 1.1 readers (kubeadm, kubectl, Helm) take unquoted no/on/yes/y as booleans: keep compat quoting
+    noCompatMode: false,
   });
 }
 
