@@ -6,6 +6,7 @@ import { haproxyGenerator } from './haproxy/haproxy.js';
 import { hostsGenerator } from './hosts/hosts.js';
 import { keepalivedGenerator } from './keepalived/keepalived.js';
 import { kubeadmGenerator } from './kubeadm/kubeadm.js';
+import { imagesGenerator } from './manifests/images/images.js';
 import { manifestsGenerator } from './manifests/index.js';
 import { firewallGenerator, osGenerator } from './os/index.js';
 import { outputPath, type Facts, type GeneratedFile, type Generator } from './types.js';
@@ -20,6 +21,7 @@ export const generators: Generator[] = [
   haproxyGenerator,
   kubeadmGenerator,
   manifestsGenerator,
+  imagesGenerator,
 ];
 
 export function renderView(view: ClusterView, facts: Facts, only?: readonly Generator[]): GeneratedFile[] {

@@ -301,12 +301,18 @@ export const VllmModel = z.strictObject({
 
 export const Model = z.discriminatedUnion('engine', [OllamaModel, VllmModel]);
 
+/** dify-helm chart versions whose values and images the Dify generator knows. */
+export const DIFY_CHART_VERSIONS: readonly string[] = ['0.37.0'];
+
 export const Dify = z.strictObject({
   enabled: z.boolean().default(false),
   environment: DnsLabel.default('prod'),
   models: z.array(DnsLabel).default([]),
   service: z.strictObject({ nodePort: NodePort.default(30080) }).prefault({}),
-  chartVersion: LooseVersion.default('0.9.0'),
+  /** BorisPolonsky/dify-helm chart version; the generator pins every image per version it knows (0.37.0 = Dify 1.14.2). */
+  chartVersion: LooseVersion.default('0.37.0').refine((v) => DIFY_CHART_VERSIONS.includes(v.replace(/^v/, '')), {
+    message: `must be a dify chart version whose images this release pins: ${DIFY_CHART_VERSIONS.join(', ')}`,
+  }),
   secretKeyRef: SecretRef.default('dify'),
 });
 

@@ -167,6 +167,12 @@ export function crossFieldChecks(cluster: ClusterSpec): { errors: SpecIssue[]; w
     if (m.engine === 'vllm' && m.gpus > 1 && (m.gpus & (m.gpus - 1)) !== 0) {
       warn(p('gpus'), 'tensor_parallel', `tensor parallelism over ${m.gpus} GPUs: most models' attention heads divide only by powers of two (2, 4, 8)`);
     }
+    if (m.gpus > 0 && !s.addons.gpuOperator.enabled) {
+      warn(p('gpus'), 'no_device_plugin', 'asks for GPUs but the GPU Operator is disabled: nothing advertises nvidia.com/gpu or labels nodes nvidia.com/gpu.present; the pod stays Pending unless you install the device plugin and label the GPU nodes yourself');
+    }
+    if (m.engine === 'ollama' && !m.modelFile) {
+      warn(p('modelFile'), 'no_offline_model', `nothing loads "${m.model}" offline (ollama pull needs the internet): set modelFile to a GGUF in the bundle, or seed the model volume by hand`);
+    }
     gpusPerEnv.set(m.environment, (gpusPerEnv.get(m.environment) ?? 0) + m.gpus);
   });
   for (const [env, used] of gpusPerEnv) {
@@ -184,6 +190,11 @@ export function crossFieldChecks(cluster: ClusterSpec): { errors: SpecIssue[]; w
     if (!envIndex.has(dify.environment)) err(['spec', 'apps', 'dify', 'environment'], 'unknown_reference', `environment "${dify.environment}" is not in spec.environments`);
     dify.models.forEach((m, i) => {
       if (!modelIndex.has(m)) err(['spec', 'apps', 'dify', 'models', i], 'unknown_reference', `model "${m}" is not in spec.models`);
+    });
+    s.models.forEach((m, i) => {
+      if (m.environment === dify.environment && (m.name === 'dify' || m.name.startsWith('dify-'))) {
+        err(['spec', 'models', i, 'name'], 'name_clash', `"${m.name}" would clash with the Dify release's objects in namespace ${dify.environment}; names starting with "dify" are reserved there`);
+      }
     });
   }
 

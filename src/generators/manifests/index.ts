@@ -3,8 +3,15 @@ import type { ClusterView } from '../../spec/derive.js';
 import type { Facts, GeneratedFile, Generator } from '../types.js';
 import type { AddonModule } from './addon.js';
 import type { HelmRelease } from './helm.js';
+import { difyAddon } from './dify/dify.js';
+import { environmentsAddon } from './environments/environments.js';
+import { modelsAddon } from './models/models.js';
 
-export const addons: AddonModule[] = [];
+export const addons: AddonModule[] = [
+  environmentsAddon, // 50-51
+  modelsAddon, // 60-69
+  difyAddon, // helm 70, 71
+];
 
 export const manifestsGenerator: Generator = {
   name: 'manifests',

@@ -1,0 +1,27 @@
+// images.txt: every image the cluster pulls, for building (and checking) the offline bundle. It is kubeadm's own list
+// plus what every addon module declares; test/unit/consistency.test.ts proves it equals the set of image references
+// actually present in the rendered manifests, values files, kubeadm and containerd configs.
+import type { ClusterView } from '../../../spec/derive.js';
+import { kubeadmImages } from '../../../images.js';
+import { hashMarker } from '../../render/marker.js';
+import type { Facts, GeneratedFile, Generator } from '../../types.js';
+import { clusterFile } from '../../types.js';
+import { addonImages } from '../index.js';
+
+export const IMAGES_PATH = 'images.txt';
+
+export function imageList(view: ClusterView): string[] {
+  return [...new Set([...kubeadmImages(view.kubernetesVersion, view.registry), ...addonImages(view)])].sort();
+}
+
+export const imagesGenerator: Generator = {
+  name: 'images',
+  generate(view: ClusterView, _facts: Facts): GeneratedFile[] {
+    return [clusterFile('images', IMAGES_PATH, hashMarker(view.name) + imageList(view).map((i) => `${i}\n`).join(''))];
+  },
+};
+
+/** The image references in an images.txt (comments and blank lines skipped). */
+export function parseImageList(text: string): string[] {
+  return text.split('\n').map((l) => l.trim()).filter((l) => l !== '' && !l.startsWith('#'));
+}
