@@ -33,7 +33,9 @@ export function parseSpec(input: string | unknown): ParseResult {
     };
   }
 
-  const parsed = Cluster.safeParse(doc);
+  // reportInput: zod 4 leaves `input` off issues unless asked, and humanMessage needs it to tell "is required" from
+  // "must be X, got Y" (only the input's type reaches a message, never its value).
+  const parsed = Cluster.safeParse(doc, { reportInput: true });
   if (!parsed.success) return { ok: false, issues: zodIssues(parsed.error.issues), warnings: [] };
 
   const { errors, warnings } = crossFieldChecks(parsed.data);
@@ -134,6 +136,7 @@ function humanMessage(i: z.core.$ZodIssue): string {
     if (i.input === undefined) return `is required (${i.expected})`;
     return `must be ${i.expected}, got ${describe(i.input)}`;
   }
+  if (i.code === 'invalid_key') return `key ${i.issues.map((n) => humanMessage(n)).join('; ')}`;
   if (i.code === 'invalid_value' && i.values.length > 1) return `must be one of ${i.values.map((v) => JSON.stringify(v)).join(', ')}`;
   if (i.code === 'invalid_union' && i.discriminator !== undefined) {
     return `${i.discriminator} must be one of ${("options" in i && i.options ? i.options : []).map((o) => JSON.stringify(o)).join(', ')}`;

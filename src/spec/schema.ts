@@ -38,6 +38,7 @@ export const SecretRef = z
 /** host[:port][/path] of a registry that mirrors every image. Empty = pull from upstream names (images imported). */
 export const RegistryRef = z
   .string()
+  .max(255, 'must be at most 255 characters (an image reference is limited to 255)')
   .regex(
     /^$|^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?(:\d{1,5})?(\/[a-z0-9]+([._-][a-z0-9]+)*)*$/,
     'must be host[:port][/path] such as registry.local:5000/k8s (lowercase, no scheme, no trailing slash), or empty',
@@ -111,7 +112,7 @@ export const Host = z.strictObject({
   /** Extra node labels (applied after join). */
   labels: z
     .record(
-      z.string().regex(/^([a-z0-9]([-a-z0-9.]*[a-z0-9])?\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/, 'must be a Kubernetes label key'),
+      z.string().regex(/^([a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/, 'must be a Kubernetes label key'),
       z.string().regex(/^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$/, 'must be a Kubernetes label value'),
     )
     .optional(),
@@ -154,7 +155,8 @@ export const Network = z.strictObject({
   serviceSubnet: CIDRv4.default('10.96.0.0/12'),
   dnsDomain: z
     .string()
-    .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/, 'must be a DNS domain such as cluster.local')
+    .max(253, 'must be a DNS domain such as cluster.local (at most 253 characters)')
+    .regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*$/, 'must be a DNS domain such as cluster.local')
     .default('cluster.local'),
   /** The subnet the hosts' addresses (and the VIP) live in, when known. Enables the VIP-in-subnet and overlap checks. */
   hostSubnet: CIDRv4.optional(),
@@ -250,7 +252,12 @@ export const Environment = z.strictObject({
       gpus: z.number().int().min(0).default(0),
     })
     .prefault({}),
-  labels: z.record(z.string().regex(/^[a-z0-9]([-a-z0-9_.]{0,61}[a-z0-9])?$/), z.string().regex(/^[A-Za-z0-9_.-]{0,63}$/)).optional(),
+  labels: z
+    .record(
+      z.string().regex(/^[a-z0-9]([-a-z0-9_.]{0,61}[a-z0-9])?$/, 'must be a label key: lowercase letters, digits, "-", "_" or ".", 1-63 chars'),
+      z.string().regex(/^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$/, 'must be a Kubernetes label value'),
+    )
+    .optional(),
 });
 
 const ModelService = z.strictObject({

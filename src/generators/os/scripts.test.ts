@@ -218,6 +218,16 @@ describe.each(SHELLS)('prepare-os.sh under %s', (shell) => {
     expect(second.stdout).toContain('hostname: already master1');
   });
 
+  it('takes the hostname from the first non-comment line of /etc/hostname', () => {
+    const sb = sandbox();
+    liveStubs(sb);
+    applyHostFiles(sb, ha, 'master3');
+    put(join(sb.root, 'etc/hostname'), '# set by hand\n\nmaster3\n');
+    const r = run(sb, shell, PREPARE_OS_PATH, { AIRGAP_ROOT: sb.root, AIRGAP_SKIP: 'swap selinux modules sysctl' });
+    expect(r.status).toBe(0);
+    expect(calls(sb)).toEqual(['hostname ', 'hostnamectl set-hostname master3']);
+  });
+
   it('fails naming the keys when another sysctl file overrides ours', () => {
     const sb = sandbox();
     liveStubs(sb, '0');

@@ -134,9 +134,10 @@ if step hosts; then
 fi
 
 # /etc/hostname is rendered with this script; hostnamectl also sets the running (transient) hostname.
+# hostname(5) allows comment lines: take the first other line.
 if step hostname; then
-  name=$(cat "$ROOT/etc/hostname")
-  [ -n "$name" ] || die "hostname: $ROOT/etc/hostname is empty"
+  name=$(awk '!/^[[:space:]]*(#|$)/ { print $1; exit }' "$ROOT/etc/hostname")
+  [ -n "$name" ] || die "hostname: $ROOT/etc/hostname holds no name"
   if [ "$(hostname)" = "$name" ]; then
     log "hostname: already $name"
   else

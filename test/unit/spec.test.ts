@@ -1,0 +1,269 @@
+// parseSpec end to end: valid fixtures, defaults, the warnings the runbook's choices deserve, YAML and JSON input,
+// and the loader's refusals (alias bombs, depth, size, several documents, other apiVersions).
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import yaml from 'js-yaml';
+import { describe, expect, it } from 'vitest';
+import { deriveView } from '../../src/spec/derive.js';
+import { MAX_SPEC_BYTES, SpecError, loadSpec, parseSpec, type ParseResult } from '../../src/spec/load.js';
+import type { SpecIssue } from '../../src/spec/issues.js';
+import { FIXTURES, validFixtureNames } from '../support/fixtures.js';
+
+const fixtureText = (name: string) => readFileSync(join(FIXTURES, `valid-${name}.yaml`), 'utf8');
+const fixtureObject = (name: string) => yaml.load(fixtureText(name), { schema: yaml.CORE_SCHEMA }) as Record<string, any>;
+
+function ok(r: ParseResult) {
+  if (!r.ok) throw new Error(`expected a valid spec:\n${r.issues.map((i) => `${i.path}: ${i.message}`).join('\n')}`);
+  return r;
+}
+function refused(r: ParseResult): SpecIssue[] {
+  if (r.ok) throw new Error('expected the spec to be refused');
+  return r.issues;
+}
+const codes = (issues: SpecIssue[]) => issues.map((i) => `${i.path} ${i.code}`);
+
+const MINIMAL = `
+apiVersion: airgap-k8s/v1alpha1
+kind: Cluster
+metadata: {name: tiny}
+spec:
+  hosts:
+    - {name: m1, address: 10.0.0.1, roles: [control-plane, worker]}
+`;
+
+describe('valid fixtures', () => {
+  it.each(validFixtureNames())('%s parses', (name) => {
+    const r = ok(parseSpec(fixtureText(name)));
+    expect(r.spec.metadata.name).toMatch(/^[a-z0-9-]+$/);
+    expect(r.spec.spec.hosts.length).toBeGreaterThan(0);
+  });
+
+  it.each(validFixtureNames())('%s gives the same spec and warnings from JSON text and from an object', (name) => {
+    const fromYaml = ok(parseSpec(fixtureText(name)));
+    const obj = fixtureObject(name);
+    expect(ok(parseSpec(JSON.stringify(obj, null, 2)))).toEqual(fromYaml);
+    expect(ok(parseSpec(JSON.stringify(obj)))).toEqual(fromYaml);
+    expect(ok(parseSpec(obj))).toEqual(fromYaml);
+  });
+});
+
+describe('defaults', () => {
+  const { spec } = ok(parseSpec(MINIMAL));
+  const s = spec.spec;
+
+  it('fill in what a minimal spec leaves out', () => {
+    expect(s.kubernetesVersion).toBe('v1.34.3');
+    expect(s.ssh).toEqual({ user: 'root', port: 22, privateKeyRef: 'default' });
+    expect(s.hosts[0]!.os).toBe('rhel8');
+    expect(s.containerRuntime.containerd.version).toBe('1.7.28');
+    expect(s.network).toMatchObject({
+      podSubnet: '192.168.0.0/16',
+      serviceSubnet: '10.96.0.0/12',
+      dnsDomain: 'cluster.local',
+      nodePortRange: { from: 30000, to: 32767 },
+    });
+    expect(s.network.hostSubnet).toBeUndefined();
+    expect(s.offline).toMatchObject({ bundleDir: '/data/k8s', registry: '', registryInsecure: false });
+    expect(s.addons.cni.calico).toMatchObject({ mode: 'manifest', encapsulation: 'IPIP' });
+    expect(s.addons.dashboard).toMatchObject({ enabled: true, nodePort: 30443 });
+    expect(s.addons.monitoring).toMatchObject({ enabled: true, namespace: 'monitoring', retention: '15d', grafana: { nodePort: 30724, adminPasswordRef: 'grafana' } });
+    expect(s.environments).toEqual([]);
+    expect(s.models).toEqual([]);
+    expect(s.apps.dify.enabled).toBe(false);
+    expect(s.controlPlane.loadBalancer).toBeUndefined();
+  });
+
+  it('without an endpoint, the cluster endpoint is the first control plane on 6443', () => {
+    expect(deriveView(spec).endpoint).toEqual({ host: '10.0.0.1', port: 6443 });
+  });
+
+  it('fill in an empty load balancer, endpoint port, per-host ssh and model defaults', () => {
+    // debian12: haproxy on load-balancer-only hosts, so the default port 6443 is free for it
+    const obj = fixtureObject('debian12');
+    obj.spec.controlPlane = { endpoint: { host: '10.0.0.100' }, loadBalancer: {} };
+    obj.spec.hosts[0].ssh = { port: 2222 };
+    obj.spec.hosts.push({ name: 'gpu1', address: '10.0.0.31', roles: ['worker'], gpu: { vendor: 'nvidia', count: 1 } });
+    obj.spec.environments = [{ name: 'prod', quota: { gpus: 1 } }];
+    obj.spec.models = [{ name: 'qwen-ollama', engine: 'ollama', environment: 'prod', model: 'qwen2.5:7b', modelFile: 'models/q.gguf' }];
+    const r = ok(parseSpec(obj));
+    expect(r.spec.spec.controlPlane.endpoint).toEqual({ host: '10.0.0.100', port: 6443 });
+    expect(r.spec.spec.controlPlane.loadBalancer).toEqual({
+      mode: 'keepalived-haproxy',
+      virtualRouterId: 51,
+      authPassRef: 'vrrp',
+      unicast: false,
+      notifyArping: false,
+      backendPort: 6443,
+    });
+    expect(r.spec.spec.models[0]).toMatchObject({ gpus: 1, keepAlive: '-1', service: {} });
+    const v = deriveView(r.spec);
+    expect(v.hosts[0]!.ssh).toMatchObject({ user: 'root', port: 2222, privateKeyRef: 'default' });
+    expect(v.hosts[1]!.ssh).toMatchObject({ user: 'root', port: 22 });
+  });
+});
+
+describe('warnings', () => {
+  const warned = (name: string) => ok(parseSpec(fixtureText(name))).warnings;
+
+  it.each(['runbook-ha', 'runbook-single'])('%s: the runbook choices are accepted with warnings', (name) => {
+    const w = warned(name);
+    expect(codes(w)).toEqual(
+      expect.arrayContaining([
+        'spec.containerRuntime.containerd.version containerd_eol',
+        'spec.containerRuntime.containerd.version containerd_matrix',
+        'spec.hosts cgroup_v1',
+        'spec.addons.gpuOperator gpu_os',
+        'spec.addons.dashboard.kind archived',
+        'spec.addons.cni.calico.version untested',
+      ]),
+    );
+    const msg = (code: string) => w.find((i) => i.code === code)!.message;
+    expect(msg('containerd_eol')).toContain('2025-08-23');
+    expect(msg('containerd_matrix')).toContain('1.6.32');
+    expect(msg('containerd_matrix')).toContain('1.6.39');
+    expect(msg('cgroup_v1')).toContain('1.35');
+    expect(msg('gpu_os')).toContain('8.9');
+    expect(msg('archived')).toContain('headlamp');
+  });
+
+  it('a supported containerd on Debian with headlamp draws none of those', () => {
+    const obj = fixtureObject('debian12');
+    obj.spec.addons.dashboard = { kind: 'headlamp' };
+    const c = codes(ok(parseSpec(obj)).warnings).map((x) => x.split(' ')[1]);
+    for (const code of ['containerd_eol', 'containerd_matrix', 'cgroup_v1', 'gpu_os', 'archived']) expect(c).not.toContain(code);
+  });
+
+  it('an even number of control planes is a warning, not an error', () => {
+    const obj = fixtureObject('runbook-ha');
+    obj.spec.hosts.push({ name: 'master4', address: '55.192.0.126', roles: ['control-plane'], interface: 'ens0' });
+    const r = ok(parseSpec(obj));
+    const even = r.warnings.filter((i) => i.code === 'even_control_planes');
+    expect(even).toEqual([{ path: 'spec.hosts', code: 'even_control_planes', message: expect.stringContaining('4 control planes') }]);
+    // and an odd number draws no such warning
+    expect(warned('runbook-ha').filter((i) => i.code === 'even_control_planes')).toEqual([]);
+  });
+});
+
+describe('the loader refuses', () => {
+  it('a YAML alias bomb, quickly and with the alias message', () => {
+    const levels = ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i', 'j'];
+    const bomb = [
+      'apiVersion: airgap-k8s/v1alpha1',
+      'kind: Cluster',
+      'metadata: {name: lol}',
+      'spec:',
+      `  a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]`,
+      ...levels.slice(1).map((l, i) => `  ${l}: &${l} [${Array(9).fill(`*${levels[i]}`).join(',')}]`),
+      '  hosts: *j',
+    ].join('\n');
+    const t0 = performance.now();
+    const issues = refused(parseSpec(bomb));
+    expect(performance.now() - t0).toBeLessThan(1000);
+    expect(issues).toHaveLength(1);
+    expect(issues[0]!.code).toBe('alias');
+    expect(issues[0]!.message).toBe('YAML anchors/aliases (shared nodes) are not allowed in a cluster spec');
+  });
+
+  const nested = (k: number) => {
+    const obj = yaml.load(MINIMAL) as Record<string, any>;
+    let v: unknown = 'x';
+    for (let i = 0; i < k; i++) v = [v];
+    obj.spec.hosts = v;
+    return obj;
+  };
+
+  it('nesting deeper than 32 levels, as text or as an object', () => {
+    // spec.hosts holds k nested lists: the innermost sits at depth k + 1
+    for (const doc of [nested(32), JSON.stringify(nested(32)), nested(200)]) {
+      const issues = refused(parseSpec(doc));
+      expect(issues).toHaveLength(1);
+      expect(issues[0]).toMatchObject({ code: 'too_deep', message: 'nesting deeper than 32 levels' });
+    }
+    // 32 levels are still read (and refused by the schema, for other reasons)
+    expect(refused(parseSpec(nested(31))).map((i) => i.code)).not.toContain('too_deep');
+  });
+
+  it('more than 1 MiB, counted in bytes', () => {
+    const base = fixtureText('runbook-ha');
+    const pad = (n: number) => `${base}#${'x'.repeat(n - Buffer.byteLength(base) - 2)}\n`;
+    expect(Buffer.byteLength(pad(MAX_SPEC_BYTES))).toBe(MAX_SPEC_BYTES);
+    ok(parseSpec(pad(MAX_SPEC_BYTES)));
+    const issues = refused(parseSpec(pad(MAX_SPEC_BYTES + 1)));
+    expect(issues).toEqual([{ path: '', code: 'too_large', message: `the spec is larger than ${MAX_SPEC_BYTES} bytes` }]);
+    // fewer characters than the limit, more bytes (é is two bytes in UTF-8)
+    const wide = `${base}#${'é'.repeat(MAX_SPEC_BYTES / 2)}\n`;
+    expect(wide.length).toBeLessThan(MAX_SPEC_BYTES);
+    expect(refused(parseSpec(wide))[0]!.code).toBe('too_large');
+  });
+
+  it('several documents, or none', () => {
+    const two = `${fixtureText('runbook-single')}\n---\n${fixtureText('runbook-ha')}`;
+    expect(refused(parseSpec(two))).toEqual([{ path: '', code: 'document_count', message: 'expected exactly one YAML document, found 2' }]);
+    expect(refused(parseSpec(''))).toEqual([{ path: '', code: 'document_count', message: 'expected exactly one YAML document, found 0' }]);
+  });
+
+  it('another apiVersion before reading anything else, and a missing one', () => {
+    const obj = fixtureObject('runbook-ha');
+    obj.apiVersion = 'airgap-k8s/v2';
+    obj.spec.bogus = true;
+    expect(refused(parseSpec(obj))).toEqual([
+      { path: 'apiVersion', code: 'unsupported_version', message: 'unsupported apiVersion "airgap-k8s/v2"; this release reads airgap-k8s/v1alpha1' },
+    ]);
+    delete obj.apiVersion;
+    expect(codes(refused(parseSpec(obj)))).toEqual(expect.arrayContaining(['apiVersion invalid_value', 'spec.bogus unknown_field']));
+    obj.apiVersion = 'airgap-k8s/v1alpha1';
+    obj.kind = 'Deployment';
+    expect(refused(parseSpec(obj))).toContainEqual(expect.objectContaining({ path: 'kind', message: 'must be Cluster' }));
+  });
+
+  it('YAML syntax errors, duplicate keys, unknown tags and non-finite numbers', () => {
+    const syntax = refused(parseSpec('apiVersion: [unclosed\n'));
+    expect(syntax[0]!.code).toBe('syntax');
+    expect(syntax[0]!.message).toMatch(/^not valid YAML or JSON: /);
+    expect(refused(parseSpec(`${MINIMAL}metadata: {name: again}\n`))[0]!.code).toBe('syntax');
+    expect(refused(parseSpec(`${MINIMAL}  extra: !!binary aGVsbG8=\n`))[0]!.code).toBe('syntax');
+    expect(refused(parseSpec(`${MINIMAL}  extra: !!js/function 'function(){}'\n`))[0]!.code).toBe('syntax');
+    const inf = refused(parseSpec(MINIMAL.replace('kind: Cluster', 'kind: Cluster\nweird: .inf')));
+    expect(inf).toEqual([{ path: 'weird', code: 'invalid_number', message: 'numbers must be finite' }]);
+  });
+
+  it('a document that is not a mapping', () => {
+    expect(refused(parseSpec('- a\n- b\n')).length).toBeGreaterThan(0);
+    expect(refused(parseSpec('just a string')).length).toBeGreaterThan(0);
+    expect(refused(parseSpec(null)).length).toBeGreaterThan(0);
+  });
+
+  it('says "is required" for a missing field and names the type it got for a wrong one', () => {
+    const obj = yaml.load(MINIMAL) as Record<string, any>;
+    obj.spec.hosts[0].roles = 'worker';
+    delete obj.spec.hosts[0].address;
+    obj.spec.ssh = { port: '22' };
+    expect(refused(parseSpec(obj)).map((i) => `${i.path}: ${i.message}`)).toEqual([
+      'spec.hosts[0].address: is required (string)',
+      'spec.hosts[0].roles: must be array, got string',
+      'spec.ssh.port: must be number, got string',
+    ]);
+  });
+});
+
+describe('loadSpec', () => {
+  it('throws a SpecError carrying every issue', () => {
+    const text = readFileSync(join(FIXTURES, 'invalid-many-schema.yaml'), 'utf8');
+    const issues = refused(parseSpec(text));
+    expect(issues.length).toBeGreaterThan(5);
+    try {
+      loadSpec(text);
+      expect.unreachable();
+    } catch (e) {
+      expect(e).toBeInstanceOf(SpecError);
+      expect((e as SpecError).issues).toEqual(issues);
+      for (const i of issues) expect((e as SpecError).message).toContain(`${i.path}: ${i.message}`);
+    }
+  });
+
+  it('returns the spec and warnings of a valid one', () => {
+    const { spec, warnings } = loadSpec(fixtureText('runbook-ha'));
+    expect(spec.metadata.name).toBe('gpu-prod');
+    expect(warnings.length).toBeGreaterThan(0);
+  });
+});
