@@ -7,6 +7,7 @@
 import type { ClusterView, HostView } from '../../spec/derive.js';
 import { shellScript } from '../render/marker.js';
 import { isKubeNode } from './kernel.js';
+import { cidrContains } from '../../spec/net.js';
 
 export const FIREWALL_PATH = '/usr/local/lib/airgap-k8s/firewall.sh';
 
@@ -73,11 +74,18 @@ export function firewallRules(view: ClusterView, h: HostView): FirewallRule[] {
     // VXLAN mode runs without BGP (calico_backend vxlan); IPIP and unencapsulated routing exchange routes over BGP.
     if (calico.encapsulation !== 'VXLAN') port(179, 'tcp', 'Calico BGP (BIRD) between nodes');
     if (calico.mode === 'operator') port(5473, 'tcp', 'Calico Typha (the operator always deploys it)');
+    // Encapsulated pod traffic only from other nodes: one rule for the host subnet when the spec names it (so a
+    // 500-node cluster gets one rule, not 499 per host), one per node otherwise (and for nodes outside that subnet).
+    const subnet = s.network.hostSubnet;
+    const sources: { source: string; from: string }[] = subnet ? [{ source: subnet, from: `the host subnet ${subnet}` }] : [];
     for (const peer of peers) {
+      if (!subnet || !cidrContains(subnet, peer.address)) sources.push({ source: peer.address, from: peer.name });
+    }
+    for (const { source, from } of sources) {
       if (calico.encapsulation === 'IPIP') {
-        rules.push({ kind: 'from-peer', source: peer.address, protocol: PROTO_IPIP, why: `Calico IP-in-IP from ${peer.name}` });
+        rules.push({ kind: 'from-peer', source, protocol: PROTO_IPIP, why: `Calico IP-in-IP from ${from}` });
       } else if (calico.encapsulation === 'VXLAN') {
-        rules.push({ kind: 'from-peer', source: peer.address, port: { port: 4789, protocol: 'udp' }, why: `Calico VXLAN from ${peer.name}` });
+        rules.push({ kind: 'from-peer', source, port: { port: 4789, protocol: 'udp' }, why: `Calico VXLAN from ${from}` });
       }
     }
     // Calico recommends not running firewalld at all. When it runs, forwarded pod traffic hits firewalld's final

@@ -89,7 +89,7 @@ describe.each(validFixtureNames())('os generators on fixture %s', (name) => {
 
   it('put in firewall.sh only addresses and networks from the spec (and the VRRP multicast group)', () => {
     const s = v.cluster.spec;
-    const allowed = new Set([...s.hosts.map((h) => h.address), s.network.podSubnet, s.network.serviceSubnet, VRRP_MULTICAST]);
+    const allowed = new Set([...s.hosts.map((h) => h.address), s.network.podSubnet, s.network.serviceSubnet, VRRP_MULTICAST, ...(s.network.hostSubnet ? [s.network.hostSubnet] : [])]);
     for (const f of files.filter((x) => x.path === FIREWALL_PATH)) {
       const found = [...f.content.matchAll(/\d+\.\d+\.\d+\.\d+(\/\d+)?/g)].map((m) => m[0]);
       expect(found.filter((a) => !allowed.has(a)), f.kind === 'host' ? f.host : '').toEqual([]);
@@ -160,15 +160,23 @@ describe('firewall rules', () => {
     expect(p).not.toContain('6443/tcp');
   });
 
-  it('IPIP: BGP plus protocol 4 from every other node, nothing for VXLAN', () => {
+  it('IPIP: BGP plus protocol 4 from the host subnet when known (one rule, however many nodes)', () => {
     const rules = firewallRules(ha, host(ha, 'gpu1'));
     expect(ports(rules)).toContain('179/tcp');
     expect(ports(rules)).not.toContain('4789/udp');
     const ipip = fromPeer(rules).filter((r) => r.protocol === PROTO_IPIP);
-    expect(ipip.map((r) => r.source).sort()).toEqual(ha.hosts.filter((x) => x.name !== 'gpu1').map((x) => x.address).sort());
+    expect(ipip.map((r) => r.source)).toEqual(['55.192.0.0/24']);
   });
 
-  it('VXLAN: 4789/udp from every other node, no BGP and no IPIP', () => {
+  it('IPIP without a host subnet: protocol 4 from every other node', () => {
+    const v = view('runbook-ha', (s) => {
+      delete s.spec.network.hostSubnet;
+    });
+    const ipip = fromPeer(firewallRules(v, host(v, 'gpu1'))).filter((r) => r.protocol === PROTO_IPIP);
+    expect(ipip.map((r) => r.source).sort()).toEqual(v.hosts.filter((x) => x.name !== 'gpu1').map((x) => x.address).sort());
+  });
+
+  it('VXLAN: 4789/udp from the host subnet, no BGP and no IPIP', () => {
     const v = view('runbook-ha', (s) => {
       s.spec.addons.cni.calico.encapsulation = 'VXLAN';
     });
@@ -176,7 +184,7 @@ describe('firewall rules', () => {
     expect(ports(rules)).not.toContain('179/tcp');
     expect(fromPeer(rules).filter((r) => r.protocol === PROTO_IPIP)).toEqual([]);
     const vx = fromPeer(rules).filter((r) => r.port?.port === 4789 && r.port.protocol === 'udp');
-    expect(vx.map((r) => r.source).sort()).toEqual(v.hosts.filter((x) => x.name !== 'master3').map((x) => x.address).sort());
+    expect(vx.map((r) => r.source)).toEqual(['55.192.0.0/24']);
   });
 
   it('no encapsulation: BGP only; Typha only with the operator', () => {

@@ -40,18 +40,8 @@ ensure "$zone" port '30000-32767/tcp'
 ensure "$zone" port '30000-32767/udp'
 # Calico BGP (BIRD) between nodes
 ensure "$zone" port '179/tcp'
-# Calico IP-in-IP from cp1
-ensure "$zone" rich-rule 'rule family="ipv4" source address="10.1.0.11" protocol value="4" accept'
-# Calico IP-in-IP from cp2
-ensure "$zone" rich-rule 'rule family="ipv4" source address="10.1.0.12" protocol value="4" accept'
-# Calico IP-in-IP from cp3
-ensure "$zone" rich-rule 'rule family="ipv4" source address="10.1.0.13" protocol value="4" accept'
-# Calico IP-in-IP from cp5
-ensure "$zone" rich-rule 'rule family="ipv4" source address="10.1.0.15" protocol value="4" accept'
-# Calico IP-in-IP from gpu1
-ensure "$zone" rich-rule 'rule family="ipv4" source address="10.1.0.21" protocol value="4" accept'
-# Calico IP-in-IP from gpu2
-ensure "$zone" rich-rule 'rule family="ipv4" source address="10.1.0.22" protocol value="4" accept'
+# Calico IP-in-IP from the host subnet 10.1.0.0/24
+ensure "$zone" rich-rule 'rule family="ipv4" source address="10.1.0.0/24" protocol value="4" accept'
 # pod network (spec.network.podSubnet)
 ensure trusted source '10.244.0.0/16'
 # Service network (spec.network.serviceSubnet)

@@ -34,12 +34,8 @@ ensure "$zone" port '30000-32767/udp'
 ensure "$zone" port '179/tcp'
 # Calico Typha (the operator always deploys it)
 ensure "$zone" port '5473/tcp'
-# Calico IP-in-IP from master1
-ensure "$zone" rich-rule 'rule family="ipv4" source address="172.16.10.11" protocol value="4" accept'
-# Calico IP-in-IP from master2
-ensure "$zone" rich-rule 'rule family="ipv4" source address="172.16.10.12" protocol value="4" accept'
-# Calico IP-in-IP from master3
-ensure "$zone" rich-rule 'rule family="ipv4" source address="172.16.10.13" protocol value="4" accept'
+# Calico IP-in-IP from the host subnet 172.16.10.0/24
+ensure "$zone" rich-rule 'rule family="ipv4" source address="172.16.10.0/24" protocol value="4" accept'
 # pod network (spec.network.podSubnet)
 ensure trusted source '10.244.0.0/16'
 # Service network (spec.network.serviceSubnet)

@@ -32,12 +32,8 @@ ensure "$zone" port '30000-32767/tcp'
 ensure "$zone" port '30000-32767/udp'
 # Calico BGP (BIRD) between nodes
 ensure "$zone" port '179/tcp'
-# Calico IP-in-IP from master1
-ensure "$zone" rich-rule 'rule family="ipv4" source address="55.192.0.125" protocol value="4" accept'
-# Calico IP-in-IP from master2
-ensure "$zone" rich-rule 'rule family="ipv4" source address="55.192.0.7" protocol value="4" accept'
-# Calico IP-in-IP from master3
-ensure "$zone" rich-rule 'rule family="ipv4" source address="55.192.0.159" protocol value="4" accept'
+# Calico IP-in-IP from the host subnet 55.192.0.0/24
+ensure "$zone" rich-rule 'rule family="ipv4" source address="55.192.0.0/24" protocol value="4" accept'
 # pod network (spec.network.podSubnet)
 ensure trusted source '192.168.0.0/16'
 # Service network (spec.network.serviceSubnet)
