@@ -18,6 +18,16 @@ export default defineConfig({
           testTimeout: 60_000,
         },
       },
+      {
+        // Executors against real targets: local processes and a real OpenSSH sshd started per run on 127.0.0.1
+        // (`npm run test:executors`; scripts/setup-sshd.sh installs openssh-server, sudo and the test users).
+        test: {
+          name: 'executors',
+          include: ['test/executors/**/*.test.ts'],
+          testTimeout: 60_000,
+          hookTimeout: 60_000,
+        },
+      },
     ],
   },
 });

@@ -6,6 +6,8 @@
 export interface RunOptions {
   /** bytes or text written to the command's stdin, then closed */
   stdin?: string | Buffer;
+  /** a local file streamed to the command's stdin, then closed (large uploads: never held in memory). Not with `stdin`. */
+  stdinFile?: string;
   /** milliseconds; the command is killed and the result has timedOut: true */
   timeoutMs?: number;
   signal?: AbortSignal;
@@ -32,6 +34,11 @@ export interface Executor {
   readonly host: string;
   /** run argv[0] with arguments; rejects with ExecError on non-zero exit unless allowFailure */
   run(argv: readonly string[], opts?: RunOptions): Promise<RunResult>;
+  /**
+   * When set, the file helpers in ./ops.ts resolve every absolute path under this local directory (the local
+   * executor's `root`, for tests). Commands themselves are never re-rooted: `systemctl restart x` is still run as is.
+   */
+  readonly fileRoot?: string;
   /** release connections */
   close(): Promise<void>;
 }
@@ -46,6 +53,37 @@ export class ExecError extends Error {
     const why = result.timedOut ? 'timed out' : result.signal ? `killed by ${result.signal}` : `exit code ${result.exitCode}`;
     super(`${host}: \`${prettyCommand(argv)}\` ${why}${tail(result.stderr) ? `: ${tail(result.stderr)}` : ''}`);
     this.name = 'ExecError';
+  }
+}
+
+/**
+ * The command could not run to completion because the way to the host failed: connecting, authenticating, host key
+ * checking, or the connection dropped while the command ran (`argv` is set then). `retryable` is false when trying
+ * again cannot help (an unknown or mismatched host key, a refused key, a missing private key file).
+ */
+export class ExecConnectionError extends Error {
+  constructor(
+    readonly host: string,
+    readonly argv: readonly string[] | undefined,
+    /** what went wrong, without the host and command prefix */
+    readonly detail: string,
+    readonly retryable: boolean,
+    options?: { cause?: unknown },
+  ) {
+    super(`${host}: ${argv ? `\`${prettyCommand(argv)}\`: ` : ''}${detail}`, options);
+    this.name = 'ExecConnectionError';
+  }
+}
+
+/** The caller's AbortSignal fired; the command was stopped (its process group signalled). `name` is 'AbortError'. */
+export class ExecAbortedError extends Error {
+  constructor(
+    readonly host: string,
+    readonly argv: readonly string[],
+    options?: { cause?: unknown },
+  ) {
+    super(`${host}: \`${prettyCommand(argv)}\` aborted`, options);
+    this.name = 'AbortError';
   }
 }
 

@@ -1,0 +1,62 @@
+// Pieces every executor shares: argument checks, output collection, and the one rule that turns a result into a
+// thrown ExecError. Not part of the public contract (executor.ts is).
+import { statSync } from 'node:fs';
+import { ExecError, type RunOptions, type RunResult } from './executor.js';
+
+const ENV_NAME = /^[A-Z_][A-Z0-9_]*$/;
+
+/** Rejects what no executor can carry faithfully: an empty argv, NUL bytes (C strings end there), bad env names. */
+export function checkRun(argv: readonly string[], opts: RunOptions): void {
+  if (argv.length === 0 || argv[0] === '') throw new TypeError('run: argv must name a command');
+  for (const a of argv) {
+    if (typeof a !== 'string') throw new TypeError(`run: argv holds a ${typeof a}, not a string`);
+    if (a.includes('\0')) throw new TypeError('run: an argument contains a NUL byte, which no command line can carry');
+  }
+  for (const [k, v] of Object.entries(opts.env ?? {})) {
+    if (!ENV_NAME.test(k)) throw new TypeError(`run: environment variable name ${JSON.stringify(k)} must match ${ENV_NAME}`);
+    if (v.includes('\0')) throw new TypeError(`run: environment variable ${k} contains a NUL byte`);
+  }
+  if (opts.stdin !== undefined && opts.stdinFile !== undefined) throw new TypeError('run: give stdin or stdinFile, not both');
+  if (opts.stdinFile !== undefined) {
+    // Fail before anything runs, with the local path in the message (it names no secret, only where one is).
+    const st = statSync(opts.stdinFile, { throwIfNoEntry: false });
+    if (!st?.isFile()) throw new Error(`run: stdinFile ${opts.stdinFile} is not a readable regular file`);
+  }
+  if (opts.timeoutMs !== undefined && !(opts.timeoutMs > 0)) throw new TypeError('run: timeoutMs must be a positive number');
+}
+
+/** Collects a stream's chunks (no truncation) and forwards them to the caller's callback as they arrive. */
+export class Collector {
+  private chunks: Buffer[] = [];
+  constructor(private readonly forward?: (chunk: Buffer) => void) {}
+  push(chunk: Buffer): void {
+    this.chunks.push(chunk);
+    this.forward?.(chunk);
+  }
+  text(): string {
+    return Buffer.concat(this.chunks).toString('utf8');
+  }
+}
+
+/** The one rule: a non-zero exit, a signal or a timeout throws ExecError unless the caller allowed failure. */
+export function settle(host: string, argv: readonly string[], result: RunResult, opts: RunOptions): RunResult {
+  const ok = result.exitCode === 0 && !result.timedOut && result.signal === null;
+  if (!ok && !opts.allowFailure) throw new ExecError(host, argv, result);
+  return result;
+}
+
+/** Signal names as Node reports them ('SIGTERM'), whatever the transport said ('TERM'). */
+export function normalizeSignal(name: string | null | undefined): string | null {
+  if (!name) return null;
+  return name.startsWith('SIG') ? name : `SIG${name}`;
+}
+
+/** Arms the caller's timeout and abort signal for one run; returns the function that disarms both. */
+export function watchStop(opts: RunOptions, on: { timeout: () => void; abort: () => void }): () => void {
+  const timer = opts.timeoutMs !== undefined ? setTimeout(on.timeout, opts.timeoutMs) : undefined;
+  opts.signal?.addEventListener('abort', on.abort, { once: true });
+  return () => {
+    if (timer) clearTimeout(timer);
+    opts.signal?.removeEventListener('abort', on.abort);
+  };
+}
