@@ -37,6 +37,18 @@ export function apiserverPort(view: ClusterView): number {
   return view.controlPlanes.some((h) => h.address === ep.host) ? ep.port : 6443;
 }
 
+const outsideCache = new WeakMap<ClusterView, HostView[]>();
+/** Kubernetes nodes whose address is not in spec.network.hostSubnet (all of them when it is unset); once per view. */
+function nodesOutsideSubnet(view: ClusterView): HostView[] {
+  let r = outsideCache.get(view);
+  if (!r) {
+    const subnet = view.cluster.spec.network.hostSubnet;
+    r = view.hosts.filter((p) => isKubeNode(p) && (!subnet || !cidrContains(subnet, p.address)));
+    outsideCache.set(view, r);
+  }
+  return r;
+}
+
 export function firewallRules(view: ClusterView, h: HostView): FirewallRule[] {
   const s = view.cluster.spec;
   const rules: FirewallRule[] = [];
@@ -78,8 +90,9 @@ export function firewallRules(view: ClusterView, h: HostView): FirewallRule[] {
     // 500-node cluster gets one rule, not 499 per host), one per node otherwise (and for nodes outside that subnet).
     const subnet = s.network.hostSubnet;
     const sources: { source: string; from: string }[] = subnet ? [{ source: subnet, from: `the host subnet ${subnet}` }] : [];
-    for (const peer of peers) {
-      if (!subnet || !cidrContains(subnet, peer.address)) sources.push({ source: peer.address, from: peer.name });
+    const outside = nodesOutsideSubnet(view);
+    for (const peer of subnet ? outside : peers) {
+      if (peer !== h) sources.push({ source: peer.address, from: peer.name });
     }
     for (const { source, from } of sources) {
       if (calico.encapsulation === 'IPIP') {
