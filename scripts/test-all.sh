@@ -3,6 +3,7 @@
 # Tiers (each also runnable alone; see README "Tests"):
 #   unit      typecheck + pure code, golden files, CLI                    (seconds, no setup)
 #   tools     real haproxy/keepalived/containerd read our files        (apt packages)
+#   executors one conformance suite: local processes and a real sshd    (openssh-server, test users)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 start=$(date +%s)
@@ -15,4 +16,5 @@ tier() {
 }
 tier unit npm run test:unit
 tier tools npm run test:tools
+tier executors npm run test:executors
 echo "=== all tiers passed in $(( $(date +%s) - start ))s"
