@@ -15,10 +15,18 @@ export interface Secrets {
   sshKeys: Record<string, { path: string }>;
 }
 
+/** Texts read from the offline bundle by the (impure) caller and transformed by pure generators. */
+export interface UpstreamTexts {
+  /** <bundleDir>/manifests/calico-<version>.yaml, for Calico's `manifest` mode (see manifests/calico) */
+  calicoManifest?: string;
+}
+
 export interface Facts {
   secrets: Secrets;
   /** sha256:<hex> of the CA's SubjectPublicKeyInfo, as kubeadm's --discovery-token-ca-cert-hash wants it */
   caCertHash: string;
+  /** Upstream files from the bundle; absent when rendering without one (generators then say what is missing) */
+  upstream?: UpstreamTexts;
 }
 
 interface FileBase {

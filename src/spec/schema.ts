@@ -186,8 +186,20 @@ export const Offline = z.strictObject({
 
 // ---- addons ----
 
+// Versions whose images and values the addon generators know (their tables live in src/generators/manifests/<addon>/;
+// a test there keeps these lists equal to the tables). Anything else would render images nobody listed.
+export const CALICO_VERSIONS: readonly string[] = ['v3.27.0'];
+export const DASHBOARD_CHART_VERSIONS: Readonly<Record<'kubernetes-dashboard' | 'headlamp', readonly string[]>> = {
+  'kubernetes-dashboard': ['7.14.0'],
+  headlamp: ['0.45.0'],
+};
+export const GPU_OPERATOR_VERSIONS: readonly string[] = ['v25.10.1'];
+export const MONITORING_CHART_VERSIONS: readonly string[] = ['88.5.3'];
+
 export const Calico = z.strictObject({
-  version: KubeVersion.default('v3.27.0'),
+  version: KubeVersion.default('v3.27.0').refine((v) => CALICO_VERSIONS.includes(v), {
+    message: `must be a Calico version whose images this release pins: ${CALICO_VERSIONS.join(', ')}`,
+  }),
   mode: z.enum(['manifest', 'operator']).default('manifest'),
   /** IP_AUTODETECTION_METHOD: first-found | can-reach=X | interface=REGEX | skip-interface=REGEX | cidr=CIDR | kubernetes-internal-ip */
   ipAutodetection: z
@@ -205,11 +217,19 @@ export const Dashboard = z.strictObject({
   kind: z.enum(['kubernetes-dashboard', 'headlamp']).default('kubernetes-dashboard'),
   chartVersion: LooseVersion.optional(),
   nodePort: NodePort.default(30443),
+}).superRefine((d, ctx) => {
+  if (d.chartVersion === undefined) return;
+  const known = DASHBOARD_CHART_VERSIONS[d.kind];
+  if (!known.includes(d.chartVersion.replace(/^v/, ''))) {
+    ctx.addIssue({ code: 'custom', path: ['chartVersion'], message: `must be a ${d.kind} chart version whose images this release pins: ${known.join(', ')}` });
+  }
 });
 
 export const GpuOperator = z.strictObject({
   enabled: z.boolean().default(true),
-  version: KubeVersion.default('v25.10.1'),
+  version: KubeVersion.default('v25.10.1').refine((v) => GPU_OPERATOR_VERSIONS.includes(v), {
+    message: `must be a GPU Operator version whose images this release pins: ${GPU_OPERATOR_VERSIONS.join(', ')}`,
+  }),
   /** preinstalled: driver/toolkit already on the host (bundle rpms); operator: the operator installs them. */
   driver: z.enum(['preinstalled', 'operator']).default('preinstalled'),
   toolkit: z.enum(['preinstalled', 'operator']).default('preinstalled'),
@@ -218,7 +238,9 @@ export const GpuOperator = z.strictObject({
 export const Monitoring = z.strictObject({
   enabled: z.boolean().default(true),
   namespace: DnsLabel.default('monitoring'),
-  chartVersion: LooseVersion.default('88.5.3'),
+  chartVersion: LooseVersion.default('88.5.3').refine((v) => MONITORING_CHART_VERSIONS.includes(v.replace(/^v/, '')), {
+    message: `must be a kube-prometheus-stack chart version whose images this release pins: ${MONITORING_CHART_VERSIONS.join(', ')}`,
+  }),
   grafana: z
     .strictObject({
       nodePort: NodePort.default(30724),

@@ -3,11 +3,19 @@ import type { ClusterView } from '../../spec/derive.js';
 import type { Facts, GeneratedFile, Generator } from '../types.js';
 import type { AddonModule } from './addon.js';
 import type { HelmRelease } from './helm.js';
+import { calicoAddon } from './calico/calico.js';
+import { dashboardAddon } from './dashboard/dashboard.js';
+import { gpuOperatorAddon } from './gpu-operator/gpu-operator.js';
+import { monitoringAddon } from './monitoring/monitoring.js';
 import { difyAddon } from './dify/dify.js';
 import { environmentsAddon } from './environments/environments.js';
 import { modelsAddon } from './models/models.js';
 
 export const addons: AddonModule[] = [
+  calicoAddon, // 10-11 (helm 10 in operator mode)
+  dashboardAddon, // 20, helm 20
+  gpuOperatorAddon, // 30, helm 30, 90 (GPU check)
+  monitoringAddon, // 40-42, helm 41
   environmentsAddon, // 50-51
   modelsAddon, // 60-69
   difyAddon, // helm 70, 71
