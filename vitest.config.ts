@@ -28,6 +28,17 @@ export default defineConfig({
           hookTimeout: 60_000,
         },
       },
+      {
+        // Real hosts as systemd containers with sshd on a private docker network (test/testbed/testbed.ts):
+        // `npm run test:testbed`; `npm run testbed:setup` (root) prepares docker, the host image and the bundle.
+        test: {
+          name: 'testbed',
+          include: ['test/testbed/**/*.test.ts'],
+          testTimeout: 180_000,
+          hookTimeout: 300_000,
+          // one file at a time: each boots several systemd containers on a 2-core machine
+          fileParallelism: false,
+        },
     ],
   },
 });
