@@ -397,7 +397,8 @@ build_bundle() {
     log "   cached: $BUNDLE_DEBS ($(ls "$BUNDLE_DEBS"/*.deb | wc -l) .debs)"
     return
   fi
-  ls /var/lib/apt/lists/*_Packages* >/dev/null 2>&1 || timeout 600 apt-get update -qq
+  # fresh lists: stale ones name versions the mirror may no longer serve (only runs when the bundle is rebuilt)
+  timeout 600 apt-get update -qq
   local sim pkgs tmp
   sim=$(apt-get -s -o Dir::State::status="$DPKG_STATUS" -o APT::Install-Recommends=false \
     install "${BUNDLE_PACKAGES[@]}")
