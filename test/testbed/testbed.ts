@@ -20,7 +20,7 @@
 // (see intraBridgeRule); it is removed with the network.
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { hostname as machineName, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -31,6 +31,8 @@ const LABEL_NAME = `${LABEL}.name`;
 const LABEL_PID = `${LABEL}.owner-pid`;
 const LABEL_MACHINE = `${LABEL}.owner-machine`;
 const HOST_NAME = /^[a-z][a-z0-9-]{0,30}$/;
+/** temp dirs are named <prefix><owner pid>-<random>, so a sweep can tell a dead run's dir */
+const TEMP_PREFIX = 'airgap-k8s-testbed-';
 
 /** What scripts/testbed/setup.sh built, read from ${AIRGAP_K8S_CACHE:-/var/cache/airgap-k8s}/testbed/testbed.json. */
 export interface TestbedManifest {
@@ -317,10 +319,10 @@ function pidAlive(pid: number): boolean {
 }
 
 /**
- * Removes test-bed containers and networks whose owning process (on this machine) is gone; with `all`, every
- * test-bed container and network. Returns what it removed.
+ * Removes test-bed containers, networks, DOCKER-USER rules and temp dirs whose owning process (on this machine) is
+ * gone; with `all`, every test-bed container, network and temp dir. Returns what it removed.
  */
-export async function sweepTestbeds(opts: { all?: boolean } = {}): Promise<{ containers: string[]; networks: string[] }> {
+export async function sweepTestbeds(opts: { all?: boolean } = {}): Promise<{ containers: string[]; networks: string[]; tempDirs: string[] }> {
   const stale = (labels: string): boolean => {
     if (opts.all) return true;
     const map = new Map(labels.split(',').map((kv) => kv.split('=') as [string, string]));
@@ -353,7 +355,16 @@ export async function sweepTestbeds(opts: { all?: boolean } = {}): Promise<{ con
       await runLocal(['iptables', '-w', '10', '-D', 'DOCKER-USER', ...intraBridgeRule(rule.bridge, rule.runId)]);
     }
   }
-  return { containers, networks };
+  // temp dirs (key, known_hosts) of dead processes on this machine; with `all`, every one
+  const tempDirs: string[] = [];
+  for (const d of readdirSync(tmpdir())) {
+    const m = d.startsWith(TEMP_PREFIX) ? d.slice(TEMP_PREFIX.length).match(/^(\d+)-/) : null;
+    if (m && (opts.all || !pidAlive(Number(m[1])))) {
+      rmSync(join(tmpdir(), d), { recursive: true, force: true });
+      tempDirs.push(d);
+    }
+  }
+  return { containers, networks, tempDirs };
 }
 
 /** The test-bed rules in `iptables -S DOCKER-USER` output (which prints the comment quoted). */
@@ -413,7 +424,7 @@ export async function createTestbed(opts: TestbedOptions): Promise<Testbed> {
   }
 
   // From here on everything made is removed again on failure, on destroy() and (synchronously) on process exit.
-  const dir = mkdtempSync(join(tmpdir(), 'airgap-k8s-testbed-'));
+  const dir = mkdtempSync(join(tmpdir(), `${TEMP_PREFIX}${process.pid}-`));
   const containerIds: string[] = [];
   let networkName: string | undefined;
   let rule: string[] | undefined;
