@@ -75,20 +75,26 @@ export const Duration = z.string().regex(/^[0-9]+(ms|s|m|h|d|w|y)$/, 'must be a 
 export const Role = z.enum(['control-plane', 'worker', 'load-balancer']);
 export const HostOS = z.enum(['rhel8', 'debian12']);
 
+const SshUser = z.string().regex(/^[a-z_][a-z0-9_-]{0,31}$/, 'must be a POSIX user name: lowercase letters, digits, "_" or "-"');
+/** Pinned host key fingerprint (SHA256:base64 as ssh-keygen -l prints). Without it, known_hosts decides. */
+const HostKeyFingerprint = z.string().regex(/^SHA256:[A-Za-z0-9+/]{43}=?$/, 'must be SHA256:<43 base64 chars> as `ssh-keygen -lf` prints');
+
 export const SshSettings = z.strictObject({
-  user: z
-    .string()
-    .regex(/^[a-z_][a-z0-9_-]{0,31}$/, 'must be a POSIX user name: lowercase letters, digits, "_" or "-"')
-    .default('root'),
+  user: SshUser.default('root'),
   port: Port.default(22),
   privateKeyRef: SecretRef.default('default'),
-  /** Pinned host key fingerprint (SHA256:base64 as ssh-keygen -l prints). Without it, known_hosts decides. */
-  hostKeyFingerprint: z
-    .string()
-    .regex(/^SHA256:[A-Za-z0-9+/]{43}=?$/, 'must be SHA256:<43 base64 chars> as `ssh-keygen -lf` prints')
-    .optional(),
+  hostKeyFingerprint: HostKeyFingerprint.optional(),
 });
-export const SshOverride = SshSettings.partial();
+/**
+ * Per host: only the fields written override spec.ssh. No defaults here: `SshSettings.partial()` kept them, so a
+ * host naming only its hostKeyFingerprint silently got user root, port 22 and key "default" over spec.ssh.
+ */
+export const SshOverride = z.strictObject({
+  user: SshUser.optional(),
+  port: Port.optional(),
+  privateKeyRef: SecretRef.optional(),
+  hostKeyFingerprint: HostKeyFingerprint.optional(),
+});
 
 export const GpuSpec = z.strictObject({
   vendor: z.literal('nvidia'),
@@ -256,8 +262,21 @@ export const Monitoring = z.strictObject({
     .optional(),
 });
 
+/** A default StorageClass: kubeadm clusters have none, so every PVC (Ollama models, Prometheus, Dify) would stay
+ * Pending. local-path-provisioner creates hostPath volumes under `path` on the node that runs the pod. */
+export const Storage = z.strictObject({
+  localPath: z
+    .strictObject({
+      enabled: z.boolean().default(true),
+      path: AbsPath.default('/opt/local-path-provisioner'),
+      defaultClass: z.boolean().default(true),
+    })
+    .prefault({}),
+});
+
 export const Addons = z.strictObject({
   cni: z.strictObject({ calico: Calico.prefault({}) }).prefault({}),
+  storage: Storage.prefault({}),
   dashboard: Dashboard.prefault({}),
   gpuOperator: GpuOperator.prefault({}),
   monitoring: Monitoring.prefault({}),

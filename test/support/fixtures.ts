@@ -33,7 +33,8 @@ export function testFacts(): Facts {
   if (!facts) {
     const r = parseSecrets(readFileSync(join(FIXTURES, 'secrets', 'test-secrets.yaml'), 'utf8'));
     if (!r.ok) throw new Error(`test secrets invalid: ${JSON.stringify(r.issues)}`);
-    facts = factsFromSecrets(r.secrets);
+    // The Calico excerpt stands in for the bundle's calico.yaml, so goldens show the manifest-mode transform.
+    facts = { ...factsFromSecrets(r.secrets), upstream: { calicoManifest: readFileSync(join(FIXTURES, 'upstream', 'calico-excerpt.yaml'), 'utf8') } };
   }
   return facts;
 }

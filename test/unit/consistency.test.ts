@@ -35,10 +35,25 @@ function walk(x: unknown, visit: (o: Obj, path: string[]) => void, path: string[
   }
 }
 
-/** Every `image:` string in Kubernetes manifests. */
+/** Every `image:` string in Kubernetes manifests, including pod templates held in ConfigMap data (the
+ * local-path provisioner's helperPod.yaml). */
 function manifestImages(docs: unknown[]): string[] {
   const out: string[] = [];
-  for (const d of docs) walk(d, (o) => typeof o.image === 'string' && out.push(o.image));
+  for (const d of docs) {
+    walk(d, (o) => typeof o.image === 'string' && out.push(o.image));
+    if (isObj(d) && d.kind === 'ConfigMap' && isObj(d.data)) {
+      for (const v of Object.values(d.data)) {
+        if (typeof v !== 'string' || !/\bimage\b/.test(v)) continue;
+        let parsed: unknown;
+        try {
+          parsed = yaml.load(v);
+        } catch {
+          continue;
+        }
+        walk(parsed, (o) => typeof o.image === 'string' && out.push(o.image));
+      }
+    }
+  }
   return out;
 }
 

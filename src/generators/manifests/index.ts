@@ -10,9 +10,11 @@ import { monitoringAddon } from './monitoring/monitoring.js';
 import { difyAddon } from './dify/dify.js';
 import { environmentsAddon } from './environments/environments.js';
 import { modelsAddon } from './models/models.js';
+import { storageAddon } from './storage/storage.js';
 
 export const addons: AddonModule[] = [
   calicoAddon, // 10-11 (helm 10 in operator mode)
+  storageAddon, // 15
   dashboardAddon, // 20, helm 20
   gpuOperatorAddon, // 30, helm 30, 90 (GPU check)
   monitoringAddon, // 40-42, helm 41

@@ -165,7 +165,7 @@ describe('calico addon module', () => {
 
   it('manifest mode without it renders only a note naming the bundle file and the settings', () => {
     const v = view('runbook-ha');
-    const files = calicoAddon.files(v, testFacts());
+    const files = calicoAddon.files(v, { ...testFacts(), upstream: {} });
     expect(files.map((f) => f.path)).toEqual([CALICO_NEEDS_UPSTREAM_PATH]);
     const note = files[0]!.content;
     expect(note).toMatch(/\/data\/k8s\/manifests\/calico-v3\.27\.0\.yaml/);
