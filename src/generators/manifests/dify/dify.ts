@@ -112,9 +112,15 @@ export function difyValues(view: ClusterView, secretKey: string): object {
     api: {
       // the chart's default list, restated because setting extraEnv replaces it: no update checks from offline
       extraEnv: [{ name: 'CHECK_UPDATE_URL', value: '' }],
+      // The chart asks for ReadWriteMany, which the cluster's default class (local-path) cannot provide: the claim
+      // would stay Pending. ReadWriteOnce keeps api and worker (which mount the same claim) on one node.
+      persistence: { persistentVolumeClaim: { accessModes: 'ReadWriteOnce' } },
     },
     sandbox: { auth: { apiKey: cred('sandbox') } },
-    pluginDaemon: { auth: { serverKey: cred('plugin-daemon-server'), difyApiKey: cred('plugin-daemon-inner-api') } },
+    pluginDaemon: {
+      auth: { serverKey: cred('plugin-daemon-server'), difyApiKey: cred('plugin-daemon-inner-api') },
+      persistence: { persistentVolumeClaim: { accessModes: 'ReadWriteOnce' } },
+    },
     ssrfProxy: { enabled: false },
     postgresql: {
       enabled: true,
