@@ -4,6 +4,7 @@
 #   unit      typecheck + pure code, golden files, CLI                    (seconds, no setup)
 #   tools     real haproxy/keepalived/containerd read our files        (apt packages)
 #   executors one conformance suite: local processes and a real sshd    (openssh-server, test users)
+#   testbed   systemd host containers with sshd, VRRP between them      (docker.io, debootstrap image, .deb bundle)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 start=$(date +%s)
@@ -17,4 +18,5 @@ tier() {
 tier unit npm run test:unit
 tier tools npm run test:tools
 tier executors npm run test:executors
+tier testbed npm run test:testbed
 echo "=== all tiers passed in $(( $(date +%s) - start ))s"
