@@ -100,6 +100,21 @@ describe('defaults', () => {
     expect(v.hosts[0]!.ssh).toMatchObject({ user: 'root', port: 2222, privateKeyRef: 'default' });
     expect(v.hosts[1]!.ssh).toMatchObject({ user: 'root', port: 22 });
   });
+
+  it('a per-host ssh override changes only what it names: a pinned fingerprint keeps spec.ssh user, port and key', () => {
+    // found by the HA load-balancer e2e test: the override's own defaults replaced spec.ssh (user airgap -> root)
+    const fp = `SHA256:${'A'.repeat(43)}`;
+    const obj = fixtureObject('debian12');
+    obj.spec.ssh = { user: 'airgap', port: 2222, privateKeyRef: 'ops' };
+    obj.spec.hosts[0].ssh = { hostKeyFingerprint: fp };
+    obj.spec.hosts[1].ssh = { user: 'admin' };
+    const r = ok(parseSpec(obj));
+    expect(r.spec.spec.hosts[0]!.ssh).toEqual({ hostKeyFingerprint: fp });
+    const v = deriveView(r.spec);
+    expect(v.hosts[0]!.ssh).toEqual({ user: 'airgap', port: 2222, privateKeyRef: 'ops', hostKeyFingerprint: fp });
+    expect(v.hosts[1]!.ssh).toEqual({ user: 'admin', port: 2222, privateKeyRef: 'ops', hostKeyFingerprint: undefined });
+    expect(v.hosts[2]!.ssh).toEqual({ user: 'airgap', port: 2222, privateKeyRef: 'ops', hostKeyFingerprint: undefined });
+  });
 });
 
 describe('warnings', () => {
