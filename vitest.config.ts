@@ -39,6 +39,19 @@ export default defineConfig({
           // one file at a time: each boots several systemd containers on a 2-core machine
           fileParallelism: false,
         },
+      },
+      {
+        // End to end on the test bed's host-containers: the plan applied over SSH by the runner, then faults
+        // (backend down, MASTER stopped/killed, failing keepalived check): `npm run test:e2e:lb`. Each test sets its
+        // own bound; one file at a time (several systemd containers each, on a 2-core machine).
+        test: {
+          name: 'e2e',
+          include: ['test/e2e/**/*.test.ts'],
+          testTimeout: 300_000,
+          hookTimeout: 300_000,
+          fileParallelism: false,
+        },
+      },
     ],
   },
 });

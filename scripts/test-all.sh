@@ -5,6 +5,7 @@
 #   tools     real haproxy/keepalived/containerd read our files        (apt packages)
 #   executors one conformance suite: local processes and a real sshd    (openssh-server, test users)
 #   testbed   systemd host containers with sshd, VRRP between them      (docker.io, debootstrap image, .deb bundle)
+#   e2e-lb    the HA load balancer applied over SSH, then its failovers (the test bed above)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 start=$(date +%s)
@@ -19,4 +20,5 @@ tier unit npm run test:unit
 tier tools npm run test:tools
 tier executors npm run test:executors
 tier testbed npm run test:testbed
+tier e2e-lb npm run test:e2e:lb
 echo "=== all tiers passed in $(( $(date +%s) - start ))s"
