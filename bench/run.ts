@@ -4,6 +4,7 @@ import { renderCluster } from '../src/generators/index.js';
 import { parseSpec } from '../src/spec/load.js';
 import { buildPlan } from '../src/plan/index.js';
 import { loadFixture, testFacts } from '../test/support/fixtures.js';
+import { benchRunnerOverhead, benchSshFanout } from './ssh.js';
 
 function measure(name: string, runs: number, fn: () => unknown): void {
   fn(); // warm up
@@ -60,3 +61,7 @@ measure('render 500-host spec', 10, () => renderCluster(parsed.spec, facts));
 measure('plan 500-host spec', 10, () => buildPlan(parsed.spec, facts));
 const files = renderCluster(parsed.spec, facts);
 console.log(`500-host spec: ${files.length} files, ${(files.reduce((n, f) => n + f.content.length, 0) / 1048576).toFixed(1)} MB rendered`);
+
+// the runner's own cost per step (500-host plan, dry-run) and SSH fan-out to 1/5/10 host-containers (bench/ssh.ts)
+await benchRunnerOverhead(parsed.spec, facts);
+await benchSshFanout();
