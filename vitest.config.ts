@@ -29,6 +29,17 @@ export default defineConfig({
         },
       },
       {
+        // Real Kubernetes v1.34.3 (kubeadm, kube-apiserver, etcd, ...): `npm run test:k8s`. The first run builds the
+        // toolchain into a cache outside the work tree (scripts/toolchain/build.sh: ~20 min on an idle 2-core machine,
+        // 5 s when cached); hookTimeout covers a cold build started from the tests' beforeAll.
+        test: {
+          name: 'k8s',
+          include: ['test/k8s/**/*.test.ts'],
+          testTimeout: 120_000,
+          hookTimeout: 90 * 60_000,
+        },
+      },
+      {
         // Real hosts as systemd containers with sshd on a private docker network (test/testbed/testbed.ts):
         // `npm run test:testbed`; `npm run testbed:setup` (root) prepares docker, the host image and the bundle.
         test: {
