@@ -52,6 +52,16 @@ export default defineConfig({
         },
       },
       {
+        // The REST service: routes through app.request(), SQLite store, SSE, auth and redaction, and one test that
+        // runs the real server process (kill -9 mid-install, restart, resume): `npm run test:api`.
+        test: {
+          name: 'api',
+          include: ['test/api/**/*.test.ts'],
+          testTimeout: 60_000,
+          hookTimeout: 60_000,
+        },
+      },
+      {
         // End to end on the test bed's host-containers: the plan applied over SSH by the runner, then faults
         // (backend down, MASTER stopped/killed, failing keepalived check): `npm run test:e2e:lb`. Each test sets its
         // own bound; one file at a time (several systemd containers each, on a 2-core machine).

@@ -5,6 +5,7 @@ import { parseSpec } from '../src/spec/load.js';
 import { buildPlan } from '../src/plan/index.js';
 import { loadFixture, testFacts } from '../test/support/fixtures.js';
 import { benchRunnerOverhead, benchSshFanout } from './ssh.js';
+import { benchApi } from './api.js';
 
 function measure(name: string, runs: number, fn: () => unknown): void {
   fn(); // warm up
@@ -65,3 +66,6 @@ console.log(`500-host spec: ${files.length} files, ${(files.reduce((n, f) => n +
 // the runner's own cost per step (500-host plan, dry-run) and SSH fan-out to 1/5/10 host-containers (bench/ssh.ts)
 await benchRunnerOverhead(parsed.spec, facts);
 await benchSshFanout();
+
+// the REST service: POST latency/throughput and SSE fan-out over loopback (bench/api.ts)
+await benchApi();

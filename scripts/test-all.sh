@@ -3,11 +3,10 @@
 # Tiers (each also runnable alone; see README "Tests"):
 #   unit      typecheck + pure code, golden files, CLI                    (seconds, no setup)
 #   tools     real haproxy/keepalived/containerd read our files        (apt packages)
+#   api       the REST service, incl. the real server killed mid-install (no setup)
 #   executors one conformance suite: local processes and a real sshd    (openssh-server, test users)
 #   testbed   systemd host containers with sshd, VRRP between them      (docker.io, debootstrap image, .deb bundle)
 #   e2e-lb    the HA load balancer applied over SSH, then its failovers (the test bed above)
-#   k8s       kubeadm v1.34.3 validates our configs; a real apiserver accepts our manifests (toolchain built from
-#             the Go module proxy into /var/cache/airgap-k8s: ~20-75 min cold, seconds warm)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 start=$(date +%s)
@@ -20,8 +19,8 @@ tier() {
 }
 tier unit npm run test:unit
 tier tools npm run test:tools
+tier api npm run test:api
 tier executors npm run test:executors
 tier testbed npm run test:testbed
 tier e2e-lb npm run test:e2e:lb
-tier k8s npm run test:k8s
 echo "=== all tiers passed in $(( $(date +%s) - start ))s"

@@ -21,6 +21,9 @@ import { DryRunExecutor } from '../executors/dry-run/dry-run.js';
 import { LocalExecutor } from '../executors/local/local.js';
 import { sshExecutorForHost } from '../executors/ssh/ssh.js';
 import { progressPrinter } from './progress.js';
+import { remoteApply, remoteStatus, remoteTarget } from './remote.js';
+import { serveCommand } from './serve.js';
+import { ENV_HELP } from '../api/config.js';
 
 
 export interface Io {
@@ -42,6 +45,9 @@ Usage:
   airgap-k8s render [SPEC] -o DIR [--secrets F]   write every file: DIR/hosts/<host>/<path>, DIR/cluster/...
   airgap-k8s plan [SPEC] [--json]                 print the install plan: phases, steps, probes
   airgap-k8s apply [SPEC] --executor E            run the plan (E: dry-run, ssh, local) with live progress
+  airgap-k8s apply [SPEC] --server URL            the same through a running service (POST, then its event stream)
+  airgap-k8s serve [--listen HOST:PORT]           run the REST service (what npm start runs)
+  airgap-k8s status ID --server URL               one install on the service: status, phase, steps
   airgap-k8s <command> --help
 
 SPEC is a YAML or JSON file ("-" reads stdin). Without SPEC the embedded example (the runbook's HA cluster) is used.
@@ -90,8 +96,16 @@ is skipped when its probe shows it is already done; a journal lets an interrupte
   --concurrency N     hosts at once within a phase (default 10)
   --verbose           show skipped steps and command output
   --script            with dry-run: print the recorded commands per host at the end
-${SECRETS_HELP}`,
+${SECRETS_HELP}
+Through a running service (airgap-k8s serve): the spec is posted to it and its event stream printed live; the
+exit code is the install's final status. Ctrl-C asks the server to cancel (twice: stop following).
+  --server URL        the service (or AIRGAP_K8S_SERVER); --executor is then dry-run or ssh (default: the server's)
+  --token T           its bearer token (or --token-file F, AIRGAP_K8S_TOKEN, AIRGAP_K8S_TOKEN_FILE)
+`,
     options: {
+      server: { type: 'string' },
+      token: { type: 'string' },
+      'token-file': { type: 'string' },
       executor: { type: 'string' },
       journal: { type: 'string' },
       'known-hosts': { type: 'string' },
@@ -102,6 +116,19 @@ ${SECRETS_HELP}`,
     },
     async run({ values, positionals }, io) {
       const kind = values.executor as string | undefined;
+      if (values.server !== undefined || (values.token ?? values['token-file']) !== undefined) {
+        const target = remoteTarget(values, process.env, io.cwd);
+        if (!target.ok) {
+          io.stderr(`apply: ${target.error}\n`);
+          return EXIT_INPUT;
+        }
+        if (kind !== undefined && kind !== 'dry-run' && kind !== 'ssh') {
+          io.stderr('apply: with --server, --executor must be dry-run or ssh\n');
+          return EXIT_INPUT;
+        }
+        const onSigint = { on: (fn: () => void) => (process.on('SIGINT', fn), () => void process.off('SIGINT', fn)) };
+        return remoteApply({ ...target, specArg: positionals[0], ...(kind ? { executor: kind } : {}), verbose: !!values.verbose, io, interrupts: onSigint });
+      }
       if (kind !== 'dry-run' && kind !== 'ssh' && kind !== 'local') {
         io.stderr('apply: --executor must be dry-run, ssh or local\n');
         return EXIT_INPUT;
@@ -156,6 +183,56 @@ ${SECRETS_HELP}`,
         process.off('SIGTERM', onSignal);
         await Promise.all([...executors.values()].map((e) => e.close().catch(() => undefined)));
       }
+    },
+  },
+  serve: {
+    summary: 'run the REST service',
+    usage: `Usage: airgap-k8s serve [options]
+
+Runs the REST service in the foreground (npm start): POST /clusters starts installs, GET /clusters/{id}/events
+follows them; state in SQLite under the data directory, so installs interrupted by a restart (even kill -9)
+resume from their journal. One JSON log line per request and per install state change on stderr. API reference:
+GET /docs and /openapi.json (with the token), README "REST API".
+
+${ENV_HELP}`,
+    options: {
+      listen: { type: 'string' },
+      'data-dir': { type: 'string' },
+      'secrets-dir': { type: 'string' },
+      'token-file': { type: 'string' },
+      'secrets-token-file': { type: 'string' },
+      executor: { type: 'string' },
+      'dry-run-delay-ms': { type: 'string' },
+      'known-hosts': { type: 'string' },
+      bundle: { type: 'string' },
+      concurrency: { type: 'string' },
+      'db-sync': { type: 'string' },
+    },
+    run: ({ values }, io) => serveCommand(values, io),
+  },
+  status: {
+    summary: 'show an install on a running service',
+    usage: `Usage: airgap-k8s status ID --server URL [--token T] [--json]
+
+Prints the install's status, phase, step counts and the steps running or failed.
+Exit codes: 0 succeeded, pending or running; 1 failed or cancelled; 2 no such install.
+  --server URL        the service (or AIRGAP_K8S_SERVER)
+  --token T           its bearer token (or --token-file F, AIRGAP_K8S_TOKEN, AIRGAP_K8S_TOKEN_FILE)
+  --json              the full record (every step with its state and timing) as JSON
+`,
+    options: { server: { type: 'string' }, token: { type: 'string' }, 'token-file': { type: 'string' }, json: { type: 'boolean' } },
+    run({ values, positionals }, io) {
+      const id = positionals[0];
+      if (!id || positionals.length > 1) {
+        io.stderr('status: give exactly one install ID (from apply --server or GET /clusters)\n');
+        return EXIT_INPUT;
+      }
+      const target = remoteTarget(values, process.env, io.cwd);
+      if (!target.ok) {
+        io.stderr(`status: ${target.error}\n`);
+        return EXIT_INPUT;
+      }
+      return remoteStatus({ ...target, id, json: !!values.json, io });
     },
   },
   validate: {

@@ -1,11 +1,12 @@
 // The secrets file: everything sensitive that generators need, kept out of the spec (the spec holds references).
 // Created with fresh random values (mode 0600) when missing; entries the spec needs but the file lacks are added.
 // This module is the one place that makes randomness; generators receive the result as facts.
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { createHash, randomBytes, randomInt, X509Certificate } from 'node:crypto';
 import { chmodSync, existsSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { promisify } from 'node:util';
 import yaml from 'js-yaml';
 import { z } from 'zod';
 import type { ClusterSpec } from '../spec/schema.js';
@@ -94,23 +95,39 @@ export function newPassword(kind: 'vrrp' | 'password'): string {
   return kind === 'vrrp' ? randomString(ALNUM_MIXED, 8) : randomString(ALNUM_MIXED, 24);
 }
 
-/** A self-signed cluster CA (RSA 2048, 10 years, CN=kubernetes) made with openssl, as kubeadm would make it. */
+/** openssl arguments for a self-signed cluster CA (RSA 2048, 10 years, CN=kubernetes), as kubeadm would make it. */
+function caOpensslArgs(dir: string): string[] {
+  return [
+    'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-sha256', '-days', '3650',
+    '-keyout', join(dir, 'ca.key'), '-out', join(dir, 'ca.crt'), '-subj', '/CN=kubernetes',
+    '-addext', 'basicConstraints=critical,CA:TRUE',
+    '-addext', 'keyUsage=critical,digitalSignature,keyEncipherment,keyCertSign',
+  ];
+}
+
+const caError = (e: unknown) => new Error(`could not create the cluster CA with openssl (is it installed?): ${(e as Error).message.split('\n')[0]}`);
+
+/** A self-signed cluster CA made with openssl. */
 export function newClusterCA(): { cert: string; key: string } {
   const dir = mkdtempSync(join(tmpdir(), 'airgap-k8s-ca-'));
   try {
-    execFileSync(
-      'openssl',
-      [
-        'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-sha256', '-days', '3650',
-        '-keyout', join(dir, 'ca.key'), '-out', join(dir, 'ca.crt'), '-subj', '/CN=kubernetes',
-        '-addext', 'basicConstraints=critical,CA:TRUE',
-        '-addext', 'keyUsage=critical,digitalSignature,keyEncipherment,keyCertSign',
-      ],
-      { stdio: ['ignore', 'ignore', 'pipe'] },
-    );
+    execFileSync('openssl', caOpensslArgs(dir), { stdio: ['ignore', 'ignore', 'pipe'] });
     return { cert: readFileSync(join(dir, 'ca.crt'), 'utf8'), key: readFileSync(join(dir, 'ca.key'), 'utf8') };
   } catch (e) {
-    throw new Error(`could not create the cluster CA with openssl (is it installed?): ${(e as Error).message.split('\n')[0]}`);
+    throw caError(e);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** newClusterCA without blocking the event loop (key generation takes 0.1-1 s): for the REST service. */
+export async function newClusterCAAsync(): Promise<{ cert: string; key: string }> {
+  const dir = mkdtempSync(join(tmpdir(), 'airgap-k8s-ca-'));
+  try {
+    await promisify(execFile)('openssl', caOpensslArgs(dir));
+    return { cert: readFileSync(join(dir, 'ca.crt'), 'utf8'), key: readFileSync(join(dir, 'ca.key'), 'utf8') };
+  } catch (e) {
+    throw caError(e);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

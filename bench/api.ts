@@ -1,0 +1,161 @@
+// npm run bench (REST service part): the real server in a child process (so the clients here do not share its
+// event loop), over loopback.
+// - POST /clusters?dryRun=true: latency p50/p99 and throughput for a bounded number of requests, 8 in flight, each a
+//   different cluster (one cluster has one install at a time): half one at a time (latency), half 8 in flight
+//   (throughput). The dry-run executor waits 60 s before its first
+//   command, so the installs sit idle and the numbers are the request path itself (validate, reserve, secrets,
+//   render, plan, commit, 202); the installs are cancelled afterwards. Each cluster's secrets file is made up front:
+//   the first install of a new cluster also makes its CA with openssl (measured once, separately).
+// - SSE fan-out: 100 subscribers follow one dry-run install (1 ms per command) from POST to its final event.
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import { followEvents } from '../src/cli/remote.js';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const TOKEN = 'bench-token-0123456789abcdef0123';
+const H = { authorization: `Bearer ${TOKEN}` };
+const SPEC = readFileSync(join(ROOT, 'fixtures/valid-runbook-ha.yaml'), 'utf8');
+const named = (name: string) => SPEC.replace(/^(metadata:\s*\n\s+name:\s*)\S+/m, `$1${name}`);
+
+interface Server {
+  url: string;
+  child: ChildProcessWithoutNullStreams;
+  /** the server's log so far (JSON lines) */
+  log(): string;
+  stop(): Promise<void>;
+}
+
+async function startServer(dataDir: string, delayMs: number): Promise<Server> {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli/main.ts'), 'serve'], {
+    cwd: ROOT,
+    env: { ...process.env, AIRGAP_K8S_LISTEN: '127.0.0.1:0', AIRGAP_K8S_DATA_DIR: dataDir, AIRGAP_K8S_TOKEN: TOKEN, AIRGAP_K8S_EXECUTOR: 'dry-run', AIRGAP_K8S_DRYRUN_DELAY_MS: String(delayMs) },
+  });
+  let err = '';
+  child.stdout.resume();
+  const url = await new Promise<string>((resolve, reject) => {
+    const onData = (d: Buffer) => {
+      err += d.toString();
+      const m = /"msg":"listening","url":"([^"]+)"/.exec(err);
+      if (m) {
+        child.stderr.off('data', onData);
+        child.stderr.on('data', (x: Buffer) => (err += x.toString())); // keep the request log
+        resolve(m[1]!);
+      }
+    };
+    child.stderr.on('data', onData);
+    child.once('exit', (code) => reject(new Error(`server exited (${code}): ${err.slice(-2000)}`)));
+  });
+  return {
+    url,
+    child,
+    log: () => err,
+    stop: () =>
+      new Promise<void>((r) => {
+        child.once('exit', () => r());
+        child.kill('SIGTERM');
+      }),
+  };
+}
+
+function seedSecrets(dataDir: string, names: string[]): void {
+  mkdirSync(join(dataDir, 'secrets'), { recursive: true, mode: 0o700 });
+  for (const n of names) copyFileSync(join(ROOT, 'fixtures/secrets/test-secrets.yaml'), join(dataDir, 'secrets', `${n}.secrets.yaml`));
+}
+
+const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))]!;
+
+async function benchPosts(requests: number, inFlight: number): Promise<void> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'bench-api-'));
+  const names = Array.from({ length: requests }, (_, i) => `bench-${i}`);
+  seedSecrets(dataDir, names);
+  const server = await startServer(dataDir, 60_000);
+  try {
+    const post = async (name: string) => {
+      const t = performance.now();
+      const r = await fetch(`${server.url}/clusters?dryRun=true`, { method: 'POST', body: named(name), headers: { ...H, 'content-type': 'application/yaml' } });
+      const body = (await r.json()) as { id: string };
+      if (r.status !== 202) throw new Error(`POST ${name}: ${r.status} ${JSON.stringify(body)}`);
+      return { ms: performance.now() - t, id: body.id };
+    };
+    // warm up (module JIT, statement cache) on a few clusters outside the measurement
+    const warm = Array.from({ length: 5 }, (_, i) => `warm-${i}`);
+    seedSecrets(dataDir, warm);
+    const warmIds = [];
+    for (const n of warm) warmIds.push((await post(n)).id);
+
+    const ids: string[] = [...warmIds];
+    const round = async (label: string, batch: string[], inFlight: number) => {
+      const logFrom = server.log().length;
+      const times: number[] = [];
+      const queue = [...batch];
+      const t0 = performance.now();
+      await Promise.all(
+        Array.from({ length: inFlight }, async () => {
+          for (let n = queue.shift(); n; n = queue.shift()) {
+            const r = await post(n);
+            times.push(r.ms);
+            ids.push(r.id);
+          }
+        }),
+      );
+      const wall = performance.now() - t0;
+      times.sort((a, b) => a - b);
+      // the handler's own time, from the server's request log (validate, reserve, load secrets, answer)
+      const handler = [...server.log().slice(logFrom).matchAll(/"method":"POST","path":"\/clusters","status":202,"ms":([\d.]+)/g)].map((m) => Number(m[1])).sort((a, b) => a - b);
+      console.log(
+        `${`POST /clusters?dryRun=true x${batch.length} (${label})`.padEnd(44)} p50 ${pct(times, 50).toFixed(1).padStart(8)} ms   p99 ${pct(times, 99).toFixed(1).padStart(8)} ms   max ${times.at(-1)!.toFixed(1).padStart(7)} ms   ${(batch.length / (wall / 1000)).toFixed(1)} req/s   (handler p50 ${handler.length ? pct(handler, 50).toFixed(1) : '?'} ms)`,
+      );
+    };
+    await round('one at a time', names.slice(0, requests / 2), 1);
+    await round(`${inFlight} in flight`, names.slice(requests / 2), inFlight);
+
+    // the first install of a cluster without a secrets file: the CA is made with openssl (async, off the event loop)
+    const fresh: number[] = [];
+    for (let i = 0; i < 3; i++) fresh.push((await post(`fresh-${i}`)).ms);
+    console.log(`${'POST /clusters, new cluster (makes its CA)'.padEnd(44)} p50 ${[...fresh].sort((a, b) => a - b)[1]!.toFixed(1).padStart(8)} ms   (openssl req -newkey rsa:2048 dominates)`);
+
+    const tc = performance.now();
+    await Promise.all(ids.map((id) => fetch(`${server.url}/clusters/${id}/cancel`, { method: 'POST', headers: H }).then((r) => r.arrayBuffer())));
+    console.log(`${`POST /clusters/{id}/cancel x${ids.length}`.padEnd(44)} ${(performance.now() - tc).toFixed(0).padStart(12)} ms total`);
+  } finally {
+    await server.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+async function benchFanOut(subscribers: number): Promise<void> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'bench-sse-'));
+  seedSecrets(dataDir, ['fanout']);
+  const server = await startServer(dataDir, 1);
+  try {
+    const t0 = performance.now();
+    const r = await fetch(`${server.url}/clusters?dryRun=true`, { method: 'POST', body: named('fanout'), headers: { ...H, 'content-type': 'application/yaml' } });
+    const { id } = (await r.json()) as { id: string };
+    const follow = async () => {
+      let events = 0;
+      const final = await followEvents({ server: server.url, token: TOKEN, id, onEvent: () => events++ });
+      if (!final) throw new Error('stream ended without a final status');
+      return { received: Date.now(), at: Date.parse(final.at), events, finishedMs: performance.now() - t0 };
+    };
+    const results = await Promise.all(Array.from({ length: subscribers }, follow));
+    const lags = results.map((x) => x.received - x.at).sort((a, b) => a - b);
+    const all = Math.max(...results.map((x) => x.finishedMs));
+    const events = results[0]!.events;
+    console.log(
+      `${`SSE fan-out: ${subscribers} subscribers, 1 install`.padEnd(44)} all got the final event ${all.toFixed(0)} ms after POST; final event lag p50 ${pct(lags, 50)} ms, max ${lags.at(-1)} ms; ${events} events each (${subscribers * events} delivered)`,
+    );
+    if (results.some((x) => x.events !== events)) throw new Error('subscribers saw different event counts');
+  } finally {
+    await server.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+export async function benchApi(o: { requests?: number; inFlight?: number; subscribers?: number } = {}): Promise<void> {
+  await benchPosts(o.requests ?? 200, o.inFlight ?? 8);
+  await benchFanOut(o.subscribers ?? 100);
+}

@@ -1,0 +1,54 @@
+// createApp(deps): the REST service as a hono app, with no server and no globals, so tests drive it through
+// app.request(). One sub-app per resource; the OpenAPI document is generated from their zod route definitions.
+import { OpenAPIHono } from '@hono/zod-openapi';
+import { HTTPException } from 'hono/http-exception';
+import { requireToken } from './auth.js';
+import { docsPage, openApiDocument, registerComponents } from './docs.js';
+import { ApiError, errorBody, errorResponse } from './errors.js';
+import { clustersApp } from './routes/clusters.js';
+import { newApp, type AppDeps } from './routes/common.js';
+import { healthApp } from './routes/health.js';
+import { statelessApp } from './routes/stateless.js';
+
+export type { AppDeps };
+
+export function createApp(d: AppDeps): OpenAPIHono {
+  const app = newApp();
+
+  // one log line per request: method, path (no query), status, duration; never headers or bodies
+  app.use('*', async (c, next) => {
+    const t0 = performance.now();
+    await next();
+    c.header('Cache-Control', c.res.headers.get('Cache-Control') ?? 'no-store');
+    c.header('X-Content-Type-Options', 'nosniff');
+    d.log.info('request', { method: c.req.method, path: c.req.path.slice(0, 200), status: c.res.status, ms: Math.round((performance.now() - t0) * 10) / 10 });
+  });
+  app.use('*', requireToken(d.token, ['/healthz']));
+
+  app.route('/', healthApp(d));
+  app.route('/clusters', clustersApp(d));
+  app.route('/', statelessApp(d));
+
+  registerComponents(app);
+  let doc: Record<string, unknown> | undefined;
+  const document = () => (doc ??= openApiDocument(app));
+  app.get('/openapi.json', (c) => c.json(document()));
+  app.get('/docs', (c) => {
+    c.header('Content-Security-Policy', "default-src 'none'; style-src 'unsafe-inline'");
+    return c.html(docsPage(document()));
+  });
+
+  app.notFound((c) => c.json(errorBody('not_found', `no route ${c.req.method} ${c.req.path.slice(0, 200)}`), 404));
+  app.onError((err, c) => {
+    if (err instanceof ApiError) return errorResponse(c, err);
+    if (err instanceof HTTPException) {
+      const status = err.status;
+      const code = status === 413 ? 'too_large' : status === 401 ? 'unauthorized' : status < 500 ? 'bad_request' : 'internal';
+      return c.json(errorBody(code, status < 500 ? err.message || 'bad request' : 'internal error'), status);
+    }
+    // details go to the log (redacted), never to the client
+    d.log.error('internal', { method: c.req.method, path: c.req.path.slice(0, 200), error: err instanceof Error ? `${err.name}: ${err.message}` : String(err) });
+    return c.json(errorBody('internal', 'internal error; see the server log'), 500);
+  });
+  return app;
+}

@@ -1,0 +1,156 @@
+// Service settings from the environment, with flags (airgap-k8s serve --...) taking precedence. Pure apart from
+// reading token files; the first-start token is made by ensureToken.
+import { randomBytes } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { EXECUTOR_KINDS, type ExecutorKind } from './model.js';
+
+export interface ServiceConfig {
+  host: string;
+  port: number;
+  dataDir: string;
+  secretsDir: string;
+  /** where the API token comes from */
+  token: { kind: 'env'; value: string } | { kind: 'file'; file: string } | { kind: 'generated'; file: string };
+  /** the separate token for GET /clusters/{id}/files?includeSecrets=true; unset disables secret downloads */
+  secretsToken?: string;
+  defaultExecutor: ExecutorKind;
+  dryRunDelayMs: number;
+  knownHostsFile?: string;
+  /** the unpacked offline bundle on this machine for every install (default: each spec's offline.bundleDir) */
+  bundleDir?: string;
+  concurrency: number;
+  dbSync: 'normal' | 'full';
+  heartbeatMs: number;
+}
+
+export interface ServeFlags {
+  listen?: string;
+  'data-dir'?: string;
+  'secrets-dir'?: string;
+  'token-file'?: string;
+  'secrets-token-file'?: string;
+  executor?: string;
+  'dry-run-delay-ms'?: string;
+  'known-hosts'?: string;
+  bundle?: string;
+  concurrency?: string;
+  'db-sync'?: string;
+}
+
+export const ENV_HELP = `Environment (flags take precedence):
+  AIRGAP_K8S_LISTEN             --listen HOST:PORT       default 127.0.0.1:8080
+  AIRGAP_K8S_DATA_DIR           --data-dir DIR           default ./data (SQLite database, generated token)
+  AIRGAP_K8S_SECRETS_DIR        --secrets-dir DIR        default DATA_DIR/secrets (one 0600 secrets file per cluster)
+  AIRGAP_K8S_TOKEN                                       the API bearer token
+  AIRGAP_K8S_TOKEN_FILE         --token-file FILE        or a file holding it; with neither, a token is generated at
+                                                         first start into DATA_DIR/token (0600) and printed once
+  AIRGAP_K8S_SECRETS_TOKEN                               a second token that allows downloading secret files
+  AIRGAP_K8S_SECRETS_TOKEN_FILE --secrets-token-file F   (GET /clusters/{id}/files?includeSecrets=true); unset: never
+  AIRGAP_K8S_EXECUTOR           --executor dry-run|ssh   default for POST /clusters without ?executor (default ssh)
+  AIRGAP_K8S_DRYRUN_DELAY_MS    --dry-run-delay-ms N     dry-run: wait N ms before each command (default 0)
+  AIRGAP_K8S_KNOWN_HOSTS        --known-hosts FILE       ssh: known_hosts for hosts without a pinned fingerprint
+  AIRGAP_K8S_BUNDLE_DIR         --bundle DIR             the unpacked offline bundle on this machine (default: each
+                                                         spec's offline.bundleDir); a dry run works without one
+  AIRGAP_K8S_CONCURRENCY        --concurrency N          hosts at once within a phase (default 10)
+  AIRGAP_K8S_DB_SYNC            --db-sync normal|full    SQLite synchronous mode (default normal: survives a killed
+                                                         process; full: also power loss, ~5 ms per commit)
+`;
+
+export type ConfigResult = { ok: true; config: ServiceConfig } | { ok: false; errors: string[] };
+
+export function resolveConfig(env: Record<string, string | undefined>, flags: ServeFlags, cwd: string): ConfigResult {
+  const errors: string[] = [];
+  const pick = (flag: keyof ServeFlags, name: string) => flags[flag] ?? (env[name] === '' ? undefined : env[name]);
+
+  const listen = pick('listen', 'AIRGAP_K8S_LISTEN') ?? '127.0.0.1:8080';
+  const m = /^(?:\[([0-9a-fA-F:]+)\]|([^:]+)):(\d{1,5})$/.exec(listen);
+  const port = m ? Number(m[3]) : NaN;
+  if (!m || port > 65535) errors.push(`listen address ${JSON.stringify(listen)} must be HOST:PORT (e.g. 127.0.0.1:8080, [::1]:8080)`);
+  const host = m?.[1] ?? m?.[2] ?? '127.0.0.1';
+
+  const dataDir = resolve(cwd, pick('data-dir', 'AIRGAP_K8S_DATA_DIR') ?? 'data');
+  const secretsDir = resolve(cwd, pick('secrets-dir', 'AIRGAP_K8S_SECRETS_DIR') ?? join(dataDir, 'secrets'));
+
+  let token: ServiceConfig['token'];
+  const tokenFile = pick('token-file', 'AIRGAP_K8S_TOKEN_FILE');
+  if (flags['token-file'] === undefined && env.AIRGAP_K8S_TOKEN) token = { kind: 'env', value: env.AIRGAP_K8S_TOKEN };
+  else if (tokenFile) token = { kind: 'file', file: resolve(cwd, tokenFile) };
+  else token = { kind: 'generated', file: join(dataDir, 'token') };
+  if (token.kind === 'env' && token.value.length < 16) errors.push('AIRGAP_K8S_TOKEN must be at least 16 characters');
+
+  let secretsToken: string | undefined = env.AIRGAP_K8S_SECRETS_TOKEN || undefined;
+  const secretsTokenFile = pick('secrets-token-file', 'AIRGAP_K8S_SECRETS_TOKEN_FILE');
+  if (secretsTokenFile) {
+    const r = readTokenFile(resolve(cwd, secretsTokenFile));
+    if (r.ok) secretsToken = r.token;
+    else errors.push(r.error);
+  }
+  if (secretsToken !== undefined && secretsToken.length < 16) errors.push('the secrets token must be at least 16 characters');
+
+  const executor = pick('executor', 'AIRGAP_K8S_EXECUTOR') ?? 'ssh';
+  if (!(EXECUTOR_KINDS as readonly string[]).includes(executor)) errors.push(`executor must be one of ${EXECUTOR_KINDS.join(', ')} (got ${JSON.stringify(executor)})`);
+
+  const int = (flag: keyof ServeFlags, name: string, dflt: number, min: number, max: number) => {
+    const v = pick(flag, name);
+    if (v === undefined) return dflt;
+    const n = Number(v);
+    if (!/^\d+$/.test(v) || n < min || n > max) errors.push(`${name} / --${flag} must be an integer ${min}-${max} (got ${JSON.stringify(v)})`);
+    return n;
+  };
+  const dryRunDelayMs = int('dry-run-delay-ms', 'AIRGAP_K8S_DRYRUN_DELAY_MS', 0, 0, 600_000);
+  const concurrency = int('concurrency', 'AIRGAP_K8S_CONCURRENCY', 10, 1, 200);
+  const dbSync = pick('db-sync', 'AIRGAP_K8S_DB_SYNC') ?? 'normal';
+  if (dbSync !== 'normal' && dbSync !== 'full') errors.push(`db sync must be normal or full (got ${JSON.stringify(dbSync)})`);
+  const knownHosts = pick('known-hosts', 'AIRGAP_K8S_KNOWN_HOSTS');
+  const bundleDir = pick('bundle', 'AIRGAP_K8S_BUNDLE_DIR');
+  const heartbeatMs = Number(env.AIRGAP_K8S_SSE_HEARTBEAT_MS ?? 15_000);
+
+  if (errors.length > 0) return { ok: false, errors };
+  return {
+    ok: true,
+    config: {
+      host,
+      port,
+      dataDir,
+      secretsDir,
+      token,
+      ...(secretsToken ? { secretsToken } : {}),
+      defaultExecutor: executor as ExecutorKind,
+      dryRunDelayMs,
+      ...(knownHosts ? { knownHostsFile: resolve(cwd, knownHosts) } : {}),
+      ...(bundleDir ? { bundleDir: resolve(cwd, bundleDir) } : {}),
+      concurrency,
+      dbSync: dbSync as 'normal' | 'full',
+      heartbeatMs: Number.isFinite(heartbeatMs) && heartbeatMs >= 100 ? heartbeatMs : 15_000,
+    },
+  };
+}
+
+function readTokenFile(file: string): { ok: true; token: string } | { ok: false; error: string } {
+  try {
+    const token = readFileSync(file, 'utf8').trim();
+    if (token.length < 16) return { ok: false, error: `${file}: the token must be at least 16 characters` };
+    return { ok: true, token };
+  } catch (e) {
+    return { ok: false, error: `${file}: cannot read the token file (${(e as NodeJS.ErrnoException).code ?? 'unreadable'})` };
+  }
+}
+
+/**
+ * The API token. A generated one is made at the first start (32 random bytes, base64url) into a 0600 file;
+ * `generated` is true only then, so the caller prints it once.
+ */
+export function ensureToken(t: ServiceConfig['token']): { ok: true; token: string; generated: boolean } | { ok: false; error: string } {
+  if (t.kind === 'env') return { ok: true, token: t.value, generated: false };
+  if (t.kind === 'file' || existsSync(t.file)) {
+    const r = readTokenFile(t.file);
+    if (!r.ok) return r;
+    if (t.kind === 'generated' && (statSync(t.file).mode & 0o077) !== 0) chmodSync(t.file, 0o600);
+    return { ok: true, token: r.token, generated: false };
+  }
+  const token = randomBytes(32).toString('base64url');
+  mkdirSync(resolve(t.file, '..'), { recursive: true, mode: 0o700 });
+  writeFileSync(t.file, `${token}\n`, { mode: 0o600, flag: 'wx' });
+  return { ok: true, token, generated: true };
+}

@@ -1,0 +1,294 @@
+// Installs as durable jobs: each one renders the spec with its cluster's secrets, plans, and runs the plan with the
+// runner over the chosen executor. Every event is committed to SQLite (Store.append) before it goes to subscribers
+// (SSE) or the log. At startup, installs left pending or running resume from their journal: steps already done are
+// skipped by the runner, not repeated. Different clusters run side by side; one cluster has at most one install.
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { ClusterSpec } from '../spec/schema.js';
+import type { SpecIssue } from '../spec/issues.js';
+import { parseSpec } from '../spec/load.js';
+import { deriveView, type ClusterView } from '../spec/derive.js';
+import { outputPath, renderView } from '../generators/index.js';
+import type { GeneratedFile, Secrets } from '../generators/types.js';
+import { planFromFiles } from '../plan/build.js';
+import type { Plan } from '../plan/types.js';
+import type { Executor } from '../executors/executor.js';
+import { runPlan, type RunOptions } from '../runner/runner.js';
+import { Redactor, secretValues } from '../runner/redact.js';
+import { completeSecrets, loadOrCreateSecrets, newClusterCAAsync, writeSecretsFile } from '../secrets/secrets.js';
+import { gatherFacts } from '../facts.js';
+import { bundleForInstall } from './bundle.js';
+import type { Logger } from './log.js';
+import { makeExecutor, type ExecutorSettings } from './executors.js';
+import { ConflictError, isTerminal, newId, type ClusterRecord, type ExecutorKind, type JobStatus, type RunTotals, type ServiceEvent, type StoredEvent, type Store } from './store.js';
+
+export interface JobsOptions {
+  store: Store;
+  log: Logger;
+  /** one secrets file per cluster name: <secretsDir>/<name>.secrets.yaml (0600) */
+  secretsDir: string;
+  executors: ExecutorSettings;
+  /** hosts at once within a phase */
+  concurrency: number;
+  /** the unpacked offline bundle on this machine; default: each spec's spec.offline.bundleDir */
+  bundleDir?: string;
+  /** replace how executors are made (tests) */
+  makeExecutor?: (kind: ExecutorKind, host: ClusterView['hosts'][number], secrets: Secrets) => Executor;
+}
+
+/** The secrets file exists but cannot serve this spec; issues name secrets-file paths, never values. */
+export class SecretsError extends Error {
+  constructor(readonly issues: SpecIssue[]) {
+    super('the cluster\'s secrets file cannot be used');
+    this.name = 'SecretsError';
+  }
+}
+
+export interface Prepared {
+  spec: ClusterSpec;
+  secrets: Secrets;
+  view: ClusterView;
+  files: GeneratedFile[];
+  plan: Plan;
+  /** more runner options: the offline bundle (verified by the plan's preflight step, uploaded by its distribute steps) */
+  run: Partial<RunOptions>;
+}
+
+type Listener = (e: StoredEvent) => void;
+
+export class Jobs {
+  private readonly running = new Map<string, { ac: AbortController; done: Promise<void> }>();
+  private readonly listeners = new Map<string, Set<Listener>>();
+  private stopping = false;
+  /** true once the installs found at startup have been picked up (readyz) */
+  recovered = false;
+
+  constructor(private readonly o: JobsOptions) {
+    mkdirSync(o.secretsDir, { recursive: true, mode: 0o700 });
+  }
+
+  secretsFile(name: string): string {
+    return join(this.o.secretsDir, `${name}.secrets.yaml`);
+  }
+
+  /** The secrets of a cluster: the file is created (CA made without blocking the event loop) or completed. */
+  async secretsFor(spec: ClusterSpec): Promise<Secrets> {
+    const file = this.secretsFile(spec.metadata.name);
+    if (!existsSync(file)) {
+      const ca = await newClusterCAAsync();
+      if (!existsSync(file)) writeSecretsFile(file, completeSecrets({ ca }, spec).secrets);
+    }
+    const r = loadOrCreateSecrets(file, spec);
+    if (!r.ok) throw new SecretsError(r.issues);
+    return r.secrets;
+  }
+
+  /** The bundle directory for a spec, and whether it is there. */
+  bundleDir(spec: ClusterSpec): { dir: string; present: boolean } {
+    const dir = this.o.bundleDir ?? spec.spec.offline.bundleDir;
+    return { dir, present: existsSync(dir) };
+  }
+
+  /**
+   * Spec (validated, or the stored document) -> secrets -> facts (with upstream texts from the bundle) -> files -> plan.
+   * A dry run without the bundle on this machine leaves out the bundle's verification and uploads, as the CLI does.
+   */
+  async prepare(from: ({ spec: ClusterSpec; secrets?: Secrets } | { id: string }) & { executor: ExecutorKind }): Promise<Prepared> {
+    let spec: ClusterSpec;
+    if ('spec' in from) spec = from.spec;
+    else {
+      const parsed = parseSpec(this.o.store.spec(from.id));
+      if (!parsed.ok) throw new Error(`the stored spec no longer validates: ${parsed.issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`);
+      spec = parsed.spec;
+    }
+    const secrets = ('secrets' in from && from.secrets) || (await this.secretsFor(spec));
+    const view = deriveView(spec);
+    const b = this.bundleDir(spec);
+    const files = renderView(view, gatherFacts(view, secrets, b.present ? b.dir : undefined).facts);
+    const { plan, run } = bundleForInstall(view, planFromFiles(view, files), b, from.executor === 'dry-run');
+    return { spec, secrets, view, files, plan, run };
+  }
+
+  /**
+   * POST /clusters: reserve the cluster name (ConflictError while another install of it is active), load or make
+   * the cluster's secrets (SecretsError: the reservation is dropped), then start in the background — rendering and
+   * planning happen after the answer, so a request costs a validation, not a render.
+   */
+  async create(input: { spec: ClusterSpec; specInput: unknown; warnings: SpecIssue[]; executor: ExecutorKind }): Promise<ClusterRecord> {
+    const rec = this.o.store.insertCluster({ id: newId(), name: input.spec.metadata.name, executor: input.executor, specInput: input.specInput, warnings: input.warnings });
+    this.o.log.info('job', { id: rec.id, cluster: rec.name, status: 'pending', executor: rec.executor });
+    let secrets: Secrets;
+    try {
+      secrets = await this.secretsFor(input.spec);
+    } catch (e) {
+      this.o.store.discard(rec.id);
+      this.o.log.info('job', { id: rec.id, cluster: rec.name, status: 'discarded', error: e instanceof Error ? e.name : 'error' });
+      throw e;
+    }
+    this.start(rec.id, () => this.prepare({ spec: input.spec, secrets, executor: input.executor }));
+    return this.o.store.get(rec.id)!;
+  }
+
+  /** POST /clusters/{id}/cancel. Recorded first, so a cancel survives a restart. */
+  cancel(id: string): 'cancelling' | 'not-active' | 'not-found' {
+    const rec = this.o.store.get(id);
+    if (!rec) return 'not-found';
+    if (isTerminal(rec.status)) return 'not-active';
+    this.o.store.requestCancel(id);
+    this.o.log.info('job', { id, cluster: rec.name, status: rec.status, cancel: 'requested' });
+    this.running.get(id)?.ac.abort(new Error('cancelled by request'));
+    return 'cancelling';
+  }
+
+  /** POST /clusters/{id}/resume: a failed or cancelled install runs again from its journal. */
+  async resume(id: string): Promise<{ ok: true; record: ClusterRecord } | { ok: false; why: 'not-found' | 'active' | 'finished' | 'conflict' }> {
+    const rec = this.o.store.get(id);
+    if (!rec) return { ok: false, why: 'not-found' };
+    if (!isTerminal(rec.status)) return { ok: false, why: 'active' };
+    try {
+      if (!this.o.store.reopen(id, ['failed', 'cancelled'])) return { ok: false, why: isTerminal(this.o.store.get(id)!.status) ? 'finished' : 'active' };
+    } catch (e) {
+      if (e instanceof ConflictError) return { ok: false, why: 'conflict' };
+      throw e;
+    }
+    this.start(id, () => this.prepare({ id, executor: rec.executor }), 'resumed by request');
+    return { ok: true, record: this.o.store.get(id)! };
+  }
+
+  /** At startup: pick up every install that was pending or running when the server stopped. */
+  async recover(): Promise<number> {
+    const active = this.o.store.active();
+    for (const rec of active) {
+      if (rec.cancelRequested) this.status(rec.id, 'cancelled', 'cancelled while the server was stopped');
+      else this.start(rec.id, () => this.prepare({ id: rec.id, executor: rec.executor }), 'resumed after a server restart');
+    }
+    this.recovered = true;
+    return active.length;
+  }
+
+  isRunning(id: string): boolean {
+    return this.running.has(id);
+  }
+
+  /** Live events of one cluster, after they are stored. Returns the unsubscribe function. */
+  subscribe(id: string, fn: Listener): () => void {
+    let set = this.listeners.get(id);
+    if (!set) this.listeners.set(id, (set = new Set()));
+    set.add(fn);
+    return () => {
+      set.delete(fn);
+      if (set.size === 0) this.listeners.delete(id);
+    };
+  }
+
+  /** Wait for every running install to end (tests, benchmarks). */
+  async idle(): Promise<void> {
+    while (this.running.size > 0) await Promise.all([...this.running.values()].map((r) => r.done));
+  }
+
+  /**
+   * Stop for a restart: abort running installs without marking them cancelled — their records stay `running` and
+   * the next start resumes them from the journal, exactly as after a crash.
+   */
+  async shutdown(): Promise<void> {
+    this.stopping = true;
+    for (const r of this.running.values()) r.ac.abort(new Error('server stopping'));
+    await this.idle();
+  }
+
+  private publish(id: string, e: ServiceEvent): StoredEvent {
+    const stored = this.o.store.append(id, e);
+    for (const fn of this.listeners.get(id) ?? []) {
+      try {
+        fn(stored);
+      } catch {
+        // a broken subscriber must not stop an install
+      }
+    }
+    return stored;
+  }
+
+  private status(id: string, status: JobStatus, reason?: string, summary?: RunTotals): void {
+    this.publish(id, { type: 'status', status, ...(reason ? { reason } : {}), ...(summary ? { summary } : {}) });
+    const rec = this.o.store.get(id);
+    this.o.log.info('job', { id, cluster: rec?.name, status, reason, changed: summary?.changed, failed: summary?.failed, ms: summary?.durationMs });
+  }
+
+  private describe(e: unknown): string {
+    if (e instanceof SecretsError) return `${e.message}: ${e.issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`;
+    return e instanceof Error ? e.message : String(e);
+  }
+
+  /** Run an install in the background: prepare (render, plan), then execute. It counts as running from now on. */
+  private start(id: string, prepare: () => Promise<Prepared>, reason?: string): void {
+    const ac = new AbortController();
+    const done = (async () => {
+      await new Promise((r) => setImmediate(r)); // the HTTP answer first
+      let p: Prepared;
+      try {
+        p = await prepare();
+      } catch (e) {
+        this.status(id, 'failed', this.describe(e));
+        return;
+      }
+      const redactor = new Redactor(secretValues(p.secrets));
+      this.o.store.setPlan(id, redactor.text(JSON.stringify(p.plan)));
+      const rec = this.o.store.get(id)!;
+      if (rec.cancelRequested) return this.status(id, 'cancelled', 'cancelled before it started');
+      if (ac.signal.aborted) return; // shutdown: stays pending, resumes at the next start
+      const release = this.o.log.addSecrets(secretValues(p.secrets));
+      try {
+        await this.execute(rec, p, ac, redactor, reason);
+      } finally {
+        release();
+      }
+    })()
+      .catch((e) => this.o.log.error('job', { id, error: e instanceof Error ? e.message : String(e) }))
+      .finally(() => this.running.delete(id));
+    this.running.set(id, { ac, done });
+  }
+
+  private async execute(rec: ClusterRecord, p: Prepared, ac: AbortController, redactor: Redactor, reason?: string): Promise<void> {
+    const id = rec.id;
+    this.status(id, 'running', reason);
+    const executors = new Map<string, Executor>();
+    const make = this.o.makeExecutor ?? ((kind, host, secrets) => makeExecutor(kind, host, secrets, this.o.executors));
+    try {
+      const summary = await runPlan({
+        ...p.run,
+        plan: p.plan,
+        files: new Map(p.files.map((f) => [outputPath(f), f.content])),
+        executor: (host) => {
+          let e = executors.get(host);
+          if (!e) {
+            const h = p.view.hosts.find((x) => x.name === host);
+            if (!h) throw new Error(`no host ${host} in the spec`);
+            executors.set(host, (e = make(rec.executor, h, p.secrets)));
+          }
+          return e;
+        },
+        clusterHost: p.view.firstControlPlane.name,
+        journal: this.o.store.journal(id),
+        probes: rec.executor !== 'dry-run',
+        concurrency: this.o.concurrency,
+        secrets: secretValues(p.secrets),
+        signal: ac.signal,
+        onEvent: (e) => this.publish(id, e),
+      });
+      const totals: RunTotals = { changed: summary.changed, skipped: summary.skipped, failed: summary.failed, durationMs: summary.durationMs };
+      const cancelRequested = this.o.store.get(id)?.cancelRequested ?? false;
+      if (summary.cancelled && this.stopping && !cancelRequested) {
+        this.o.log.info('job', { id, cluster: rec.name, status: 'running', note: 'interrupted by shutdown; resumes at the next start' });
+      } else if (summary.ok) this.status(id, 'succeeded', undefined, totals);
+      else if (summary.cancelled) this.status(id, 'cancelled', 'cancelled by request', totals);
+      else {
+        const f = summary.failures[0];
+        this.status(id, 'failed', redactor.text(f ? `${f.stepId} on ${f.host}: ${f.error}` : 'the install did not finish'), totals);
+      }
+    } catch (e) {
+      this.status(id, 'failed', redactor.text(this.describe(e)));
+    } finally {
+      await Promise.all([...executors.values()].map((e) => e.close().catch(() => undefined)));
+    }
+  }
+}

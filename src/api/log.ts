@@ -1,0 +1,47 @@
+// Structured logs: one JSON line per request and per job state change, to stderr. Callers pass fields, never
+// bodies; every line also goes through a Redactor that knows the API tokens and every loaded cluster's secrets, so a
+// value that should not be there is masked rather than written.
+import { Redactor } from '../runner/redact.js';
+
+export type LogFields = Record<string, string | number | boolean | null | undefined>;
+
+export interface Logger {
+  info(msg: string, fields?: LogFields): void;
+  error(msg: string, fields?: LogFields): void;
+  /** values to mask in every later line, until the returned function is called (an install's secrets while it runs) */
+  addSecrets(values: readonly string[]): () => void;
+}
+
+export function jsonLogger(write: (line: string) => void = (l) => process.stderr.write(l), now: () => Date = () => new Date()): Logger {
+  const secrets = new Map<string, number>(); // value -> holders
+  let redactor = new Redactor([]);
+  const rebuild = () => (redactor = new Redactor([...secrets.keys()]));
+  const line = (level: 'info' | 'error', msg: string, fields: LogFields = {}) =>
+    write(`${redactor.text(JSON.stringify({ t: now().toISOString(), level, msg, ...fields }))}\n`);
+  return {
+    info: (msg, fields) => line('info', msg, fields),
+    error: (msg, fields) => line('error', msg, fields),
+    addSecrets(values) {
+      const added = [...new Set(values)];
+      let changed = false;
+      for (const v of added) {
+        changed ||= !secrets.has(v);
+        secrets.set(v, (secrets.get(v) ?? 0) + 1);
+      }
+      if (changed) rebuild();
+      let released = false;
+      return () => {
+        if (released) return;
+        released = true;
+        for (const v of added) {
+          const n = (secrets.get(v) ?? 1) - 1;
+          if (n > 0) secrets.set(v, n);
+          else secrets.delete(v);
+        }
+        rebuild();
+      };
+    },
+  };
+}
+
+export const silentLogger: Logger = { info() {}, error() {}, addSecrets: () => () => {} };

@@ -1,0 +1,343 @@
+// /clusters: installs as resources. POST validates and starts one; GET shows status, steps, plan, files and the
+// live event stream; cancel, resume and delete act on it.
+import { createRoute, z } from '@hono/zod-openapi';
+import { existsSync } from 'node:fs';
+import { outputPath, renderView } from '../../generators/index.js';
+import { loadOrCreateSecrets } from '../../secrets/secrets.js';
+import { gatherFacts } from '../../facts.js';
+import { deriveView } from '../../spec/derive.js';
+import { parseSpec } from '../../spec/load.js';
+import type { Plan } from '../../plan/types.js';
+import type { PhaseName } from '../../plan/types.js';
+import { tokenEquals } from '../auth.js';
+import { limitBody, readSpec } from '../body.js';
+import { ApiError } from '../errors.js';
+import { SecretsError } from '../jobs.js';
+import { eventStream } from '../sse.js';
+import { ConflictError, type ClusterRecord, type ExecutorKind, type Store } from '../store.js';
+import { tarGz } from '../tar.js';
+import {
+  Accepted,
+  Cancelled,
+  ClusterDetail,
+  ClusterList,
+  ClusterSummary,
+  CreateQuery,
+  EventsQuery,
+  FilesQuery,
+  IdParam,
+  ListQuery,
+  PlanSchema,
+  StepView,
+  truthy,
+} from '../schemas.js';
+import { errorResponses, newApp, specBody, type AppDeps } from './common.js';
+
+const tag = ['clusters'];
+
+export function summary(r: ClusterRecord): z.infer<typeof ClusterSummary> {
+  const self = `/clusters/${r.id}`;
+  return {
+    id: r.id,
+    name: r.name,
+    status: r.status,
+    phase: r.phase as PhaseName | null,
+    executor: r.executor,
+    createdAt: r.createdAt,
+    updatedAt: r.updatedAt,
+    startedAt: r.startedAt,
+    finishedAt: r.finishedAt,
+    error: r.error,
+    summary: r.summary,
+    links: { self, events: `${self}/events`, plan: `${self}/plan`, files: `${self}/files` },
+  };
+}
+
+function detail(store: Store, r: ClusterRecord): z.infer<typeof ClusterDetail> {
+  const states = new Map(store.stepStates(r.id).map((s) => [s.stepId, s]));
+  const text = store.plan(r.id);
+  const plan = text ? (JSON.parse(text) as Plan) : { cluster: r.name, phases: [] };
+  const progress = { total: 0, done: 0, skipped: 0, failed: 0, running: 0, pending: 0 };
+  const steps = plan.phases.flatMap((p) =>
+    p.steps.map((s): z.infer<typeof StepView> => {
+      const st = states.get(s.id);
+      const state = st?.state ?? 'pending';
+      progress.total++;
+      if (state === 'retrying') progress.running++;
+      else progress[state]++;
+      return {
+        id: s.id,
+        phase: s.phase,
+        host: s.host,
+        kind: s.kind,
+        description: s.description,
+        readOnly: !!s.readOnly,
+        state,
+        attempts: st?.attempts ?? 0,
+        startedAt: st?.startedAt ?? null,
+        finishedAt: st?.finishedAt ?? null,
+        durationMs: st?.durationMs ?? null,
+        changed: st?.changed ?? null,
+        reason: st?.reason ?? null,
+        error: st?.error ?? null,
+      };
+    }),
+  );
+  return { ...summary(r), warnings: r.warnings, runs: r.runs, progress, steps };
+}
+
+export function clustersApp(d: AppDeps) {
+  const app = newApp();
+  const find = (id: string) => {
+    const r = d.store.get(id);
+    if (!r) throw new ApiError(404, 'not_found', `no cluster install ${JSON.stringify(id.slice(0, 40))}`);
+    return r;
+  };
+
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/',
+      tags: tag,
+      summary: 'Validate a cluster spec and start installing it',
+      description:
+        'The body is the cluster spec (JSON or YAML, at most 1 MiB). Every problem is reported at once (422). The install runs ' +
+        'in the background: follow it with GET /clusters/{id}/events. A second install of a cluster (metadata.name) while ' +
+        'one runs is refused (409).',
+      middleware: [limitBody] as const,
+      request: { query: CreateQuery, body: specBody('the cluster spec') },
+      responses: {
+        202: { description: 'accepted; the install runs in the background', content: { 'application/json': { schema: Accepted } } },
+        ...errorResponses(400, 401, 409, 413, 415, 422, 500),
+      },
+    }),
+    async (c) => {
+      const q = c.req.valid('query');
+      const dryRun = q.dryRun === undefined ? undefined : truthy(q.dryRun);
+      if (dryRun === true && q.executor && q.executor !== 'dry-run') {
+        throw new ApiError(400, 'invalid_request', `dryRun=true contradicts executor=${q.executor}`);
+      }
+      const executor: ExecutorKind = dryRun ? 'dry-run' : (q.executor ?? (dryRun === false ? 'ssh' : d.defaultExecutor));
+      const body = await readSpec(c);
+      let rec: ClusterRecord;
+      try {
+        rec = await d.jobs.create({ spec: body.spec, specInput: body.document, warnings: body.warnings, executor });
+      } catch (e) {
+        if (e instanceof ConflictError) throw new ApiError(409, 'conflict', `${e.message}; cancel it or wait for it to finish`);
+        if (e instanceof SecretsError) throw new ApiError(422, 'invalid_secrets', `${e.message} (server-side file for cluster "${body.spec.metadata.name}")`, e.issues);
+        throw e;
+      }
+      const location = `/clusters/${rec.id}`;
+      c.header('Location', location);
+      return c.json({ id: rec.id, name: rec.name, status: rec.status, executor: rec.executor, location, events: `${location}/events`, warnings: rec.warnings }, 202);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/',
+      tags: tag,
+      summary: 'List installs, newest first',
+      request: { query: ListQuery },
+      responses: { 200: { description: 'installs', content: { 'application/json': { schema: ClusterList } } }, ...errorResponses(400, 401) },
+    }),
+    (c) => {
+      const q = c.req.valid('query');
+      const items = d.store.list({ ...(q.name ? { name: q.name } : {}), ...(q.status ? { status: q.status } : {}), limit: q.limit ? Number(q.limit) : 100 });
+      return c.json({ items: items.map(summary) }, 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/{id}',
+      tags: tag,
+      summary: 'Status, phase and every step with its state and timing',
+      request: { params: IdParam },
+      responses: { 200: { description: 'the install', content: { 'application/json': { schema: ClusterDetail } } }, ...errorResponses(401, 404) },
+    }),
+    (c) => c.json(detail(d.store, find(c.req.valid('param').id)), 200),
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/{id}/plan',
+      tags: tag,
+      summary: 'The install plan (phases of steps; files by path and sha256, never content)',
+      request: { params: IdParam },
+      responses: {
+        200: { description: 'the plan', content: { 'application/json': { schema: PlanSchema } } },
+        ...errorResponses(401, 404, 409),
+      },
+    }),
+    (c) => {
+      const r = find(c.req.valid('param').id);
+      const plan = d.store.plan(r.id);
+      if (!plan) throw new ApiError(409, 'not_ready', 'the plan is being made; try again shortly');
+      return c.json(JSON.parse(plan) as z.infer<typeof PlanSchema>, 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/{id}/files',
+      tags: tag,
+      summary: 'The rendered files as a tar.gz',
+      description:
+        'Entries are <name>/hosts/<host>/<absolute path> and <name>/cluster/..., as `airgap-k8s render` writes them, with their modes and a ' +
+        'fixed mtime (the same install gives the same bytes). Files holding secrets are left out (counted in X-Secret-Files-Excluded) ' +
+        'unless includeSecrets=true AND the X-Secrets-Token header carries the server\'s separate secrets token.',
+      request: {
+        params: IdParam,
+        query: FilesQuery,
+        headers: z.object({ 'x-secrets-token': z.string().optional().openapi({ description: 'the secrets token (AIRGAP_K8S_SECRETS_TOKEN)' }) }),
+      },
+      responses: {
+        200: {
+          description: 'a gzip-compressed ustar archive',
+          headers: { 'X-Secret-Files-Excluded': { schema: { type: 'integer' }, description: 'how many secret files were left out' } },
+          content: { 'application/gzip': { schema: z.string().openapi({ format: 'binary' }) } },
+        },
+        ...errorResponses(400, 401, 403, 404, 409),
+      },
+    }),
+    (c) => {
+      const r = find(c.req.valid('param').id);
+      const wantSecrets = truthy(c.req.valid('query').includeSecrets);
+      if (wantSecrets) {
+        const presented = c.req.header('x-secrets-token');
+        if (!d.secretsToken) throw new ApiError(403, 'forbidden', 'downloading secret files is disabled on this server (no AIRGAP_K8S_SECRETS_TOKEN)');
+        if (!presented || !tokenEquals(presented, d.secretsToken)) throw new ApiError(403, 'forbidden', 'includeSecrets=true needs the secrets token in X-Secrets-Token');
+        d.log.info('secrets-download', { id: r.id, cluster: r.name });
+      }
+      const parsed = parseSpec(d.store.spec(r.id));
+      if (!parsed.ok) throw new ApiError(409, 'invalid_spec', 'the stored spec no longer validates with this version', parsed.issues);
+      const file = d.jobs.secretsFile(r.name);
+      if (!existsSync(file)) throw new ApiError(409, 'secrets_missing', `the secrets file of cluster "${r.name}" is gone; the files cannot be rendered as installed`);
+      const secrets = loadOrCreateSecrets(file, parsed.spec);
+      if (!secrets.ok) throw new ApiError(409, 'invalid_secrets', 'the cluster\'s secrets file cannot be used', secrets.issues);
+      const view = deriveView(parsed.spec);
+      const b = d.jobs.bundleDir(parsed.spec);
+      const files = renderView(view, gatherFacts(view, secrets.secrets, b.present ? b.dir : undefined).facts);
+      const included = files.filter((f) => wantSecrets || !f.secret);
+      const archive = tarGz(
+        included.map((f) => ({ path: `${r.name}/${outputPath(f)}`, content: f.content, mode: f.mode })),
+        Math.floor(Date.parse(r.createdAt) / 1000),
+      );
+      return c.body(new Uint8Array(archive), 200, {
+        'Content-Type': 'application/gzip',
+        'Content-Disposition': `attachment; filename="${r.name}-${r.id}.tar.gz"`,
+        'X-Secret-Files-Excluded': String(files.length - included.length),
+      }) as never;
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/{id}/events',
+      tags: tag,
+      summary: 'Live progress as Server-Sent Events',
+      description:
+        'Replays every event after Last-Event-ID (or ?after=N), then streams new ones as they are committed; a comment line is sent as ' +
+        'heartbeat. Each event has `id: <seq>`, `event: <type>` and JSON data with seq, at and the event\'s fields (run-started, ' +
+        'phase-started, step-started, step-output, step-finished, step-skipped, step-failed, phase-finished, run-finished, status). ' +
+        'The stream ends after a status event with a terminal status (succeeded, failed, cancelled).',
+      request: {
+        params: IdParam,
+        query: EventsQuery,
+        headers: z.object({ 'last-event-id': z.string().optional().openapi({ description: 'resume after this event' }) }),
+      },
+      responses: {
+        200: { description: 'an event stream', content: { 'text/event-stream': { schema: z.string() } } },
+        ...errorResponses(400, 401, 404),
+      },
+    }),
+    (c) => {
+      const r = find(c.req.valid('param').id);
+      const header = c.req.header('last-event-id');
+      const raw = header ?? c.req.valid('query').after ?? '0';
+      if (!/^\d{1,12}$/.test(raw)) throw new ApiError(400, 'invalid_request', 'Last-Event-ID must be an event sequence number');
+      return c.body(eventStream(d.store, d.jobs, r.id, Number(raw), d.heartbeatMs), 200, {
+        'Content-Type': 'text/event-stream; charset=utf-8',
+        'Cache-Control': 'no-store',
+        'X-Accel-Buffering': 'no',
+      }) as never;
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/{id}/cancel',
+      tags: tag,
+      summary: 'Cancel a pending or running install (the step in flight is stopped)',
+      request: { params: IdParam },
+      responses: {
+        202: { description: 'cancellation requested; the final status event follows', content: { 'application/json': { schema: Cancelled } } },
+        ...errorResponses(401, 404, 409),
+      },
+    }),
+    (c) => {
+      const id = c.req.valid('param').id;
+      const r = d.jobs.cancel(id);
+      if (r === 'not-found') find(id);
+      if (r === 'not-active') throw new ApiError(409, 'not_running', `the install is ${find(id).status}`);
+      return c.json({ id, status: find(id).status, cancel: 'requested' as const }, 202);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/{id}/resume',
+      tags: tag,
+      summary: 'Run a failed or cancelled install again from its journal (finished steps are not repeated)',
+      request: { params: IdParam },
+      responses: {
+        202: { description: 'resumed', content: { 'application/json': { schema: Accepted } } },
+        ...errorResponses(401, 404, 409, 422, 500),
+      },
+    }),
+    async (c) => {
+      const id = c.req.valid('param').id;
+      const r = await d.jobs.resume(id);
+      if (!r.ok) {
+        if (r.why === 'not-found') find(id);
+        const rec = find(id);
+        if (r.why === 'active') throw new ApiError(409, 'already_running', `the install is ${rec.status}`);
+        if (r.why === 'finished') throw new ApiError(409, 'not_resumable', `the install is ${rec.status}; only failed or cancelled installs resume`);
+        throw new ApiError(409, 'conflict', `cluster "${rec.name}" already has an install running`);
+      }
+      const location = `/clusters/${id}`;
+      c.header('Location', location);
+      const rec = r.record;
+      return c.json({ id, name: rec.name, status: rec.status, executor: rec.executor, location, events: `${location}/events`, warnings: rec.warnings }, 202);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'delete',
+      path: '/{id}',
+      tags: tag,
+      summary: 'Delete the record (events, journal, states); the hosts are not touched',
+      description: 'Refused while the install is pending or running (cancel it first). The cluster\'s secrets file is kept: other installs of the same cluster use it.',
+      request: { params: IdParam },
+      responses: { 204: { description: 'deleted' }, ...errorResponses(401, 404, 409) },
+    }),
+    (c) => {
+      const id = c.req.valid('param').id;
+      const rec = find(id);
+      if (!d.store.delete(id)) throw new ApiError(409, 'running', `the install is ${rec.status}; cancel it first`);
+      d.log.info('job', { id, cluster: rec.name, status: 'deleted' });
+      return c.body(null, 204);
+    },
+  );
+
+  return app;
+}

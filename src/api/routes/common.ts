@@ -1,0 +1,67 @@
+// What every sub-app shares: its dependencies, how a failed parameter/query check becomes a 400 in the one error
+// shape, and the documented error responses.
+import { OpenAPIHono, z } from '@hono/zod-openapi';
+import { formatPath } from '../../spec/issues.js';
+import type { Jobs } from '../jobs.js';
+import type { Logger } from '../log.js';
+import { ErrorBody } from '../schemas.js';
+import type { ExecutorKind, Store } from '../store.js';
+import { ApiError } from '../errors.js';
+import { JSON_TYPES, YAML_TYPES } from '../body.js';
+
+export interface AppDeps {
+  store: Store;
+  jobs: Jobs;
+  log: Logger;
+  /** the API bearer token */
+  token: string;
+  /** the separate token for secret file downloads; unset disables them */
+  secretsToken?: string;
+  defaultExecutor: ExecutorKind;
+  heartbeatMs: number;
+  /** readiness beyond the database answering (installs found at startup picked up) */
+  ready(): boolean;
+}
+
+export function newApp() {
+  return new OpenAPIHono({
+    defaultHook: (result) => {
+      if (!result.success) {
+        const issues = result.error.issues.map((i) => ({ path: formatPath([result.target, ...i.path]), code: i.code, message: i.message }));
+        throw new ApiError(400, 'invalid_request', `invalid ${result.target}`, issues);
+      }
+      return undefined;
+    },
+  });
+}
+
+const DESCRIPTIONS: Record<number, string> = {
+  400: 'malformed request: bad JSON/YAML syntax, bad query parameter',
+  401: 'missing or wrong bearer token',
+  403: 'not allowed (secret files need the secrets token)',
+  404: 'no such install',
+  409: 'conflicts with the current state (an install of this cluster is running, ...)',
+  413: 'body larger than 1 MiB',
+  415: 'Content-Type is not application/json or application/yaml',
+  422: 'the spec (or the cluster\'s secrets file) is not valid: every issue with its path',
+  500: 'internal error (no details are returned; see the server log)',
+  503: 'not ready',
+};
+
+export function errorResponses<const S extends readonly (keyof typeof DESCRIPTIONS & number)[]>(...statuses: S) {
+  return Object.fromEntries(statuses.map((s) => [s, { description: DESCRIPTIONS[s]!, content: { 'application/json': { schema: ErrorBody } } }])) as {
+    [K in S[number]]: { description: string; content: { 'application/json': { schema: typeof ErrorBody } } };
+  };
+}
+
+/** The spec as a request body: documented with the Cluster schema, read and validated by readSpec (not by zod here). */
+export function specBody(description: string) {
+  const ref = { $ref: '#/components/schemas/Cluster' };
+  return {
+    description,
+    required: true,
+    content: Object.fromEntries([...JSON_TYPES, ...YAML_TYPES].map((t) => [t, { schema: ref }])),
+  };
+}
+
+export { z };

@@ -1,0 +1,173 @@
+// zod schemas of what the API accepts and answers: the handlers' types and /openapi.json come from these (and the
+// cluster spec's own schema, registered as the `Cluster` component from src/spec/json-schema.ts).
+import { z } from '@hono/zod-openapi';
+import { PHASES } from '../plan/types.js';
+import { EXECUTOR_KINDS, JOB_STATUSES } from './store.js';
+
+export const Issue = z
+  .object({
+    path: z.string().openapi({ description: 'dotted path into the document, e.g. spec.hosts[1].address; empty for the whole document', example: 'spec.hosts[1].address' }),
+    code: z.string().openapi({ example: 'invalid_format' }),
+    message: z.string().openapi({ example: 'must be an IPv4 address' }),
+  })
+  .openapi('Issue');
+
+export const ErrorBody = z
+  .object({
+    error: z.object({
+      code: z.string().openapi({ description: 'stable machine-readable code', example: 'invalid_spec' }),
+      message: z.string(),
+      issues: z.array(Issue).optional().openapi({ description: 'every problem found, each with its path (422)' }),
+    }),
+  })
+  .openapi('Error');
+
+export const JobStatus = z.enum(JOB_STATUSES).openapi('JobStatus', {
+  description: 'pending (accepted, preparing) -> running -> succeeded | failed | cancelled; failed and cancelled can be resumed',
+});
+export const ExecutorKind = z.enum(EXECUTOR_KINDS).openapi('ExecutorKind', {
+  description: 'dry-run records every command and touches nothing; ssh runs the plan on the spec\'s hosts',
+});
+
+const Totals = z.object({ changed: z.number().int(), skipped: z.number().int(), failed: z.number().int(), durationMs: z.number() }).openapi('RunTotals');
+
+export const ClusterSummary = z
+  .object({
+    id: z.string().openapi({ example: '01jf3m5d2e8k7q9w4r6t8y0u2i' }),
+    name: z.string().openapi({ description: 'metadata.name of the spec', example: 'gpu-prod' }),
+    status: JobStatus,
+    phase: z.enum(PHASES).nullable().openapi({ description: 'the phase running now, or the last one that ran' }),
+    executor: ExecutorKind,
+    createdAt: z.string(),
+    updatedAt: z.string(),
+    startedAt: z.string().nullable(),
+    finishedAt: z.string().nullable(),
+    error: z.string().nullable().openapi({ description: 'why it failed (redacted)' }),
+    summary: Totals.nullable(),
+    links: z.object({ self: z.string(), events: z.string(), plan: z.string(), files: z.string() }),
+  })
+  .openapi('ClusterSummary');
+
+export const StepView = z
+  .object({
+    id: z.string(),
+    phase: z.enum(PHASES),
+    host: z.string().nullable().openapi({ description: 'null for cluster steps (run on the first control plane)' }),
+    kind: z.string(),
+    description: z.string(),
+    readOnly: z.boolean().openapi({ description: 'a check that runs on every install and changes nothing' }),
+    state: z.enum(['pending', 'running', 'retrying', 'done', 'skipped', 'failed']),
+    attempts: z.number().int(),
+    startedAt: z.string().nullable(),
+    finishedAt: z.string().nullable(),
+    durationMs: z.number().nullable(),
+    changed: z.boolean().nullable(),
+    reason: z.string().nullable().openapi({ description: 'why it was skipped: journal (done in an earlier run), probe (already so on the host), no-change' }),
+    error: z.string().nullable(),
+  })
+  .openapi('StepState');
+
+export const ClusterDetail = ClusterSummary.extend({
+  warnings: z.array(Issue),
+  runs: z.number().int().openapi({ description: 'how many times the install was started (resumes included)' }),
+  progress: z.object({
+    total: z.number().int(),
+    done: z.number().int(),
+    skipped: z.number().int(),
+    failed: z.number().int(),
+    running: z.number().int(),
+    pending: z.number().int(),
+  }),
+  steps: z.array(StepView),
+}).openapi('ClusterDetail');
+
+export const ClusterList = z.object({ items: z.array(ClusterSummary) }).openapi('ClusterList');
+
+export const Accepted = z
+  .object({
+    id: z.string(),
+    name: z.string(),
+    status: JobStatus,
+    executor: ExecutorKind,
+    location: z.string().openapi({ example: '/clusters/01jf3m5d2e8k7q9w4r6t8y0u2i' }),
+    events: z.string().openapi({ example: '/clusters/01jf3m5d2e8k7q9w4r6t8y0u2i/events' }),
+    warnings: z.array(Issue),
+  })
+  .openapi('Accepted');
+
+export const PlanSchema = z
+  .object({
+    cluster: z.string(),
+    phases: z.array(
+      z.object({
+        name: z.enum(PHASES),
+        serial: z.boolean(),
+        steps: z.array(
+          z
+            .object({ id: z.string(), phase: z.enum(PHASES), host: z.string().nullable(), kind: z.string(), description: z.string() })
+            .catchall(z.unknown())
+            .openapi({ description: 'a step: files by output path and sha256 (never content), commands as argv, probes, retries' }),
+        ),
+      }),
+    ),
+  })
+  .openapi('Plan');
+
+export const RenderedFile = z
+  .object({
+    path: z.string().openapi({ description: 'output path: hosts/<host>/<absolute path> or a cluster file', example: 'hosts/master1/etc/haproxy/haproxy.cfg' }),
+    host: z.string().nullable(),
+    mode: z.number().int().openapi({ description: 'POSIX mode (decimal)', example: 420 }),
+    secret: z.boolean(),
+    sha256: z.string().nullable().openapi({ description: 'null for secret files' }),
+    bytes: z.number().int(),
+    content: z.string().nullable().openapi({ description: 'null for secret files: they are never returned' }),
+  })
+  .openapi('RenderedFile');
+
+export const RenderResult = z
+  .object({
+    cluster: z.string(),
+    warnings: z.array(Issue),
+    note: z.string(),
+    files: z.array(RenderedFile),
+  })
+  .openapi('RenderResult');
+
+export const ValidateResult = z
+  .object({ ok: z.literal(true), cluster: z.string(), hosts: z.number().int(), warnings: z.array(Issue) })
+  .openapi('ValidateResult');
+
+export const Cancelled = z.object({ id: z.string(), status: JobStatus, cancel: z.literal('requested') }).openapi('CancelRequested');
+
+const TrueFalse = z.enum(['true', 'false', '1', '0']);
+export const truthy = (v: string | undefined) => v === 'true' || v === '1';
+
+export const IdParam = z.object({
+  id: z.string().openapi({ param: { name: 'id', in: 'path' }, example: '01jf3m5d2e8k7q9w4r6t8y0u2i' }),
+});
+
+export const CreateQuery = z.object({
+  dryRun: TrueFalse.optional().openapi({ description: 'true: run with the dry-run executor (same as executor=dry-run)' }),
+  executor: ExecutorKind.optional().openapi({ description: 'default: the server\'s (AIRGAP_K8S_EXECUTOR, ssh unless set)' }),
+});
+
+export const ListQuery = z.object({
+  name: z.string().max(63).optional().openapi({ description: 'only installs of this cluster (metadata.name)' }),
+  status: JobStatus.optional(),
+  limit: z
+    .string()
+    .regex(/^(?:[1-9]\d{0,2}|1000)$/, 'must be an integer 1-1000')
+    .optional()
+    .openapi({ description: 'newest first; default 100, at most 1000' }),
+});
+
+export const FilesQuery = z.object({
+  includeSecrets: TrueFalse.optional().openapi({
+    description: 'include files holding secrets (0600 in the archive); also needs the X-Secrets-Token header with the separate secrets token',
+  }),
+});
+
+export const EventsQuery = z.object({
+  after: z.string().regex(/^\d{1,12}$/, 'must be a sequence number').optional().openapi({ description: 'replay events after this sequence number (like the Last-Event-ID header)' }),
+});

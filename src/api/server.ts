@@ -1,0 +1,87 @@
+// The running service: data directory, token, SQLite store, jobs (picking up interrupted installs), the hono app
+// on @hono/node-server. `airgap-k8s serve` calls startServer and stops it on SIGINT/SIGTERM.
+import { serve, type ServerType } from '@hono/node-server';
+import { chmodSync, existsSync, mkdirSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { createApp } from './app.js';
+import { ensureToken, type ServiceConfig } from './config.js';
+import { Jobs } from './jobs.js';
+import { jsonLogger, type Logger } from './log.js';
+import { Store } from './store.js';
+
+export interface RunningServer {
+  url: string;
+  store: Store;
+  jobs: Jobs;
+  /** stop accepting, end event streams, stop installs for a later resume, close the database */
+  close(): Promise<void>;
+}
+
+export async function startServer(
+  config: ServiceConfig,
+  opts: { log?: Logger; announce?: (line: string) => void } = {},
+): Promise<RunningServer> {
+  const log = opts.log ?? jsonLogger();
+  const announce = opts.announce ?? ((l: string) => process.stderr.write(l));
+  mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+  chmodSync(config.dataDir, 0o700);
+  const token = ensureToken(config.token);
+  if (!token.ok) throw new Error(token.error);
+  if (token.generated && config.token.kind === 'generated') {
+    // the only time the token is shown: it is not logged, and later starts read it from the file
+    announce(`airgap-k8s: generated an API token, stored in ${config.token.file} (mode 0600); it is shown only now:\n${token.token}\n`);
+  }
+  log.addSecrets([token.token, ...(config.secretsToken ? [config.secretsToken] : [])]);
+
+  const dbFile = join(config.dataDir, 'airgap-k8s.db');
+  const store = new Store(dbFile, { sync: config.dbSync });
+  for (const f of [dbFile, `${dbFile}-wal`, `${dbFile}-shm`]) if (existsSync(f)) chmodSync(f, 0o600);
+  const jobs = new Jobs({
+    store,
+    log,
+    secretsDir: config.secretsDir,
+    executors: { dryRunDelayMs: config.dryRunDelayMs, ...(config.knownHostsFile ? { knownHostsFile: config.knownHostsFile } : {}) },
+    concurrency: config.concurrency,
+    ...(config.bundleDir ? { bundleDir: config.bundleDir } : {}),
+  });
+  const app = createApp({
+    store,
+    jobs,
+    log,
+    token: token.token,
+    ...(config.secretsToken ? { secretsToken: config.secretsToken } : {}),
+    defaultExecutor: config.defaultExecutor,
+    heartbeatMs: config.heartbeatMs,
+    ready: () => jobs.recovered,
+  });
+
+  const server: ServerType = await new Promise((resolveServer, reject) => {
+    const s = serve({ fetch: app.fetch, hostname: config.host, port: config.port }, () => resolveServer(s));
+    s.once('error', reject);
+  });
+  const addr = server.address() as AddressInfo;
+  const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
+  const url = `http://${host}:${addr.port}`;
+  log.info('listening', { url, dataDir: config.dataDir, executor: config.defaultExecutor, dryRunDelayMs: config.dryRunDelayMs });
+
+  const resumed = await jobs.recover();
+  if (resumed > 0) log.info('recovered', { installs: resumed });
+
+  let closing: Promise<void> | undefined;
+  return {
+    url,
+    store,
+    jobs,
+    close: () =>
+      (closing ??= (async () => {
+        log.info('stopping', {});
+        const closed = new Promise<void>((r) => server.close(() => r()));
+        await jobs.shutdown();
+        if ('closeAllConnections' in server) server.closeAllConnections();
+        await closed;
+        store.close();
+        log.info('stopped', {});
+      })()),
+  };
+}

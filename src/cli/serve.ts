@@ -1,0 +1,31 @@
+// `airgap-k8s serve`: the REST service in the foreground until SIGINT/SIGTERM. Installs still running when it
+// stops are left `running` in the database and resume from their journal at the next start.
+import { resolveConfig, type ServeFlags } from '../api/config.js';
+
+export async function serveCommand(values: Record<string, unknown>, io: { stderr(s: string): void; cwd: string }): Promise<number> {
+  const r = resolveConfig(process.env, values as ServeFlags, io.cwd);
+  if (!r.ok) {
+    io.stderr(`airgap-k8s serve: ${r.errors.join('\nairgap-k8s serve: ')}\n`);
+    return 2;
+  }
+  // loaded here, not at the top of commands.ts: the other commands do not need SQLite or an HTTP server
+  const { startServer } = await import('../api/server.js');
+  let server;
+  try {
+    server = await startServer(r.config);
+  } catch (e) {
+    io.stderr(`airgap-k8s serve: ${(e as Error).message}\n`);
+    return 1;
+  }
+  await new Promise<void>((done) => {
+    const stop = () => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      done();
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  });
+  await server.close();
+  return 0;
+}

@@ -1,0 +1,110 @@
+// Bad input is answered 4xx with the one error shape — never 5xx, never a stack trace — and nothing is stored.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { HA_TEXT, harness, JSONH, type Harness } from './harness.js';
+
+let h: Harness;
+beforeAll(() => {
+  h = harness({ seedSecrets: ['gpu-prod'] });
+});
+afterAll(async () => {
+  await h.close();
+});
+
+const aliasBomb = `apiVersion: airgap-k8s/v1alpha1
+kind: Cluster
+metadata: {name: bomb}
+a: &a ["x","x","x","x","x","x","x","x","x"]
+b: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]
+c: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]
+d: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]
+e: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d]
+f: &f [*e,*e,*e,*e,*e,*e,*e,*e,*e]
+g: &g [*f,*f,*f,*f,*f,*f,*f,*f,*f]
+spec: *g
+`;
+
+const deep = `${'['.repeat(5000)}${']'.repeat(5000)}`;
+const deepYaml = `apiVersion: airgap-k8s/v1alpha1\nkind: Cluster\nmetadata: {name: deep}\nspec: ${'{a: '.repeat(60)}1${'}'.repeat(60)}\n`;
+
+interface Case {
+  name: string;
+  path?: string;
+  body: string | Uint8Array;
+  type?: string | null;
+  status: number;
+  code: string;
+  issue?: RegExp;
+}
+
+const cases: Case[] = [
+  { name: 'malformed JSON', body: '{"apiVersion": "airgap-k8s/v1alpha1",', type: 'application/json', status: 400, code: 'malformed_body' },
+  { name: 'JSON with a trailing comma', body: '{"a": 1,}', type: 'application/json', status: 400, code: 'malformed_body' },
+  { name: 'malformed YAML', body: 'apiVersion: [unclosed\n  kind: : :', status: 400, code: 'malformed_body' },
+  { name: 'two YAML documents', body: `${HA_TEXT}\n---\n${HA_TEXT}`, status: 400, code: 'malformed_body' },
+  { name: 'an empty body', body: '', status: 400, code: 'malformed_body' },
+  { name: 'a JSON array', body: '[1,2,3]', type: 'application/json', status: 422, code: 'invalid_spec' },
+  { name: 'a JSON string', body: '"hello"', type: 'application/json', status: 422, code: 'invalid_spec' },
+  { name: 'wrong types', body: HA_TEXT.replace('name: gpu-prod', 'name: 42').replace(/port: 6553/, 'port: "many"'), status: 422, code: 'invalid_spec', issue: /^metadata\.name: /m },
+  { name: 'unknown fields', body: HA_TEXT.replace(/^spec:\n/m, 'spec:\n  surprise: true\n'), status: 422, code: 'invalid_spec', issue: /^spec\.surprise: unknown field$/m },
+  { name: 'an unsupported apiVersion', body: HA_TEXT.replace('airgap-k8s/v1alpha1', 'airgap-k8s/v9'), status: 422, code: 'invalid_spec', issue: /^apiVersion: /m },
+  { name: 'a YAML alias bomb', body: aliasBomb, status: 422, code: 'invalid_spec', issue: /aliases/ },
+  { name: 'deep nesting (YAML)', body: deepYaml, status: 422, code: 'invalid_spec', issue: /nesting deeper/ },
+  { name: 'deep nesting (JSON)', body: deep, type: 'application/json', status: 422, code: 'invalid_spec', issue: /nesting deeper/ },
+  { name: 'a body over 1 MiB', body: `# ${'x'.repeat(1024 * 1024 + 10)}\n${HA_TEXT}`, status: 413, code: 'too_large' },
+  { name: 'a binary body', body: new Uint8Array([0xff, 0xfe, 0x00, 0x01, 0x80]), status: 400, code: 'malformed_body' },
+  { name: 'text/plain', body: HA_TEXT, type: 'text/plain', status: 415, code: 'unsupported_media_type' },
+  { name: 'form data', body: 'a=1', type: 'application/x-www-form-urlencoded', status: 415, code: 'unsupported_media_type' },
+  { name: 'no Content-Type', body: HA_TEXT, type: null, status: 415, code: 'unsupported_media_type' },
+];
+
+describe.each(['/clusters?dryRun=true', '/validate', '/render'])('POST %s', (path) => {
+  it.each(cases)('$name -> $status $code', async (c) => {
+    const headers: Record<string, string> = {};
+    if (c.type !== null) headers['content-type'] = c.type ?? 'application/yaml';
+    const r = await h.req(path, { method: 'POST', body: c.body as BodyInit, headers });
+    const text = await r.text();
+    expect(r.status, text.slice(0, 300)).toBe(c.status);
+    const body = JSON.parse(text) as { error: { code: string; message: string; issues?: { path: string; message: string }[] } };
+    expect(body.error.code).toBe(c.code);
+    expect(typeof body.error.message).toBe('string');
+    if (c.issue) expect(body.error.issues!.map((i) => `${i.path}: ${i.message}`).join('\n')).toMatch(c.issue);
+    expect(text).not.toMatch(/\n\s+at |node_modules|\.ts:\d+/); // no stack trace
+    expect(h.store.list({ limit: 10 })).toEqual([]);
+  });
+});
+
+describe('every issue at once, each with its path', () => {
+  it('reports all schema problems of a bad spec in one 422', async () => {
+    const bad = `apiVersion: airgap-k8s/v1alpha1
+kind: Cluster
+metadata: {name: Bad_Name}
+spec:
+  hosts:
+    - {name: m1, address: 10.0.0.300, roles: [control-plane], interface: "eth0;reboot"}
+  surprise: true
+`;
+    const r = await h.post('/clusters?dryRun=true', bad);
+    expect(r.status).toBe(422);
+    const issues = ((await r.json()) as { error: { issues: { path: string }[] } }).error.issues.map((i) => i.path);
+    expect(issues).toEqual(expect.arrayContaining(['metadata.name', 'spec.hosts[0].address', 'spec.hosts[0].interface', 'spec.surprise']));
+  });
+
+  it('JSON error messages do not echo the body', async () => {
+    const r = await h.req('/validate', { method: 'POST', body: '{"password": "hunter2-secret-value" oops}', headers: JSONH });
+    expect(r.status).toBe(400);
+    expect(await r.text()).not.toContain('hunter2');
+  });
+});
+
+describe('bad requests elsewhere', () => {
+  it('bad query values and unknown routes', async () => {
+    expect((await h.post('/clusters?dryRun=maybe', HA_TEXT)).status).toBe(400);
+    expect((await h.post('/clusters?executor=local', HA_TEXT)).status).toBe(400);
+    expect((await h.req('/clusters?limit=-1')).status).toBe(400);
+    expect((await h.req('/clusters/x/files?includeSecrets=yes')).status).toBe(400);
+    const r = await h.req('/nothing/here');
+    expect(r.status).toBe(404);
+    expect(await r.json()).toMatchObject({ error: { code: 'not_found' } });
+    expect((await h.req('/clusters', { method: 'PUT' })).status).toBe(404);
+  });
+});

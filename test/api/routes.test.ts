@@ -1,0 +1,327 @@
+// The REST routes through app.request(): create, follow, inspect, cancel, resume, delete, stateless render/validate,
+// health and the generated OpenAPI document.
+import yaml from 'js-yaml';
+import { afterEach, describe, expect, it } from 'vitest';
+import { HA_TEXT, harness, parseSse, specNamed, until, type Harness } from './harness.js';
+
+let h: Harness;
+afterEach(async () => {
+  await h?.close();
+});
+
+async function created(res: Response): Promise<string> {
+  expect(res.status).toBe(202);
+  const body = (await res.json()) as { id: string; location: string };
+  expect(res.headers.get('location')).toBe(`/clusters/${body.id}`);
+  expect(body.location).toBe(`/clusters/${body.id}`);
+  return body.id;
+}
+
+describe('POST /clusters', () => {
+  it('accepts YAML with ?dryRun=true, answers 202 + Location, and the install succeeds', async () => {
+    h = harness({ seedSecrets: ['gpu-prod'] });
+    const id = await created(await h.post('/clusters?dryRun=true', HA_TEXT));
+    const events = parseSse(await (await h.req(`/clusters/${id}/events`)).text());
+    expect(events.at(-1)!.data).toMatchObject({ type: 'status', status: 'succeeded' });
+    expect(events.map((e) => e.data.seq)).toEqual(events.map((_, i) => i + 1));
+    const detail = (await (await h.req(`/clusters/${id}`)).json()) as {
+      status: string;
+      executor: string;
+      phase: string;
+      progress: Record<string, number>;
+      steps: { id: string; state: string; startedAt: string | null; finishedAt: string | null; durationMs: number | null }[];
+      summary: { changed: number };
+      runs: number;
+    };
+    expect(detail).toMatchObject({ status: 'succeeded', executor: 'dry-run', phase: 'verify', runs: 1 });
+    expect(detail.progress.pending).toBe(0);
+    expect(detail.progress.failed).toBe(0);
+    expect(detail.progress.total).toBe(detail.steps.length);
+    expect(detail.summary.changed).toBeGreaterThan(50);
+    for (const s of detail.steps) {
+      expect(s.state).toBe('done');
+      expect(s.startedAt && s.finishedAt && s.durationMs !== null).toBeTruthy();
+    }
+  });
+
+  it('accepts JSON too, and the stored spec is the document without comments', async () => {
+    h = harness({ seedSecrets: ['gpu-prod'] });
+    const doc = yaml.load(HA_TEXT);
+    const id = await created(await h.post('/clusters?executor=dry-run', JSON.stringify(doc), 'application/json; charset=utf-8'));
+    expect(h.store.spec(id)).toEqual(doc);
+    await h.jobs.idle();
+    expect(h.store.get(id)!.status).toBe('succeeded');
+  });
+
+  it('uses the server default executor without a query, and rejects contradicting ones', async () => {
+    h = harness({ seedSecrets: ['gpu-prod'], defaultExecutor: 'dry-run' });
+    const id = await created(await h.post('/clusters', HA_TEXT));
+    expect(h.store.get(id)!.executor).toBe('dry-run');
+    await h.jobs.idle();
+    const bad = await h.post('/clusters?dryRun=true&executor=ssh', HA_TEXT);
+    expect(bad.status).toBe(400);
+    expect(((await bad.json()) as { error: { code: string } }).error.code).toBe('invalid_request');
+    expect((await h.post('/clusters?executor=local', HA_TEXT)).status).toBe(400);
+  });
+
+  it('refuses a second install of the same cluster while one runs (409), runs different clusters side by side', async () => {
+    h = harness({ seedSecrets: ['gpu-prod', 'other'], delayMs: 5 });
+    const a = await created(await h.post('/clusters?dryRun=true', HA_TEXT));
+    const again = await h.post('/clusters?dryRun=true', HA_TEXT);
+    expect(again.status).toBe(409);
+    expect(((await again.json()) as { error: { code: string; message: string } }).error).toMatchObject({ code: 'conflict' });
+    const b = await created(await h.post('/clusters?dryRun=true', specNamed('other')));
+    await until(() => h.store.get(a)!.status === 'running' && h.store.get(b)!.status === 'running' && h.store.stepStates(a).length > 3 && h.store.stepStates(b).length > 3, 20_000, 'both running');
+    expect(h.jobs.isRunning(a) && h.jobs.isRunning(b)).toBe(true);
+    await h.jobs.idle();
+    expect([h.store.get(a)!.status, h.store.get(b)!.status]).toEqual(['succeeded', 'succeeded']);
+    // once finished, the same cluster can be installed again
+    await created(await h.post('/clusters?dryRun=true', HA_TEXT));
+  });
+
+  it('makes the cluster\'s secrets file (0600) when there is none', async () => {
+    h = harness();
+    const id = await created(await h.post('/clusters?dryRun=true', specNamed('fresh')));
+    const { statSync } = await import('node:fs');
+    expect(statSync(`${h.secretsDir}/fresh.secrets.yaml`).mode & 0o777).toBe(0o600);
+    await h.jobs.idle();
+    expect(h.store.get(id)!.status).toBe('succeeded');
+  }, 30_000);
+});
+
+describe('GET /clusters, /clusters/{id}, /plan, /files', () => {
+  it('lists newest first with filters', async () => {
+    h = harness({ seedSecrets: ['gpu-prod', 'other'] });
+    const a = await created(await h.post('/clusters?dryRun=true', HA_TEXT));
+    await h.jobs.idle();
+    const b = await created(await h.post('/clusters?dryRun=true', specNamed('other')));
+    await h.jobs.idle();
+    const list = (await (await h.req('/clusters')).json()) as { items: { id: string; name: string; links: { events: string } }[] };
+    expect(list.items.map((i) => i.id)).toEqual([b, a]);
+    expect(list.items[0]!.links.events).toBe(`/clusters/${b}/events`);
+    const only = (await (await h.req('/clusters?name=gpu-prod&status=succeeded&limit=5')).json()) as { items: { id: string }[] };
+    expect(only.items.map((i) => i.id)).toEqual([a]);
+    expect((await h.req('/clusters?limit=0')).status).toBe(400);
+    expect((await h.req('/clusters?status=bogus')).status).toBe(400);
+  });
+
+  it('404 for an unknown id, with the error shape', async () => {
+    h = harness();
+    for (const p of ['/clusters/nope', '/clusters/nope/plan', '/clusters/nope/files', '/clusters/nope/events']) {
+      const r = await h.req(p);
+      expect(r.status).toBe(404);
+      expect(await r.json()).toMatchObject({ error: { code: 'not_found' } });
+    }
+    for (const p of ['/clusters/nope/cancel', '/clusters/nope/resume']) expect((await h.req(p, { method: 'POST' })).status).toBe(404);
+    expect((await h.req('/clusters/nope', { method: 'DELETE' })).status).toBe(404);
+  });
+
+  it('serves the plan: phases of steps, files by sha256, no contents', async () => {
+    h = harness({ seedSecrets: ['gpu-prod'] });
+    const id = await created(await h.post('/clusters?dryRun=true', HA_TEXT));
+    // the plan is made in the background right after the answer
+    const early = await h.req(`/clusters/${id}/plan`);
+    if (early.status !== 200) expect(await early.json()).toMatchObject({ error: { code: 'not_ready' } });
+    await until(() => h.store.plan(id) !== null, 20_000, 'the plan');
+    const plan = (await (await h.req(`/clusters/${id}/plan`)).json()) as { cluster: string; phases: { name: string; steps: Record<string, unknown>[] }[] };
+    expect(plan.cluster).toBe('gpu-prod');
+    expect(plan.phases[0]!.name).toBe('preflight');
+    const write = plan.phases.flatMap((p) => p.steps).find((s) => s.kind === 'write-file')!;
+    expect(write.sha256).toMatch(/^[0-9a-f]{64}$/);
+    expect(write).not.toHaveProperty('content');
+    await h.jobs.idle();
+  });
+
+  it('serves the rendered files as a deterministic tar.gz without secret files', async () => {
+    h = harness({ seedSecrets: ['gpu-prod'] });
+    const id = await created(await h.post('/clusters?dryRun=true', HA_TEXT));
+    await h.jobs.idle();
+    const r1 = await h.req(`/clusters/${id}/files`);
+    expect(r1.status).toBe(200);
+    expect(r1.headers.get('content-type')).toBe('application/gzip');
+    expect(r1.headers.get('content-disposition')).toBe(`attachment; filename="gpu-prod-${id}.tar.gz"`);
+    expect(Number(r1.headers.get('x-secret-files-excluded'))).toBeGreaterThan(0);
+    const a = Buffer.from(await r1.arrayBuffer());
+    const b = Buffer.from(await (await h.req(`/clusters/${id}/files`)).arrayBuffer());
+    expect(a.equals(b)).toBe(true);
+    const { gunzipSync } = await import('node:zlib');
+    const { listTar } = await import('./tar-read.js');
+    const entries = listTar(gunzipSync(a));
+    expect(entries.map((e) => e.path)).toContain('gpu-prod/hosts/master1/etc/haproxy/haproxy.cfg');
+    expect(entries.every((e) => e.mode !== 0o600)).toBe(true);
+  });
+});
+
+describe('GET /clusters/{id}/events', () => {
+  it('replays from Last-Event-ID and from ?after=, then ends after the final status', async () => {
+    h = harness({ seedSecrets: ['gpu-prod'] });
+    const id = await created(await h.post('/clusters?dryRun=true', HA_TEXT));
+    await h.jobs.idle();
+    const all = parseSse(await (await h.req(`/clusters/${id}/events`)).text());
+    expect(all[0]!.data.type).toBe('status');
+    expect(all[1]!.data.type).toBe('run-started');
+    const tail = parseSse(await (await h.req(`/clusters/${id}/events`, { headers: { 'last-event-id': '10' } })).text());
+    expect(tail.map((e) => e.data.seq)).toEqual(all.filter((e) => e.data.seq > 10).map((e) => e.data.seq));
+    expect(tail[0]!.id).toBe('11');
+    expect(tail[0]!.event).toBe(tail[0]!.data.type);
+    const after = parseSse(await (await h.req(`/clusters/${id}/events?after=${all.length - 1}`)).text());
+    expect(after).toHaveLength(1);
+    expect((await h.req(`/clusters/${id}/events`, { headers: { 'last-event-id': 'x' } })).status).toBe(400);
+  });
+
+  it('streams live events of a running install with heartbeats, then closes', async () => {
+    h = harness({ seedSecrets: ['gpu-prod'], delayMs: 3 });
+    const id = await created(await h.post('/clusters?dryRun=true', HA_TEXT));
+    const res = await h.req(`/clusters/${id}/events`);
+    expect(res.headers.get('content-type')).toMatch(/^text\/event-stream/);
+    const text = await res.text(); // ends only when the install has finished
+    expect(text).toContain(': keep-alive');
+    const events = parseSse(text);
+    expect(events.at(-1)!.data).toMatchObject({ type: 'status', status: 'succeeded' });
+    expect(events.filter((e) => e.data.type === 'step-finished').length).toBeGreaterThan(50);
+  });
+});
+
+describe('cancel, resume, delete', () => {
+  it('cancels a running install; resume finishes it without repeating finished steps; delete removes the record', async () => {
+    h = harness({ seedSecrets: ['gpu-prod'], delayMs: 5 });
+    const id = await created(await h.post('/clusters?dryRun=true', HA_TEXT));
+    await until(() => h.store.stepStates(id).filter((s) => s.state === 'done').length >= 20, 20_000, '20 steps done');
+    expect((await h.req(`/clusters/${id}`, { method: 'DELETE' })).status).toBe(409);
+    const c = await h.req(`/clusters/${id}/cancel`, { method: 'POST' });
+    expect(c.status).toBe(202);
+    await h.jobs.idle();
+    expect(h.store.get(id)!.status).toBe('cancelled');
+    expect((await h.req(`/clusters/${id}/cancel`, { method: 'POST' })).status).toBe(409);
+    const before = parseSse(await (await h.req(`/clusters/${id}/events`)).text());
+    const plan = (await (await h.req(`/clusters/${id}/plan`)).json()) as { phases: { steps: { id: string; readOnly?: boolean }[] }[] };
+    const readOnly = new Set(plan.phases.flatMap((p) => p.steps).filter((s) => s.readOnly).map((s) => s.id));
+    const finished = new Set(before.filter((e) => e.data.type === 'step-finished').map((e) => e.data.stepId as string));
+
+    const r = await h.req(`/clusters/${id}/resume`, { method: 'POST' });
+    expect(r.status).toBe(202);
+    await h.jobs.idle();
+    const detail = (await (await h.req(`/clusters/${id}`)).json()) as { status: string; runs: number };
+    expect(detail).toMatchObject({ status: 'succeeded', runs: 2 });
+    const after = parseSse(await (await h.req(`/clusters/${id}/events`, { headers: { 'last-event-id': String(before.at(-1)!.data.seq) } })).text());
+    const restarted = after.filter((e) => e.data.type === 'step-started').map((e) => e.data.stepId as string);
+    expect(restarted.filter((s) => finished.has(s) && !readOnly.has(s))).toEqual([]);
+    expect(after.some((e) => e.data.type === 'step-skipped' && e.data.reason === 'journal')).toBe(true);
+    expect(after[0]!.data).toMatchObject({ type: 'status', status: 'running', reason: 'resumed by request' });
+
+    expect((await h.req(`/clusters/${id}/resume`, { method: 'POST' })).status).toBe(409); // succeeded
+    expect((await h.req(`/clusters/${id}`, { method: 'DELETE' })).status).toBe(204);
+    expect((await h.req(`/clusters/${id}`)).status).toBe(404);
+    expect(h.store.eventsAfter(id, 0)).toEqual([]);
+    expect(h.store.journal(id).all()).toEqual({});
+  });
+
+  it('resume is refused while another install of the same cluster runs', async () => {
+    h = harness({ seedSecrets: ['gpu-prod'], delayMs: 5 });
+    const a = await created(await h.post('/clusters?dryRun=true', HA_TEXT));
+    await h.req(`/clusters/${a}/cancel`, { method: 'POST' });
+    await h.jobs.idle();
+    const b = await created(await h.post('/clusters?dryRun=true', HA_TEXT));
+    const r = await h.req(`/clusters/${a}/resume`, { method: 'POST' });
+    expect(r.status).toBe(409);
+    expect(await r.json()).toMatchObject({ error: { code: 'conflict' } });
+    await h.req(`/clusters/${b}/cancel`, { method: 'POST' });
+    await h.jobs.idle();
+  });
+});
+
+describe('stateless: /validate and /render', () => {
+  it('validate answers 200 with warnings for a valid spec and stores nothing', async () => {
+    h = harness();
+    const r = await h.post('/validate', HA_TEXT);
+    expect(r.status).toBe(200);
+    const body = (await r.json()) as { ok: boolean; cluster: string; hosts: number; warnings: unknown[] };
+    expect(body).toMatchObject({ ok: true, cluster: 'gpu-prod', hosts: 4 });
+    expect(body.warnings.length).toBeGreaterThan(0);
+    expect(h.store.list({ limit: 10 })).toEqual([]);
+  });
+
+  it('render lists every file; secret files without content', async () => {
+    h = harness();
+    const r = await h.post('/render', HA_TEXT);
+    expect(r.status).toBe(200);
+    const body = (await r.json()) as { files: { path: string; secret: boolean; content: string | null; sha256: string | null }[] };
+    const haproxy = body.files.find((f) => f.path === 'hosts/master1/etc/haproxy/haproxy.cfg')!;
+    expect(haproxy.content).toContain('frontend');
+    const secrets = body.files.filter((f) => f.secret);
+    expect(secrets.length).toBeGreaterThan(0);
+    expect(secrets.every((f) => f.content === null && f.sha256 === null)).toBe(true);
+    expect(h.store.list({ limit: 10 })).toEqual([]);
+  }, 30_000);
+});
+
+describe('health, OpenAPI, docs', () => {
+  it('/healthz needs no token; /readyz does and reports readiness', async () => {
+    h = harness();
+    expect((await h.app.request('/healthz')).status).toBe(200);
+    expect(await (await h.req('/readyz')).json()).toMatchObject({ ready: true });
+    h.jobs.recovered = false;
+    expect((await h.req('/readyz')).status).toBe(503);
+  });
+
+  it('/openapi.json describes every route, the spec schema and the error shape', async () => {
+    h = harness();
+    const doc = (await (await h.req('/openapi.json')).json()) as { openapi: string; paths: Record<string, Record<string, unknown>>; components: { schemas: Record<string, unknown> } };
+    expect(doc.openapi).toBe('3.1.0');
+    expect(Object.keys(doc.paths).sort()).toEqual(
+      ['/clusters', '/clusters/{id}', '/clusters/{id}/cancel', '/clusters/{id}/events', '/clusters/{id}/files', '/clusters/{id}/plan', '/clusters/{id}/resume', '/healthz', '/readyz', '/render', '/validate'].sort(),
+    );
+    expect(Object.keys(doc.paths['/clusters/{id}']!).sort()).toEqual(['delete', 'get']);
+    expect(doc.components.schemas).toHaveProperty('Cluster');
+    expect(doc.components.schemas).toHaveProperty('Error');
+    expect(JSON.stringify(doc.paths['/clusters']!.post)).toContain('#/components/schemas/Cluster');
+    expect(JSON.stringify(doc.paths['/clusters']!.post)).toContain('"422"');
+  });
+
+  it('/docs is one self-contained page: no scripts, nothing remote', async () => {
+    h = harness();
+    const r = await h.req('/docs');
+    expect(r.status).toBe(200);
+    expect(r.headers.get('content-type')).toMatch(/^text\/html/);
+    const html = await r.text();
+    expect(html).toContain('/clusters/{id}/events');
+    expect(html).not.toMatch(/<script|<link|<img|src=|href="https?:/i);
+  });
+});
+
+describe('restart', () => {
+  it('a clean stop leaves the install running; the next start resumes it from the journal', async () => {
+    h = harness({ seedSecrets: ['gpu-prod'], delayMs: 5 });
+    const id = await created(await h.post('/clusters?dryRun=true', HA_TEXT));
+    await until(() => h.store.stepStates(id).filter((s) => s.state === 'done').length >= 15, 20_000, '15 steps done');
+    await h.close(); // jobs.shutdown(): aborts without marking cancelled
+    const dir = h.dir;
+    h = harness({ dir, delayMs: 0 });
+    expect(h.store.get(id)!.status).toBe('running');
+    const doneBefore = new Set(h.store.stepStates(id).filter((s) => s.state === 'done').map((s) => s.stepId));
+    const lastSeq = h.store.get(id)!.lastSeq;
+    h.jobs.recovered = false;
+    expect(await h.jobs.recover()).toBe(1);
+    expect(h.jobs.recovered).toBe(true);
+    await h.jobs.idle();
+    expect(h.store.get(id)!.status).toBe('succeeded');
+    const after = h.store.eventsAfter(id, lastSeq);
+    expect(after[0]).toMatchObject({ type: 'status', status: 'running', reason: 'resumed after a server restart' });
+    const readOnly = new Set(JSON.parse(h.store.plan(id)!).phases.flatMap((p: { steps: { id: string; readOnly?: boolean }[] }) => p.steps.filter((s) => s.readOnly).map((s) => s.id)));
+    const repeated = after.filter((e) => e.type === 'step-started' && doneBefore.has(e.stepId) && !readOnly.has(e.stepId));
+    expect(repeated).toEqual([]);
+  });
+
+  it('a cancel requested before the stop is honoured at the next start', async () => {
+    h = harness({ seedSecrets: ['gpu-prod'], delayMs: 5 });
+    const id = await created(await h.post('/clusters?dryRun=true', HA_TEXT));
+    await until(() => h.store.get(id)!.status === 'running', 20_000, 'running');
+    await h.close();
+    h = harness({ dir: h.dir });
+    h.store.requestCancel(id); // as if recorded just before a crash, before the install could act on it
+    await h.jobs.recover();
+    await h.jobs.idle();
+    expect(h.store.get(id)).toMatchObject({ status: 'cancelled', error: null });
+    expect(h.store.eventsAfter(id, 0).at(-1)).toMatchObject({ type: 'status', status: 'cancelled', reason: 'cancelled while the server was stopped' });
+  });
+});
