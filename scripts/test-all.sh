@@ -7,6 +7,8 @@
 #   executors one conformance suite: local processes and a real sshd    (openssh-server, test users)
 #   testbed   systemd host containers with sshd, VRRP between them      (docker.io, debootstrap image, .deb bundle)
 #   e2e-lb    the HA load balancer applied over SSH, then its failovers (the test bed above)
+#   k8s       kubeadm v1.34.3 validates our configs; a real apiserver accepts our manifests (toolchain built from
+#             the Go module proxy into /var/cache/airgap-k8s: ~20-75 min cold, seconds warm)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 start=$(date +%s)
@@ -23,4 +25,5 @@ tier api npm run test:api
 tier executors npm run test:executors
 tier testbed npm run test:testbed
 tier e2e-lb npm run test:e2e:lb
+tier k8s npm run test:k8s
 echo "=== all tiers passed in $(( $(date +%s) - start ))s"
