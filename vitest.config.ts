@@ -73,6 +73,18 @@ export default defineConfig({
           fileParallelism: false,
         },
       },
+      {
+        // The offline bundle on the test bed: a bundle of real .debs and `docker save` archives verified, uploaded
+        // over ssh to 3 host-containers (one connection killed mid-upload and resumed), installed, images imported
+        // into containerd: `npm run test:bundle` (root; test/bundle/setup.sh downloads the .debs once).
+        test: {
+          name: 'bundle',
+          include: ['test/bundle/**/*.test.ts'],
+          testTimeout: 300_000,
+          hookTimeout: 300_000,
+          fileParallelism: false,
+        },
+      },
     ],
   },
 });

@@ -6,6 +6,7 @@ import { buildPlan } from '../src/plan/index.js';
 import { loadFixture, testFacts } from '../test/support/fixtures.js';
 import { benchRunnerOverhead, benchSshFanout } from './ssh.js';
 import { benchApi } from './api.js';
+import { benchBundle } from './bundle.js';
 
 function measure(name: string, runs: number, fn: () => unknown): void {
   fn(); // warm up
@@ -69,3 +70,6 @@ await benchSshFanout();
 
 // the REST service: POST latency/throughput and SSE fan-out over loopback (bench/api.ts)
 await benchApi();
+
+// the offline bundle: upload throughput to 1 and 3 test-bed hosts vs scp, sha256 speed (bench/bundle.ts)
+await benchBundle();

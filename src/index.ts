@@ -8,3 +8,20 @@ export type { Facts, GeneratedFile, Generator, Secrets, HostFile, ClusterFile } 
 export { writeRendered } from './generators/output.js';
 export { factsFromSecrets, loadOrCreateSecrets, parseSecrets, caCertHash } from './secrets/secrets.js';
 export { kubeadmImages, pauseImage, resolveImage } from './images.js';
+export {
+  bundleContents,
+  verifyBundle,
+  packBundle,
+  localBundle,
+  uploadBundlePath,
+  distributeBundle,
+  parseManifest,
+  manifestText,
+  formatBundleIssues,
+  BundleVerificationError,
+  type BundleRequirement,
+  type BundleManifest,
+  type BundleIssue,
+  type BundleSource,
+  type VerifyResult,
+} from './bundle/index.js';

@@ -24,6 +24,8 @@ import { progressPrinter } from './progress.js';
 import { remoteApply, remoteStatus, remoteTarget } from './remote.js';
 import { serveCommand } from './serve.js';
 import { ENV_HELP } from '../api/config.js';
+import { BUNDLE_OPTIONS, BUNDLE_USAGE, bundleCommand, bundleForApply } from './bundle.js';
+import { withoutBundleSteps } from '../bundle/source.js';
 
 
 export interface Io {
@@ -48,6 +50,7 @@ Usage:
   airgap-k8s apply [SPEC] --server URL            the same through a running service (POST, then its event stream)
   airgap-k8s serve [--listen HOST:PORT]           run the REST service (what npm start runs)
   airgap-k8s status ID --server URL               one install on the service: status, phase, steps
+  airgap-k8s bundle list|verify|pack ...          the offline bundle: what it must hold, check it, pack it
   airgap-k8s <command> --help
 
 SPEC is a YAML or JSON file ("-" reads stdin). Without SPEC the embedded example (the runbook's HA cluster) is used.
@@ -96,6 +99,9 @@ is skipped when its probe shows it is already done; a journal lets an interrupte
   --concurrency N     hosts at once within a phase (default 10)
   --verbose           show skipped steps and command output
   --script            with dry-run: print the recorded commands per host at the end
+  --bundle DIR        the unpacked offline bundle on this machine (default: spec.offline.bundleDir); verified
+                      against the spec before any host is touched (problems: exit 2, nothing started), then
+                      uploaded to the hosts (resumable, sha256-checked). A dry run without it leaves those steps out
 ${SECRETS_HELP}
 Through a running service (airgap-k8s serve): the spec is posted to it and its event stream printed live; the
 exit code is the install's final status. Ctrl-C asks the server to cancel (twice: stop following).
@@ -113,6 +119,7 @@ exit code is the install's final status. Ctrl-C asks the server to cancel (twice
       verbose: { type: 'boolean' },
       script: { type: 'boolean' },
       secrets: { type: 'string' },
+      bundle: { type: 'string' },
     },
     async run({ values, positionals }, io) {
       const kind = values.executor as string | undefined;
@@ -141,8 +148,11 @@ exit code is the install's final status. Ctrl-C asks the server to cancel (twice
       const l = loadWithSecrets(values, positionals, io);
       if (!l) return EXIT_INPUT;
       const view = deriveView(l.spec);
-      const files = renderView(view, factsFromSecrets(l.secrets));
-      const plan = planFromFiles(view, files);
+      // the offline bundle first: an install never starts on an incomplete one
+      const b = await bundleForApply(view, values.bundle as string | undefined, kind === 'dry-run', io);
+      if (!b.ok) return EXIT_INPUT;
+      const files = renderView(view, { ...factsFromSecrets(l.secrets), ...(b.upstream ? { upstream: b.upstream } : {}) });
+      const plan = b.strip ? withoutBundleSteps(planFromFiles(view, files)) : planFromFiles(view, files);
       const executors = new Map<string, Executor>();
       const executor = (host: string): Executor => {
         let e = executors.get(host);
@@ -173,6 +183,7 @@ exit code is the install's final status. Ctrl-C asks the server to cancel (twice
           secrets: secretValues(l.secrets),
           signal: ac.signal,
           onEvent: progressPrinter((s) => io.stdout(s), { verbose: !!values.verbose }),
+          ...(b.bundle ? { bundle: b.bundle } : {}),
         });
         if (kind === 'dry-run' && values.script) {
           for (const [host, e] of executors) io.stdout(`\n# ${host}\n${(e as DryRunExecutor).script()}\n`);
@@ -209,6 +220,12 @@ ${ENV_HELP}`,
       'db-sync': { type: 'string' },
     },
     run: ({ values }, io) => serveCommand(values, io),
+  },
+  bundle: {
+    summary: 'the offline bundle: list, verify, pack',
+    usage: BUNDLE_USAGE,
+    options: BUNDLE_OPTIONS,
+    run: ({ values, positionals }, io) => bundleCommand(values, positionals, io, { loadSpec: loadSpecArg, printWarnings }),
   },
   status: {
     summary: 'show an install on a running service',

@@ -9,6 +9,8 @@ export function progressPrinter(write: (s: string) => void, opts: { verbose?: bo
   const secs = (ms: number) => `${(ms / 1000).toFixed(1)}s`;
   const elapsed = () => secs(Date.now() - t0);
   const count = () => `[${String(done).padStart(String(total).length)}/${total}]`;
+  const lastProgress = new Map<string, number>();
+  const mib = (n: number) => (n / 1048576).toFixed(n >= 100 * 1048576 ? 0 : 1);
   return (e) => {
     switch (e.type) {
       case 'run-started':
@@ -31,6 +33,18 @@ export function progressPrinter(write: (s: string) => void, opts: { verbose?: bo
         if (!e.willRetry) done++;
         write(`${count()} ${e.host.padEnd(10)} ${e.willRetry ? 'retry  ' : 'FAILED '} ${e.stepId}: ${e.error}\n`);
         break;
+      case 'step-progress': {
+        // uploads: a line per step at most every 5 s (and one at the end), the same on a TTY and in CI logs
+        const now = Date.now();
+        const key = `${e.host}\0${e.stepId}`;
+        const prev = lastProgress.get(key) ?? 0;
+        if (e.bytes < e.total && now - prev < 5_000) break;
+        if (e.bytes >= e.total && prev === -1) break;
+        lastProgress.set(key, e.bytes >= e.total ? -1 : now);
+        const pct = e.total > 0 ? Math.floor((100 * e.bytes) / e.total) : 100;
+        write(`${count()} ${e.host.padEnd(10)} ${String(pct).padStart(3)}%    ${e.stepId} ${mib(e.bytes)}/${mib(e.total)} MiB${e.path && e.bytes < e.total ? ` ${e.path}` : ''}\n`);
+        break;
+      }
       case 'step-output':
         if (opts.verbose) write(e.text.replace(/^/gm, `    ${e.host}| `).replace(/\|\s*$/, '|\n'));
         break;

@@ -10,6 +10,8 @@ import { valuesPath } from '../generators/manifests/helm.js';
 import { outputPath, type Facts, type GeneratedFile, type HostFile } from '../generators/types.js';
 import { kubeadmImages } from '../images.js';
 import { groupPackages, hostPackageGroups, packageDir, packageManager, type PackageGroup } from './packages.js';
+import { bundleContents, hostUploads, registryPushes } from '../bundle/contents.js';
+import { IMAGES_DIR } from '../bundle/layout.js';
 import { PHASES, type Phase, type PhaseName, type Plan, type Retry, type Step } from './types.js';
 
 export const KUBECONFIG = '/etc/kubernetes/admin.conf';
@@ -129,6 +131,20 @@ export function planFromFiles(view: ClusterView, files: readonly GeneratedFile[]
     }
   };
 
+  // ---- preflight: the offline bundle on this machine is complete and intact before any host is touched ----
+  steps.push({
+    id: 'preflight/local/bundle',
+    phase: 'preflight',
+    host: null,
+    kind: 'verify-bundle',
+    description: 'verify the offline bundle on this machine against the spec (nothing starts on an incomplete bundle)',
+    timeoutMs: 60 * MIN,
+    retry: NO_RETRY,
+    readOnly: true,
+  });
+  const contents = bundleContents(view);
+  const helm = contents.find((c): c is Extract<typeof c, { kind: 'binary' }> => c.kind === 'binary' && c.name === 'helm');
+
   for (const h of view.hosts) {
     // ---- preflight: facts the later phases rely on, checked before anything changes ----
     steps.push({
@@ -142,18 +158,22 @@ export function planFromFiles(view: ClusterView, files: readonly GeneratedFile[]
       retry: RETRY_3,
       readOnly: true,
     });
-    // ---- distribute: the unpacked bundle must be on the host ----
-    steps.push({
-      id: `distribute/${h.name}/bundle`,
-      phase: 'distribute',
-      host: h.name,
-      kind: 'exec',
-      description: `check the offline bundle is unpacked at ${bundle}`,
-      argv: ['test', '-d', `${bundle}/packages/${h.os}`],
-      timeoutMs: MIN,
-      retry: NO_RETRY,
-      readOnly: true,
-    });
+    // ---- distribute: the parts of the bundle this host needs, resumable and checked with sha256 on the host ----
+    for (const localPath of hostUploads(view, h, contents)) {
+      const remotePath = `${bundle}/${localPath}`;
+      steps.push({
+        id: `distribute/${h.name}/upload/${localPath}`,
+        phase: 'distribute',
+        host: h.name,
+        kind: 'upload',
+        description: `upload ${localPath} from the bundle to ${remotePath} (resumable, sha256 checked on the host)`,
+        localPath,
+        remotePath,
+        timeoutMs: 240 * MIN,
+        retry: RETRY_3,
+        probe: { kind: 'bundle-files', localPath, remotePath },
+      });
+    }
 
     // ---- prepare-os ----
     const osWrites = filesOf(h, 'prepare-os').map((f) => writeFile(h, f));
@@ -191,6 +211,39 @@ export function planFromFiles(view: ClusterView, files: readonly GeneratedFile[]
     const rtWrites = filesOf(h, 'container-runtime').map((f) => writeFile(h, f));
     unit(h, 'container-runtime', 'containerd', rtWrites);
     unit(h, 'container-runtime', 'kubelet', []);
+    if (h.isFirstControlPlane && helm) {
+      const installed = '/usr/local/bin/helm';
+      steps.push({
+        id: `container-runtime/${h.name}/helm`,
+        phase: 'container-runtime',
+        host: h.name,
+        kind: 'exec',
+        description: `install helm ${helm.version} from the bundle (cluster steps run Helm here)`,
+        argv: ['install', '-m', '0755', `${bundle}/${helm.path}`, installed],
+        timeoutMs: MIN,
+        retry: RETRY_3,
+        probe: { kind: 'command', argv: ['cmp', '-s', `${bundle}/${helm.path}`, installed] },
+      });
+    }
+    if (view.registry && h.isFirstControlPlane) {
+      // once, from the first control plane: its containerd runs by now; the other hosts pull from the registry
+      const offline = s.offline;
+      const images = registryPushes(view);
+      steps.push({
+        id: `container-runtime/${h.name}/push-images`,
+        phase: 'container-runtime',
+        host: h.name,
+        kind: 'push-images',
+        description: `push ${images.length} images from the bundle to ${view.registry}`,
+        archives: `${bundle}/${IMAGES_DIR}`,
+        images,
+        registry: view.registry,
+        insecure: offline.registryInsecure,
+        ...(offline.registryCAFile ? { caFile: offline.registryCAFile } : {}),
+        timeoutMs: 60 * MIN,
+        retry: RETRY_3,
+      });
+    }
     if (!view.registry) {
       const images = [...new Set([...kubeadmImages(view.kubernetesVersion, ''), ...addonImages(view)])].sort();
       steps.push({

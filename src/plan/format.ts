@@ -7,6 +7,10 @@ function detail(s: Step): string {
       return `${s.path} mode ${s.mode.toString(8).padStart(4, '0')} sha256 ${s.sha256.slice(0, 12)}${s.secret ? ' secret' : ''}`;
     case 'upload':
       return `${s.localPath} -> ${s.remotePath}`;
+    case 'verify-bundle':
+      return 'completeness, versions, image references and sha256 of every file against the spec and bundle.yaml';
+    case 'push-images':
+      return `${s.images.length} images from ${s.archives} to ${s.registry}`;
     case 'install-packages':
       return `${s.manager} ${s.packages.map((p) => (p.version ? `${p.name}-${p.version}` : p.name)).join(' ')} from ${s.dir}`;
     case 'import-images':

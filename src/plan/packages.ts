@@ -46,3 +46,13 @@ export function hostPackageGroups(host: HostView, view: ClusterView): PackageGro
 export function packageDir(view: ClusterView, host: HostView, group: PackageGroup): string {
   return `${view.cluster.spec.offline.bundleDir}/packages/${host.os}/${group}`;
 }
+
+/**
+ * Whether an installed or packaged version satisfies a pinned one: the same version, or the pin followed by a
+ * release/revision (1.34.3 matches 1.34.3-150500.1.1 and 1:1.34.3-1.1, never 1.34.30). An epoch ("1:") is ignored.
+ */
+export function versionMatches(actual: string, wanted: string): boolean {
+  const v = actual.replace(/^\d+:/, '');
+  const w = wanted.replace(/^\d+:/, '');
+  return v === w || (v.startsWith(w) && !/^[0-9A-Za-z]/.test(v.slice(w.length)));
+}

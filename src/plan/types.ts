@@ -31,7 +31,9 @@ export type Probe =
   /** argv exits 0 */
   | { kind: 'command'; argv: string[] }
   /** `kubectl diff --server-side` of the rendered file reports no difference */
-  | { kind: 'kube-diff'; source: string };
+  | { kind: 'kube-diff'; source: string }
+  /** the host holds every bundle file below localPath with its sha256 (bundle.yaml), and nothing unlisted */
+  | { kind: 'bundle-files'; localPath: string; remotePath: string };
 
 /** A package by name, with the version prefix that must be installed when it matters (kubeadm 1.34.3). */
 export interface PackageRef {
@@ -76,11 +78,29 @@ export type Step = StepBase &
         secret: boolean;
       }
     | {
-        /** a file from the machine running airgap-k8s (the offline bundle) to the host */
+        /**
+         * Part of the offline bundle from the machine running airgap-k8s to the host: a bundle file or directory
+         * (every bundle.yaml entry below it), resumable, verified with sha256 on the host (src/bundle/distribute.ts)
+         */
         kind: 'upload';
+        /** bundle-relative path: packages/rhel8/kubernetes, images, charts/dify-0.37.0.tgz */
         localPath: string;
         remotePath: string;
         sha256?: string;
+      }
+    | {
+        /** the local bundle is complete for the spec and intact (src/bundle/verify.ts); touches no host */
+        kind: 'verify-bundle';
+      }
+    | {
+        /** image archives on the host imported into a scratch containerd namespace, tagged and pushed to the registry */
+        kind: 'push-images';
+        archives: string;
+        images: { source: string; target: string }[];
+        registry: string;
+        /** skip TLS verification (offline.registryInsecure), falling back to plain HTTP */
+        insecure: boolean;
+        caFile?: string;
       }
     | {
         kind: 'install-packages';

@@ -4,7 +4,10 @@
 import type { Executor, RunResult } from '../executors/executor.js';
 import { hostPath, writeFileAtomic } from '../executors/ops.js';
 import { KUBECONFIG } from '../plan/build.js';
+import { versionMatches } from '../plan/packages.js';
 import type { PackageRef, Probe, Step } from '../plan/types.js';
+import { bundlePathPresent, uploadBundlePath, type UploadProgress } from '../bundle/distribute.js';
+import type { BundleSource } from '../bundle/source.js';
 
 export interface StepContext {
   exec: Executor;
@@ -13,6 +16,17 @@ export interface StepContext {
   signal?: AbortSignal;
   /** output chunks for live display (already redacted by the runner) */
   onOutput?: (chunk: string) => void;
+  /** the offline bundle on this machine (verify-bundle and upload steps; a run without one cannot start) */
+  bundle?: BundleSource;
+  /** transfer progress of upload steps */
+  onProgress?: (p: UploadProgress) => void;
+}
+
+function bundleOf(ctx: StepContext): BundleSource {
+  if (!ctx.bundle) {
+    throw new Error('no offline bundle was given to the runner (RunOptions.bundle): an install never starts on an unverified bundle');
+  }
+  return ctx.bundle;
 }
 
 const sleep = (ms: number, signal?: AbortSignal) =>
@@ -53,8 +67,8 @@ async function packagesInstalled(ctx: StepContext, manager: 'rpm' | 'dpkg', pack
     const r = await ctx.exec.run(['sh', '-c', PACKAGE_CHECK[manager], 'pkg', p.name], { allowFailure: true, signal: ctx.signal, timeoutMs: 30_000 });
     if (r.exitCode !== 0) return false;
     const version = r.stdout.trim().split('\n')[0] ?? '';
-    // Debian versions carry an epoch and revision: 1:2.2.7-1 -> 2.2.7-1
-    if (p.version && !version.replace(/^\d+:/, '').startsWith(p.version)) return false;
+    // Debian versions carry an epoch and revision: 1:2.2.7-1 -> 2.2.7-1 (1.34.3 matches 1.34.3-1.1, not 1.34.30)
+    if (p.version && !versionMatches(version, p.version)) return false;
   }
   return true;
 }
@@ -79,6 +93,10 @@ export async function probe(ctx: StepContext, p: Probe): Promise<boolean> {
         stdin: ctx.content(p.source),
         timeoutMs: 60_000,
       });
+    case 'bundle-files': {
+      const manifest = await bundleOf(ctx).verified();
+      return bundlePathPresent(ctx.exec, manifest, p.localPath, p.remotePath, ctx.signal);
+    }
   }
 }
 
@@ -89,8 +107,27 @@ export async function perform(ctx: StepContext, step: Step): Promise<void> {
     case 'write-file':
       await writeFileAtomic(ctx.exec, step.path, ctx.content(step.source), { mode: octal(step.mode), timeoutMs: step.timeoutMs, signal: ctx.signal });
       return;
-    case 'upload':
-      throw new Error('upload steps are performed by the bundle distributor');
+    case 'verify-bundle':
+      await bundleOf(ctx).verified();
+      return;
+    case 'upload': {
+      const b = bundleOf(ctx);
+      const manifest = await b.verified();
+      const r = await uploadBundlePath(ctx.exec, b.dir, manifest, step.localPath, step.remotePath, { signal: ctx.signal, onProgress: ctx.onProgress });
+      const resumed = r.files.filter((f) => f.action === 'resumed').length;
+      const skipped = r.files.filter((f) => f.action === 'skipped').length;
+      ctx.onOutput?.(
+        `${r.files.length} files, ${(r.sent / 1048576).toFixed(1)} MiB sent in ${(r.durationMs / 1000).toFixed(1)}s` +
+          `${skipped ? `, ${skipped} already there` : ''}${resumed ? `, ${resumed} resumed` : ''}${r.removed.length ? `, ${r.removed.length} stale removed` : ''}\n`,
+      );
+      return;
+    }
+    case 'push-images': {
+      // $1 archive dir, $2 namespace, $3 flags for push (space-separated, fixed words), then source/target pairs
+      const flags = step.insecure ? 'insecure' : step.caFile ? 'ca' : 'tls';
+      await run(ctx, ['sh', '-c', PUSH_SCRIPT, 'push', step.archives, flags, step.caFile ?? '', ...step.images.flatMap((i) => [i.source, i.target])], t);
+      return;
+    }
     case 'install-packages': {
       const script =
         step.manager === 'rpm'
@@ -141,3 +178,24 @@ export async function perform(ctx: StepContext, step: Step): Promise<void> {
     }
   }
 }
+
+/**
+ * Push from the first control plane's containerd: import every archive into a scratch namespace (the k8s.io one
+ * stays untouched), tag each upstream name as its registry name, push. $1 archives, $2 tls|ca|insecure, $3 CA file,
+ * then pairs. insecure: skip TLS verification, falling back to plain HTTP for a registry that speaks no TLS.
+ */
+const PUSH_SCRIPT = [
+  'set -eu',
+  'dir=$1 mode=$2 ca=$3; shift 3',
+  'ns=airgap-k8s-push',
+  'for f in "$dir"/*.tar; do [ -e "$f" ] || continue; ctr -n "$ns" images import "$f" >/dev/null; done',
+  'while [ $# -gt 1 ]; do',
+  '  src=$1 dst=$2; shift 2',
+  '  ctr -n "$ns" images tag --force "$src" "$dst" >/dev/null',
+  '  case $mode in',
+  '    insecure) ctr -n "$ns" images push --skip-verify "$dst" || ctr -n "$ns" images push --plain-http "$dst" ;;',
+  '    ca) ctr -n "$ns" images push --tlscacert "$ca" "$dst" ;;',
+  '    *) ctr -n "$ns" images push "$dst" ;;',
+  '  esac',
+  'done',
+].join('\n');

@@ -7,6 +7,8 @@ import type { Phase, Plan, Step } from '../plan/types.js';
 import { perform, probe } from './actions.js';
 import type { Journal } from './journal.js';
 import { Redactor } from './redact.js';
+import type { BundleSource } from '../bundle/source.js';
+import type { UploadProgress } from '../bundle/distribute.js';
 
 export type RunEvent =
   | { type: 'run-started'; cluster: string; phases: number; steps: number }
@@ -14,6 +16,8 @@ export type RunEvent =
   | { type: 'phase-finished'; phase: string; index: number; ok: boolean; durationMs: number }
   | { type: 'step-started'; stepId: string; host: string; kind: string; description: string; attempt: number }
   | { type: 'step-output'; stepId: string; host: string; text: string }
+  /** transfer progress of an upload step: bytes of `total` on the host, the file in flight */
+  | { type: 'step-progress'; stepId: string; host: string; bytes: number; total: number; path: string }
   | { type: 'step-finished'; stepId: string; host: string; changed: boolean; durationMs: number }
   | { type: 'step-skipped'; stepId: string; host: string; reason: 'journal' | 'probe' | 'no-change' }
   | { type: 'step-failed'; stepId: string; host: string; error: string; attempt: number; willRetry: boolean; durationMs: number }
@@ -41,6 +45,8 @@ export interface RunOptions {
   reprobe?: boolean;
   /** sleep between retries; tests shorten it */
   backoffScale?: number;
+  /** the offline bundle on this machine: verified by the preflight step, uploaded by the distribute steps */
+  bundle?: BundleSource;
 }
 
 export interface RunSummary {
@@ -142,6 +148,8 @@ export async function runPlan(o: RunOptions): Promise<RunSummary> {
       },
       signal: o.signal,
       onOutput: (text: string) => emit({ type: 'step-output', stepId: step.id, host, text }),
+      bundle: o.bundle,
+      onProgress: (p: UploadProgress) => emit({ type: 'step-progress', stepId: step.id, host, bytes: p.bytes, total: p.total, path: p.path }),
     };
     if (!triggered && step.probe && !step.readOnly && o.probes !== false) {
       try {

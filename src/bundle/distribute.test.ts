@@ -1,0 +1,220 @@
+// Delivery over a real executor: the local one, with each "host" rooted in its own directory (ops.ts hostPath), so
+// every command the ssh executor would send runs for real. Dropped connections are simulated by an executor that
+// cuts a transfer short and then reports the connection lost, as the ssh executor does.
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadFixture, testFacts } from '../../test/support/fixtures.js';
+import { ExecConnectionError, type Executor, type RunOptions, type RunResult } from '../executors/executor.js';
+import { LocalExecutor } from '../executors/local/local.js';
+import { renderView } from '../generators/index.js';
+import { planFromFiles } from '../plan/build.js';
+import type { Plan } from '../plan/types.js';
+import { MemoryJournal } from '../runner/journal.js';
+import { runPlan, type RunEvent } from '../runner/runner.js';
+import { deriveView } from '../spec/derive.js';
+import { bundlePathPresent, distributeBundle, uploadBundlePath, type UploadProgress } from './distribute.js';
+import type { BundleManifest } from './manifest.js';
+import { packBundle } from './pack.js';
+import { localBundle } from './source.js';
+import { makeBundle } from './testing.js';
+
+const tmp = mkdtempSync(join(tmpdir(), 'bundle-dist-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+const view = deriveView(loadFixture('runbook-ha'));
+const bundle = join(tmp, 'bundle');
+let manifest: BundleManifest;
+const MODEL = 'models/qwen2.5-7b.gguf';
+const MODEL_BYTES = 3 * 1024 * 1024 + 17;
+
+beforeAll(async () => {
+  makeBundle(bundle, view, { modelBytes: MODEL_BYTES });
+  // a model whose bytes differ along its length, so a misplaced chunk cannot go unnoticed
+  const model = Buffer.alloc(MODEL_BYTES);
+  for (let i = 0; i < model.length; i++) model[i] = (i * 7919) % 251;
+  writeFileSync(join(bundle, MODEL), model);
+  const r = await packBundle(bundle);
+  expect(r.issues).toEqual([]);
+  manifest = r.manifest;
+});
+
+let n = 0;
+function host(name = `h${++n}`): { exec: LocalExecutor; root: string; at: (p: string) => string } {
+  const root = join(tmp, 'hosts', name);
+  mkdirSync(root, { recursive: true });
+  return { exec: new LocalExecutor({ host: name, root }), root, at: (p) => join(root, p) };
+}
+
+/** Cuts the first streamed (or appended) transfer after `keep` bytes, then reports the connection as lost. */
+class DroppingExecutor implements Executor {
+  readonly host: string;
+  readonly fileRoot: string | undefined;
+  drops = 0;
+  constructor(private readonly inner: LocalExecutor, private keep: number, private times = 1) {
+    this.host = inner.host;
+    this.fileRoot = inner.fileRoot;
+  }
+  async run(argv: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
+    const kind = argv[3];
+    if (this.drops < this.times && (kind === 'airgap-bundle-stream' || kind === 'airgap-bundle-append')) {
+      this.drops++;
+      const data = opts.stdinFile !== undefined ? readFileSync(opts.stdinFile) : Buffer.from(opts.stdin ?? '');
+      const { stdinFile: _f, ...rest } = opts;
+      await this.inner.run(argv, { ...rest, stdin: data.subarray(0, this.keep), allowFailure: true });
+      throw new ExecConnectionError(this.host, argv, 'connection lost (simulated)', true);
+    }
+    return this.inner.run(argv, opts);
+  }
+  close() {
+    return this.inner.close();
+  }
+}
+
+const sha = (f: string) => createHash('sha256').update(readFileSync(f)).digest('hex');
+
+describe('uploadBundlePath', { timeout: 60_000 }, () => {
+  it('uploads a directory, verified on the host; a second upload sends nothing', async () => {
+    const h = host();
+    const progress: UploadProgress[] = [];
+    const r = await uploadBundlePath(h.exec, bundle, manifest, 'images', '/data/k8s/images', { onProgress: (p) => progress.push(p) });
+    const images = manifest.artifacts.filter((a) => a.path.startsWith('images/'));
+    expect(r.files.map((f) => f.action)).toEqual(images.map(() => 'uploaded'));
+    for (const a of images) expect(sha(h.at(`/data/k8s/${a.path}`))).toBe(a.sha256);
+    expect(progress.at(-1)).toMatchObject({ bytes: progress.at(-1)!.total });
+    expect(statSync(h.at(`/data/k8s/${images[0]!.path}`)).mode & 0o777).toBe(0o644);
+    const again = await uploadBundlePath(h.exec, bundle, manifest, 'images', '/data/k8s/images');
+    expect(again.sent).toBe(0);
+    expect(again.files.every((f) => f.action === 'skipped')).toBe(true);
+    expect(await bundlePathPresent(h.exec, manifest, 'images', '/data/k8s/images')).toBe(true);
+  });
+
+  it('continues a .partial from where the host says it got (stat -c %s), not from the start', async () => {
+    const h = host();
+    const local = readFileSync(join(bundle, MODEL));
+    const half = 1_234_567;
+    mkdirSync(h.at('/data/k8s/models'), { recursive: true });
+    writeFileSync(h.at(`/data/k8s/${MODEL}.partial`), local.subarray(0, half));
+    const r = await uploadBundlePath(h.exec, bundle, manifest, MODEL, `/data/k8s/${MODEL}`, { chunkBytes: 1024 * 1024 });
+    expect(r.files).toEqual([{ path: MODEL, action: 'resumed', resumedFrom: half, sent: MODEL_BYTES - half, retries: 0 }]);
+    expect(readFileSync(h.at(`/data/k8s/${MODEL}`)).equals(local)).toBe(true);
+    expect(existsSync(h.at(`/data/k8s/${MODEL}.partial`))).toBe(false);
+  });
+
+  it('a dropped connection mid-transfer: the retry asks the host and appends the rest', async () => {
+    const h = host();
+    const drop = new DroppingExecutor(h.exec, 2_000_000);
+    const r = await uploadBundlePath(drop, bundle, manifest, MODEL, `/data/k8s/${MODEL}`, { chunkBytes: 512 * 1024, retryDelayMs: 1 });
+    expect(drop.drops).toBe(1);
+    expect(r.files[0]).toMatchObject({ action: 'resumed', resumedFrom: 2_000_000, retries: 1, sent: MODEL_BYTES - 2_000_000 });
+    expect(sha(h.at(`/data/k8s/${MODEL}`))).toBe(manifest.artifacts.find((a) => a.path === MODEL)!.sha256);
+  });
+
+  it('drops during the resumed appends too; gives up after maxRetries with the error', async () => {
+    const h = host();
+    const flaky = new DroppingExecutor(h.exec, 100_000, 3);
+    const r = await uploadBundlePath(flaky, bundle, manifest, MODEL, `/data/k8s/${MODEL}`, { chunkBytes: 256 * 1024, retryDelayMs: 1 });
+    expect(r.files[0]!.retries).toBe(3);
+    expect(sha(h.at(`/data/k8s/${MODEL}`))).toBe(manifest.artifacts.find((a) => a.path === MODEL)!.sha256);
+    const dead = new DroppingExecutor(host().exec, 10, 100);
+    await expect(uploadBundlePath(dead, bundle, manifest, MODEL, `/data/k8s/${MODEL}`, { retryDelayMs: 1, maxRetries: 2 })).rejects.toThrow(/connection lost/);
+  });
+
+  it('a .partial that is not a prefix of the file fails the host-side sha256 and is sent again once', async () => {
+    const h = host();
+    mkdirSync(h.at('/data/k8s/models'), { recursive: true });
+    writeFileSync(h.at(`/data/k8s/${MODEL}.partial`), Buffer.alloc(1000, 0xff));
+    const r = await uploadBundlePath(h.exec, bundle, manifest, MODEL, `/data/k8s/${MODEL}`);
+    expect(r.files[0]).toMatchObject({ action: 'resumed', resumedFrom: 1000 });
+    expect(sha(h.at(`/data/k8s/${MODEL}`))).toBe(manifest.artifacts.find((a) => a.path === MODEL)!.sha256);
+  });
+
+  it('removes what the bundle does not list from an uploaded directory (a stale kubeadm would be installed too)', async () => {
+    const h = host();
+    const dir = '/data/k8s/packages/rhel8/kubernetes';
+    mkdirSync(h.at(dir), { recursive: true });
+    writeFileSync(h.at(`${dir}/kubeadm-1.34.2-1.el8.x86_64.rpm`), 'old');
+    writeFileSync(h.at(`${dir}/gone.rpm.partial`), 'old');
+    expect(await bundlePathPresent(h.exec, manifest, 'packages/rhel8/kubernetes', dir)).toBe(false);
+    const r = await uploadBundlePath(h.exec, bundle, manifest, 'packages/rhel8/kubernetes', dir);
+    expect(r.removed.sort()).toEqual([`${dir}/gone.rpm.partial`, `${dir}/kubeadm-1.34.2-1.el8.x86_64.rpm`]);
+    expect(await bundlePathPresent(h.exec, manifest, 'packages/rhel8/kubernetes', dir)).toBe(true);
+    writeFileSync(h.at(`${dir}/kubeadm-1.34.3-1.el8.x86_64.rpm`), 'tampered');
+    expect(await bundlePathPresent(h.exec, manifest, 'packages/rhel8/kubernetes', dir)).toBe(false);
+  });
+
+  it('distributeBundle: several hosts at once, each report separate, one failing host does not stop the others', async () => {
+    const hosts = [host(), host(), host()];
+    const failing = new DroppingExecutor(host('bad').exec, 0, 1000);
+    const results = await distributeBundle({
+      dir: bundle,
+      manifest,
+      concurrency: 2,
+      retryDelayMs: 1,
+      maxRetries: 1,
+      targets: [...hosts.map((h) => ({ exec: h.exec as Executor, uploads: [{ localPath: MODEL, remotePath: `/data/k8s/${MODEL}` }] })), { exec: failing, uploads: [{ localPath: MODEL, remotePath: `/m` }] }],
+    });
+    expect(results.map((r) => [r.host, !!r.report, !!r.error])).toEqual(
+      [['bad', false, true], ...hosts.map((h) => [h.exec.host, true, false])].sort((a, b) => (a[0]! < b[0]! ? -1 : 1)),
+    );
+  });
+});
+
+describe('the plan over the runner: preflight verification, then uploads', { timeout: 120_000 }, () => {
+  const onlyBundle = (plan: Plan): Plan => ({
+    ...plan,
+    phases: plan.phases
+      .filter((p) => p.name === 'preflight' || p.name === 'distribute')
+      .map((p) => ({ ...p, steps: p.steps.filter((s) => s.kind === 'verify-bundle' || s.kind === 'upload') })),
+  });
+  const plan = onlyBundle(planFromFiles(view, renderView(view, testFacts())));
+  const roots = new Map<string, string>();
+  let base = 'plan-hosts';
+  const executor = (h: string) => {
+    if (!roots.has(h)) roots.set(h, join(tmp, base, h));
+    mkdirSync(roots.get(h)!, { recursive: true });
+    return new LocalExecutor({ host: h, root: roots.get(h)! });
+  };
+
+  it('uploads each host its parts; a fresh journal later skips them all by probing the hosts', async () => {
+    const events: RunEvent[] = [];
+    const src = localBundle(view, bundle);
+    const r = await runPlan({ plan, files: new Map(), executor, clusterHost: 'master1', journal: new MemoryJournal(), bundle: src, onEvent: (e) => events.push(e) });
+    expect(r.failures).toEqual([]);
+    expect(r.ok).toBe(true);
+    expect(readdirCount(join(roots.get('master3')!, 'data/k8s/images'))).toBe(manifest.artifacts.filter((a) => a.kind === 'image').length);
+    expect(existsSync(join(roots.get('gpu1')!, 'data/k8s', MODEL))).toBe(true);
+    expect(existsSync(join(roots.get('master2')!, 'data/k8s', MODEL))).toBe(false);
+    expect(existsSync(join(roots.get('master1')!, 'data/k8s/bin/helm-v3.19.0'))).toBe(true);
+    expect(events.some((e) => e.type === 'step-progress')).toBe(true);
+    const second: RunEvent[] = [];
+    const r2 = await runPlan({ plan, files: new Map(), executor, clusterHost: 'master1', journal: new MemoryJournal(), bundle: src, onEvent: (e) => second.push(e) });
+    expect(r2).toMatchObject({ ok: true, changed: 0 });
+    const uploads = plan.phases.flatMap((p) => p.steps).filter((s) => s.kind === 'upload').length;
+    expect(second.filter((e) => e.type === 'step-skipped' && e.reason === 'probe').length).toBe(uploads);
+  });
+
+  it('an incomplete bundle stops the run in preflight: nothing reaches any host', async () => {
+    const broken = join(tmp, 'broken');
+    makeBundle(broken, view);
+    await packBundle(broken);
+    rmSync(join(broken, 'charts/dify-0.37.0.tgz'));
+    roots.clear();
+    base = 'plan-hosts-broken';
+    const r = await runPlan({ plan, files: new Map(), executor, clusterHost: 'master1', journal: new MemoryJournal(), bundle: localBundle(view, broken) });
+    expect(r.ok).toBe(false);
+    expect(r.failures.map((f) => f.stepId)).toEqual(['preflight/local/bundle']);
+    expect(r.failures[0]!.error).toMatch(/charts\/dify-0\.37\.0\.tgz: .*missing/);
+    for (const root of roots.values()) expect(existsSync(join(root, 'data'))).toBe(false);
+  });
+
+  it('without a bundle the run refuses to start', async () => {
+    const r = await runPlan({ plan, files: new Map(), executor, clusterHost: 'master1', journal: new MemoryJournal() });
+    expect(r.failures[0]!.error).toMatch(/no offline bundle was given to the runner/);
+  });
+});
+
+function readdirCount(dir: string): number {
+  return readdirSync(dir).length;
+}

@@ -1,0 +1,62 @@
+// The offline bundle's directory layout. One place for every path, so `bundle list`, `bundle verify`, `bundle pack`,
+// the planner (uploads, installs, imports) and the hosts agree on where each artifact lives.
+//
+//   bundle.yaml                                  the manifest: kind, name, version, path, size, sha256 per artifact
+//   packages/<os>/<group>/*.rpm | *.deb          OS packages with their dependencies, one directory per OS family and
+//                                                group (src/plan/packages.ts): installed with one dnf/dpkg call each
+//   images/<sanitized image reference>.tar       one image archive per image (`docker save` or `ctr images export`),
+//                                                holding exactly the reference it is named after
+//   charts/<chart>-<version>.tgz                 Helm charts at their pinned versions (`helm pull`)
+//   manifests/calico-<version>.yaml              upstream manifests we transform (Calico's calico.yaml, manifest mode)
+//   models/...                                   model files (Ollama GGUF files named by spec.models[].modelFile)
+//   bin/helm-<version>                           the helm binary (linux-amd64) for the first control plane
+//
+// The same tree is unpacked at spec.offline.bundleDir on every host (each host receives only what it needs).
+import type { HostSpec } from '../spec/schema.js';
+import type { PackageGroup } from '../plan/packages.js';
+
+export type HostOS = HostSpec['os'];
+
+export const MANIFEST_FILE = 'bundle.yaml';
+export const IMAGES_DIR = 'images';
+export const CHARTS_DIR = 'charts';
+export const MANIFESTS_DIR = 'manifests';
+export const MODELS_DIR = 'models';
+export const BIN_DIR = 'bin';
+export const PACKAGES_DIR = 'packages';
+
+/** helm for the first control plane: built against the Kubernetes 1.34 client libraries. */
+export const HELM_VERSION = 'v3.19.0';
+
+export function packagesPath(os: HostOS, group: PackageGroup): string {
+  return `${PACKAGES_DIR}/${os}/${group}`;
+}
+
+/**
+ * The archive file name of an image reference: `/`, `:` and `@` become `_`
+ * (registry.k8s.io/pause:3.10.1 -> images/registry.k8s.io_pause_3.10.1.tar). Two references could in theory map
+ * to one name; bundleContents refuses a spec where they do.
+ */
+export function imageArchivePath(ref: string): string {
+  return `${IMAGES_DIR}/${ref.replace(/[/:@]/g, '_')}.tar`;
+}
+
+export function helmBinaryPath(version = HELM_VERSION): string {
+  return `${BIN_DIR}/helm-${version}`;
+}
+
+/** File extension of the packages of an OS family. */
+export function packageExtension(os: HostOS): '.rpm' | '.deb' {
+  return os === 'rhel8' ? '.rpm' : '.deb';
+}
+
+/** A bundle-relative path is plain: no leading '/', no '.' or '..' segments, no empty segments. */
+export function isBundlePath(p: string): boolean {
+  if (p === '' || p.startsWith('/') || p.endsWith('/')) return false;
+  return p.split('/').every((s) => s !== '' && s !== '.' && s !== '..') && !/[\0\n\r]/.test(p);
+}
+
+/** True when `path` is `dir` itself or inside it. */
+export function isUnder(path: string, dir: string): boolean {
+  return path === dir || path.startsWith(`${dir}/`);
+}
