@@ -1,13 +1,16 @@
-// The offline bundle of an install. This release's runner does not take one yet: the plan runs as made.
+// The offline bundle of an install, as the CLI's apply handles it: the unpacked bundle on this machine is verified
+// by the plan's preflight step and uploaded by its distribute steps; a dry run without one leaves both out.
+import { localBundle, withoutBundleSteps } from '../bundle/source.js';
 import type { Plan } from '../plan/types.js';
 import type { RunOptions } from '../runner/runner.js';
 import type { ClusterView } from '../spec/derive.js';
 
 export function bundleForInstall(
-  _view: ClusterView,
+  view: ClusterView,
   plan: Plan,
-  _bundle: { dir: string; present: boolean },
-  _dryRun: boolean,
+  bundle: { dir: string; present: boolean },
+  dryRun: boolean,
 ): { plan: Plan; run: Partial<RunOptions> } {
-  return { plan, run: {} };
+  if (dryRun && !bundle.present) return { plan: withoutBundleSteps(plan), run: {} };
+  return { plan, run: { bundle: localBundle(view, bundle.dir) } };
 }

@@ -289,6 +289,29 @@ describe('health, OpenAPI, docs', () => {
   });
 });
 
+describe('the offline bundle', () => {
+  it('a dry run without the bundle on this machine leaves out its verification and uploads', async () => {
+    h = harness({ seedSecrets: ['gpu-prod'] });
+    const id = await created(await h.post('/clusters?dryRun=true', HA_TEXT));
+    await h.jobs.idle();
+    const kinds = new Set(JSON.parse(h.store.plan(id)!).phases.flatMap((p: { steps: { kind: string }[] }) => p.steps.map((s) => s.kind)));
+    expect(kinds.has('verify-bundle') || kinds.has('upload')).toBe(false);
+  });
+
+  it('a real install never starts without a verified bundle: it fails at preflight/local/bundle', async () => {
+    const { DryRunExecutor } = await import('../../src/executors/dry-run/dry-run.js');
+    // "ssh" installs here run on recording executors: nothing may run beyond the read-only preflight checks
+    h = harness({ seedSecrets: ['gpu-prod'], makeExecutor: (_k, host) => new DryRunExecutor({ host: host.name }) });
+    const id = await created(await h.post('/clusters?executor=ssh', HA_TEXT.replace('bundleDir: /data/k8s', 'bundleDir: /nonexistent/bundle')));
+    await h.jobs.idle();
+    const rec = h.store.get(id)!;
+    expect(rec.status).toBe('failed');
+    expect(rec.error).toMatch(/^preflight\/local\/bundle on \S+: /);
+    expect(JSON.parse(h.store.plan(id)!).phases.flatMap((p: { steps: { kind: string }[] }) => p.steps.map((s) => s.kind))).toContain('upload');
+    expect(h.store.stepStates(id).filter((s) => s.state === 'done' && !s.stepId.startsWith('preflight/'))).toEqual([]);
+  });
+});
+
 describe('restart', () => {
   it('a clean stop leaves the install running; the next start resumes it from the journal', async () => {
     h = harness({ seedSecrets: ['gpu-prod'], delayMs: 5 });
