@@ -79,8 +79,8 @@ export async function benchBundle(opts: { sizeMiB?: number; runs?: number } = {}
         const rate = (ms: number) => (n * bytes) / MiB / (ms / 1000);
         line(
           `bundle upload to ${n} host${n > 1 ? 's' : ''} (${sizeMiB} MiB each)`,
-          `${rate(o).toFixed(0)} MiB/s (sha256-verified on the host)   scp ${rate(s).toFixed(0)} MiB/s   ratio ${(s / o).toFixed(2)}   ` +
-            `transport alone ${rate(w).toFixed(0)} MiB/s (ratio ${(s / w).toFixed(2)})`,
+          `${rate(o).toFixed(0)} MiB/s (sha256-verified on the host)   scp ${rate(s).toFixed(0)} MiB/s   ours/scp ${(s / o).toFixed(2)}   ` +
+            `transport alone ${rate(w).toFixed(0)} MiB/s (${(s / w).toFixed(2)})`,
         );
       }
       // sha256 on a host (the check after each transfer, and the probe that skips a file already there)

@@ -142,6 +142,12 @@ describe('uploadBundlePath', { timeout: 60_000 }, () => {
     expect(await bundlePathPresent(h.exec, manifest, 'packages/rhel8/kubernetes', dir)).toBe(true);
     writeFileSync(h.at(`${dir}/kubeadm-1.34.3-1.el8.x86_64.rpm`), 'tampered');
     expect(await bundlePathPresent(h.exec, manifest, 'packages/rhel8/kubernetes', dir)).toBe(false);
+    // a .partial left next to a file that is complete goes too (a resumable one stays while its file is missing)
+    await uploadBundlePath(h.exec, bundle, manifest, 'packages/rhel8/kubernetes', dir);
+    writeFileSync(h.at(`${dir}/socat-1.0.0-1.el8.x86_64.rpm.partial`), 'old');
+    expect(await bundlePathPresent(h.exec, manifest, 'packages/rhel8/kubernetes', dir)).toBe(false);
+    expect((await uploadBundlePath(h.exec, bundle, manifest, 'packages/rhel8/kubernetes', dir)).removed).toEqual([`${dir}/socat-1.0.0-1.el8.x86_64.rpm.partial`]);
+    expect(await bundlePathPresent(h.exec, manifest, 'packages/rhel8/kubernetes', dir)).toBe(true);
   });
 
   it('distributeBundle: several hosts at once, each report separate, one failing host does not stop the others', async () => {

@@ -330,11 +330,17 @@ export async function uploadBundlePath(
   const files = entries.map((e) => ({ entry: e, remote: remoteOf(e, localPath, remotePath), size: e.size }));
   const { states, listed } = await remoteStates(exec, files, isDir ? remotePath : undefined, opts.signal);
   const total = files.reduce((n, f) => n + f.size, 0);
-  let done = 0;
+  let accounted = 0; // bytes of the files before the current one
   const report: UploadReport = { host: exec.host, files: [], sent: 0, removed: [], durationMs: 0 };
 
   const expected = new Set(files.map((f) => f.remote));
-  const stale = listed.filter((p) => !expected.has(p) && !(p.endsWith('.partial') && expected.has(p.slice(0, -'.partial'.length))));
+  const done = new Set(files.filter((f) => states.get(f.remote)?.sha === f.entry.sha256).map((f) => f.remote));
+  // keep a .partial only while its file still has to arrive (it is where a resumed upload continues)
+  const stale = listed.filter((p) => {
+    if (expected.has(p)) return false;
+    const of = p.endsWith('.partial') ? p.slice(0, -'.partial'.length) : undefined;
+    return !(of !== undefined && expected.has(of) && !done.has(of));
+  });
   if (stale.length > 0) {
     await exec.run(['rm', '-f', '--', ...stale.map((p) => hostPath(exec, p))], { signal: opts.signal, timeoutMs: 120_000 });
     report.removed.push(...stale);
@@ -343,12 +349,12 @@ export async function uploadBundlePath(
   for (const f of files) {
     const r = await uploadFileResumable(exec, join(bundleDir, f.entry.path), f.remote, { size: f.size, sha256: f.entry.sha256, path: f.entry.path }, states.get(f.remote) ?? {}, {
       ...opts,
-      onBytes: (n) => opts.onProgress?.({ host: exec.host, path: f.entry.path, fileBytes: n, fileSize: f.size, bytes: done + n, total }),
+      onBytes: (n) => opts.onProgress?.({ host: exec.host, path: f.entry.path, fileBytes: n, fileSize: f.size, bytes: accounted + n, total }),
     });
-    done += f.size;
+    accounted += f.size;
     report.files.push(r);
     report.sent += r.sent;
-    opts.onProgress?.({ host: exec.host, path: f.entry.path, fileBytes: f.size, fileSize: f.size, bytes: done, total });
+    opts.onProgress?.({ host: exec.host, path: f.entry.path, fileBytes: f.size, fileSize: f.size, bytes: accounted, total });
   }
   report.durationMs = Date.now() - t0;
   return report;
