@@ -326,7 +326,8 @@ export function planFromFiles(view: ClusterView, files: readonly GeneratedFile[]
       },
     });
     // verify: wait for every Job a verify manifest starts
-    if (phase === 'verify') {
+    // wait for every Job a manifest starts (the GPU check) before anything later may take its GPUs
+    {
       for (const doc of yaml.loadAll(f.content) as { kind?: string; metadata?: { name?: string; namespace?: string } }[]) {
         if (doc?.kind !== 'Job' || !doc.metadata?.name) continue;
         const ns = doc.metadata.namespace ?? 'default';
@@ -334,7 +335,7 @@ export function planFromFiles(view: ClusterView, files: readonly GeneratedFile[]
           n,
           rank: 2,
           step: {
-            id: `verify/cluster/job/${ns}/${doc.metadata.name}`,
+            id: `${phase}/cluster/job/${ns}/${doc.metadata.name}`,
             phase: 'verify',
             host: null,
             kind: 'wait-for',

@@ -94,7 +94,7 @@ describe.each(fixtures)('GPU scheduling on kube-scheduler v1.34.3: fixture $fixt
   const environments = docsOf(files, /^cluster\/50-.*\.yaml$/);
   const policies = docsOf(files, /^cluster\/51-.*\.yaml$/);
   const models = docsOf(files, /^cluster\/60-.*\.yaml$/);
-  const checks = docsOf(files, /^cluster\/90-gpu-check\.yaml$/);
+  const checks = docsOf(files, /^cluster\/\d\d-gpu-check\.yaml$/);
   const storageClasses = docsOf(files, /^cluster\/15-.*\.yaml$/).filter((d) => d.kind === 'StorageClass');
   const quotas = environments.filter((d) => d.kind === 'ResourceQuota');
   const gpuCapacity = view.gpuHosts.reduce((n, h) => n + h.spec.gpu!.count, 0);
@@ -145,7 +145,7 @@ describe.each(fixtures)('GPU scheduling on kube-scheduler v1.34.3: fixture $fixt
     log(`${namespaces.length} environments, ${quotas.length} quotas, ${policies.length} NetworkPolicies created`);
   });
 
-  it('the GPU check Jobs (90-gpu-check.yaml): the scheduler binds each check pod to a GPU host', async () => {
+  it('the GPU check Jobs (NN-gpu-check.yaml): the scheduler binds each check pod to a GPU host', async () => {
     const jobs = checks.filter((d) => d.kind === 'Job');
     expect(jobs.length).toBeGreaterThan(0);
     const t0 = Date.now();

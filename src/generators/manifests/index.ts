@@ -16,7 +16,7 @@ export const addons: AddonModule[] = [
   calicoAddon, // 10-11 (helm 10 in operator mode)
   storageAddon, // 15
   dashboardAddon, // 20, helm 20
-  gpuOperatorAddon, // 30, helm 30, 90 (GPU check)
+  gpuOperatorAddon, // 30, helm 30, 39 (GPU check, before the models take the GPUs)
   monitoringAddon, // 40-42, helm 41
   environmentsAddon, // 50-51
   modelsAddon, // 60-69

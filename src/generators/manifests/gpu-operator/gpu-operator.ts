@@ -2,7 +2,7 @@
 //   cluster/30-gpu-operator.yaml              Namespace gpu-operator (Pod Security `privileged`: the operands are
 //                                             privileged host agents) and the `nvidia` RuntimeClass (handler nvidia)
 //   cluster/helm/gpu-operator.values.yaml     release gpu-operator, order 30
-//   cluster/90-gpu-check.yaml                 the runbook's gpu-test.yaml as two Jobs the verify phase waits for:
+//   cluster/39-gpu-check.yaml                 the runbook's gpu-test.yaml as two Jobs the plan waits for (before models):
 //                                             CUDA vectorAdd and nvidia-smi, one GPU each, on GPU hosts only
 // Rendered only when the operator is enabled AND some host has a GPU (the validator warns about the other case).
 //
@@ -37,7 +37,8 @@ export const GPU_OPERATOR_NAMESPACE = 'gpu-operator';
 export const GPU_OPERATOR_RELEASE = 'gpu-operator';
 export const GPU_OPERATOR_HELM_ORDER = 30;
 export const GPU_OPERATOR_MANIFEST_PATH = 'cluster/30-gpu-operator.yaml';
-export const GPU_CHECK_PATH = 'cluster/90-gpu-check.yaml';
+// Before the models (60-*): on a host whose GPUs the models take, a later check would wait forever.
+export const GPU_CHECK_PATH = 'cluster/39-gpu-check.yaml';
 export const NVIDIA_RUNTIME_CLASS = 'nvidia';
 /** The drop-in the operator's toolkit owns when spec toolkit = operator. */
 export const OPERATOR_TOOLKIT_DROPIN = '/etc/containerd/conf.d/99-nvidia.toml';
