@@ -336,7 +336,7 @@ export function planFromFiles(view: ClusterView, files: readonly GeneratedFile[]
           rank: 2,
           step: {
             id: `${phase}/cluster/job/${ns}/${doc.metadata.name}`,
-            phase: 'verify',
+            phase,
             host: null,
             kind: 'wait-for',
             readOnly: true,
