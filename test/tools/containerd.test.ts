@@ -4,12 +4,16 @@
 // nvidia), kubeadm's pause image as the sandbox, the right default runtime, the nvidia binary and certs.d.
 // A negative control shows the bug the self-sufficient drop-in avoids: under containerd < 2.1 an nvidia-only
 // drop-in silently drops runc's SystemdCgroup and resets the sandbox image.
+// The `version = 3` files (containerd 2.x hosts), which 1.x cannot read, go through a real containerd v2.1.4 built
+// from the Go module proxy by scripts/toolchain/containerd2.sh (cached outside the work tree; a cold build in the
+// beforeAll takes minutes, and a failed build fails these tests).
 import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import yaml from 'js-yaml';
 import { parse as parseToml } from 'smol-toml';
@@ -23,13 +27,17 @@ import {
   CONTAINERD_CONFIG,
   CONTAINERD_IMPORTS,
   CRI_V2,
+  CRI_V3_IMAGES,
+  CRI_V3_RUNTIME,
   configVersion,
+  criPlugins,
+  criSettings,
   containerdGenerator,
   NVIDIA_DROPIN,
   upstreamServer,
   writesNvidiaDropIn,
 } from '../../src/generators/containerd/containerd.js';
-import { effectiveCri } from '../../src/generators/containerd/effective.js';
+import { effectiveCri, importReplacing } from '../../src/generators/containerd/effective.js';
 import { KUBEADM_INIT_CONFIG, kubeadmGenerator } from '../../src/generators/kubeadm/kubeadm.js';
 import { hashMarker } from '../../src/generators/render/marker.js';
 import { toToml } from '../../src/generators/render/toml.js';
@@ -65,7 +73,12 @@ let seq = 0;
  * `imports` (expected exactly when `imports` is true) points at the dir's conf.d, which holds the drop-ins.
  * Returns the parsed output of `containerd config dump`.
  */
-function dump(config: string, dropIns: Record<string, string>, imports = Object.keys(dropIns).length > 0): { cfg: T; dir: string } {
+function dump(
+  config: string,
+  dropIns: Record<string, string>,
+  imports = Object.keys(dropIns).length > 0,
+  bin = 'containerd',
+): { cfg: T; dir: string } {
   const dir = join(scratch, String(seq++));
   mkdirSync(join(dir, 'conf.d'), { recursive: true });
   for (const [name, text] of Object.entries(dropIns)) writeFileSync(join(dir, 'conf.d', name), text);
@@ -82,10 +95,10 @@ function dump(config: string, dropIns: Record<string, string>, imports = Object.
   writeFileSync(path, rewritten);
   let out: string;
   try {
-    out = execFileSync('containerd', ['--config', path, 'config', 'dump'], { encoding: 'utf8', timeout: 20_000, stdio: ['ignore', 'pipe', 'pipe'] });
+    out = execFileSync(bin, ['--config', path, 'config', 'dump'], { encoding: 'utf8', timeout: 20_000, stdio: ['ignore', 'pipe', 'pipe'] });
   } catch (e) {
     const err = e as { stderr?: string; status?: number };
-    throw new Error(`containerd --config ${path} config dump exited ${err.status}: ${err.stderr?.slice(-2000)}`);
+    throw new Error(`${bin} --config ${path} config dump exited ${err.status}: ${err.stderr?.slice(-2000)}`);
   }
   return { cfg: parseToml(out) as T, dir };
 }
@@ -108,24 +121,27 @@ function hostFiles(name: string) {
   return { view, get };
 }
 
-describe(`containerd ${INSTALLED}: effective config of every rendered config.toml (+ drop-in)`, () => {
+/**
+ * Registers one test per Kubernetes host of every valid fixture whose config schema is `version`: the effective
+ * config (`bin config dump`) has runc SystemdCgroup, kubeadm's pause as the sandbox, the right default runtime, the
+ * nvidia binary and certs.d. `bin` is read when the tests run (the 2.x binary only exists after its beforeAll).
+ */
+function checkEffectiveConfigs(version: number, bin: () => string): void {
   for (const name of validFixtureNames()) {
     const { view, get } = hostFiles(name);
-    const cdVersion = view.cluster.spec.containerRuntime.containerd.version;
-    const version = configVersion(cdVersion);
+    if (configVersion(view.cluster.spec.containerRuntime.containerd.version) !== version) continue;
     for (const h of view.hosts.filter((x) => x.isControlPlane || x.isWorker)) {
       const title = `${name}/${h.name}${h.isGpu ? ' (GPU)' : ''}`;
-      if (!READABLE.includes(version)) {
-        it.skip(`${title}: config version ${version} (containerd ${cdVersion}) cannot be checked by containerd ${INSTALLED}; golden + unit tests cover it`, () => {});
-        continue;
-      }
       // GPU hosts whose toolkit the GPU Operator installs get no drop-in of ours: runc until the toolkit writes its own.
       const nvidia = writesNvidiaDropIn(view, h);
       it(`${title}: runc SystemdCgroup, sandbox = kubeadm pause, default runtime ${nvidia ? 'nvidia' : 'runc'}, certs.d`, () => {
         const dropIns: Record<string, string> = {};
         if (nvidia) dropIns['99-nvidia.toml'] = get(h.name, NVIDIA_DROPIN)!;
-        const { cfg, dir } = dump(get(h.name, CONTAINERD_CONFIG)!, dropIns, h.isGpu);
-        if (nvidia) expect(cfg.imports, 'the drop-in was read').toContain(join(dir, 'conf.d', '99-nvidia.toml'));
+        const { cfg, dir } = dump(get(h.name, CONTAINERD_CONFIG)!, dropIns, h.isGpu, bin());
+        expect(cfg.version, 'the dump is in the schema we wrote').toBe(version);
+        // 1.6's dump lists the files it imported; 2.1.4's repeats the pattern as written (that the drop-in was read
+        // shows in the effective values: only the drop-in makes nvidia the default).
+        if (nvidia) expect(cfg.imports, 'the drop-in was read').toContain(join(dir, 'conf.d', version === 3 ? '*.toml' : '99-nvidia.toml'));
         expect(effectiveCri(cfg)).toEqual({
           sandbox: kubeadmPause(name),
           defaultRuntime: nvidia ? 'nvidia' : 'runc',
@@ -133,10 +149,16 @@ describe(`containerd ${INSTALLED}: effective config of every rendered config.tom
           nvidia: nvidia ? { runtimeType: 'io.containerd.runc.v2', binary: NVIDIA_CONTAINER_RUNTIME, systemd: true } : undefined,
           configPath: '/etc/containerd/certs.d',
         });
-        expect(cfg.disabled_plugins ?? []).not.toContain(CRI_V2);
+        expect(cfg.disabled_plugins ?? []).not.toContain(version === 3 ? CRI_V3_RUNTIME : CRI_V2);
+        if (version === 3) expect(cfg.disabled_plugins ?? []).not.toContain(CRI_V3_IMAGES);
       });
     }
   }
+}
+
+describe(`containerd ${INSTALLED}: effective config of every rendered config.toml (+ drop-in)`, () => {
+  // `version = 3` files when this containerd is 1.x: the 2.x describe below checks them with a real containerd 2.1.4.
+  for (const version of READABLE) checkEffectiveConfigs(version, () => 'containerd');
 });
 
 describe(`containerd ${INSTALLED}: controls`, () => {
@@ -166,8 +188,8 @@ describe(`containerd ${INSTALLED}: controls`, () => {
     expect(eff.configPath, 'config_path was dropped').not.toBe('/etc/containerd/certs.d');
   });
 
-  it('why version-3 files are not checked here: containerd 1.x accepts `version = 3` and silently ignores its sections', () => {
-    if (READABLE.includes(3)) return; // a 2.x containerd checks them above
+  it('why version-3 files need a 2.x containerd: containerd 1.x accepts `version = 3` and silently ignores its sections', () => {
+    if (READABLE.includes(3)) return; // this containerd is 2.x itself
     const { view, get } = hostFiles('containerd2');
     const h = view.hosts.find((x) => !x.isGpu && (x.isControlPlane || x.isWorker))!;
     const { cfg } = dump(get(h.name, CONTAINERD_CONFIG)!, {});
@@ -175,6 +197,94 @@ describe(`containerd ${INSTALLED}: controls`, () => {
     const asV2 = cfg.plugins[CRI_V2];
     expect(asV2.sandbox_image).not.toBe(kubeadmPause('containerd2'));
     expect(asV2.containerd.runtimes.runc.options.SystemdCgroup).not.toBe(true);
+  });
+});
+
+// ---- version = 3 files through a real containerd 2.x ----
+// scripts/toolchain/containerd2.sh builds containerd v2.1.4 from the Go module proxy (or finds it in its cache) and
+// prints the binary's path last. The build is bounded by BUILD_TIMEOUT_MS; when it fails, every test below fails.
+
+const CONTAINERD2_VERSION = '2.1.4';
+const BUILD_TIMEOUT_MS = 40 * 60_000;
+const CONTAINERD2_SCRIPT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'scripts', 'toolchain', 'containerd2.sh');
+let containerd2 = '';
+
+function builtContainerd2(): string {
+  if (!containerd2) throw new Error(`no containerd ${CONTAINERD2_VERSION}: ${CONTAINERD2_SCRIPT} did not succeed (see the beforeAll error)`);
+  return containerd2;
+}
+
+describe(`containerd ${CONTAINERD2_VERSION} (built from the Go module proxy): effective config of every version = 3 file`, () => {
+  beforeAll(async () => {
+    let stdout: string;
+    try {
+      ({ stdout } = await execFileAsync(CONTAINERD2_SCRIPT, [], { timeout: BUILD_TIMEOUT_MS, maxBuffer: 64 << 20 }));
+    } catch (e) {
+      const err = e as { message: string; stderr?: string };
+      const tail = err.stderr?.slice(-4000) ?? '';
+      throw new Error(`${CONTAINERD2_SCRIPT} failed, so no containerd 2.x checks the version = 3 files: ${err.message}\n${tail}`);
+    }
+    const bin = stdout.trim().split('\n').at(-1)!;
+    const version = execFileSync(bin, ['--version'], { encoding: 'utf8', timeout: 10_000 });
+    expect(version).toMatch(new RegExp(`\\sv${CONTAINERD2_VERSION.replaceAll('.', '\\.')}(\\s|$)`));
+    containerd2 = bin;
+  }, BUILD_TIMEOUT_MS + 60_000);
+
+  it('the version = 3 fixtures are all here (containerd 2.1.4 and 2.0.6 hosts)', () => {
+    const v3 = validFixtureNames().filter((n) => configVersion(loadFixture(n).spec.containerRuntime.containerd.version) === 3);
+    expect(v3).toEqual(expect.arrayContaining(['containerd2', 'five-control-planes']));
+  });
+
+  checkEffectiveConfigs(3, builtContainerd2);
+
+  it('control: a version = 3 drop-in holding ONLY the nvidia runtime is MERGED by 2.1 (the < 2.1 replacement bug is gone)', () => {
+    const { view, get } = hostFiles('containerd2');
+    const gpu = view.gpuHosts[0]!;
+    const nvidiaOnly = hashMarker(view.name) + toToml({
+      version: 3,
+      plugins: {
+        [CRI_V3_RUNTIME]: {
+          containerd: {
+            default_runtime_name: 'nvidia',
+            runtimes: { nvidia: { runtime_type: 'io.containerd.runc.v2', options: { BinaryName: NVIDIA_CONTAINER_RUNTIME, SystemdCgroup: true } } },
+          },
+        },
+      },
+    });
+    const main = get(gpu.name, CONTAINERD_CONFIG)!;
+    // What replacement (containerd < 2.1, importReplacing) would make of it: runc's SystemdCgroup gone.
+    const replaced = effectiveCri(importReplacing(parseToml(main) as T, parseToml(nvidiaOnly) as T));
+    expect(replaced.runcSystemd).not.toBe(true);
+    // What containerd 2.1.4 actually does: the drop-in's runtime is merged into config.toml's CRI sections.
+    const { cfg, dir } = dump(main, { '99-nvidia.toml': nvidiaOnly }, true, builtContainerd2());
+    expect(cfg.imports).toContain(join(dir, 'conf.d', '*.toml'));
+    expect(effectiveCri(cfg)).toEqual({
+      sandbox: kubeadmPause('containerd2'),
+      defaultRuntime: 'nvidia',
+      runcSystemd: true,
+      nvidia: { runtimeType: 'io.containerd.runc.v2', binary: NVIDIA_CONTAINER_RUNTIME, systemd: true },
+      configPath: '/etc/containerd/certs.d',
+    });
+  });
+
+  it('negative control: without the drop-in a GPU host runs runc by default (the drop-in is what makes nvidia the default)', () => {
+    const { view, get } = hostFiles('containerd2');
+    const gpu = view.gpuHosts[0]!;
+    const { cfg } = dump(get(gpu.name, CONTAINERD_CONFIG)!, {}, true, builtContainerd2());
+    const eff = effectiveCri(cfg);
+    expect(eff.defaultRuntime).toBe('runc');
+    expect(eff.nvidia).toBeUndefined();
+  });
+
+  it('negative control: containerd 2.1.4 reads version = 3 sections only under their 2.x plugin ids (a v2 CRI table is ignored)', () => {
+    const { view } = hostFiles('containerd2');
+    // The same settings under the 1.x plugin id in a version = 3 file: 2.1.4 keeps its built-in defaults.
+    const v2Table = toToml({ version: 3, plugins: criPlugins(2, criSettings(view, false)) });
+    expect(v2Table).toContain('version = 3');
+    const { cfg } = dump(v2Table, {}, false, builtContainerd2());
+    const eff = effectiveCri(cfg);
+    expect(eff.sandbox).not.toBe(kubeadmPause('containerd2'));
+    expect(eff.runcSystemd).not.toBe(true);
   });
 });
 
