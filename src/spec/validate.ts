@@ -3,7 +3,7 @@
 import type { ClusterSpec, HostSpec } from './schema.js';
 import { issue, type PathSegment, type SpecIssue } from './issues.js';
 import { cidrContains, cidrHasHostBits, cidrsOverlap, compareVersions } from './net.js';
-import { CONTAINERD_MIN_FOR_K8S_134, kubeMinor, releaseImages } from '../versions.js';
+import { CONTAINERD_MIN_FOR_K8S_134, DEBIAN12_CONTAINERD, kubeMinor, releaseImages } from '../versions.js';
 
 const RESERVED_NAMESPACES = new Set(['default', 'kube-system', 'kube-public', 'kube-node-lease', 'kubernetes-dashboard', 'gpu-operator', 'calico-system', 'tigera-operator', 'headlamp']);
 
@@ -122,6 +122,10 @@ export function crossFieldChecks(cluster: ClusterSpec): { errors: SpecIssue[]; w
     err(['spec', 'kubernetesVersion'], 'unsupported', `Kubernetes ${s.kubernetesVersion} is not supported by this release (supported: v1.34.x)`);
   }
   checkContainerd(s.containerRuntime.containerd.version, s.kubernetesVersion, warn);
+  const debian = s.hosts.filter((h) => h.os === 'debian12');
+  if (debian.length > 0 && s.containerRuntime.containerd.version !== DEBIAN12_CONTAINERD) {
+    warn(['spec', 'containerRuntime', 'containerd', 'version'], 'debian_containerd', `Debian 12 ships containerd ${DEBIAN12_CONTAINERD}, not ${s.containerRuntime.containerd.version} (${names(debian)}): packages/debian12/containerd in the bundle must hold containerd ${s.containerRuntime.containerd.version} from another source; bundle verify and the install check that version`);
+  }
   const rhel = s.hosts.filter((h) => h.os === 'rhel8');
   if (rhel.length > 0) {
     warn(['spec', 'hosts'], 'cgroup_v1', `RHEL 8 runs cgroup v1 (${names(rhel)}): Kubernetes 1.34 only warns, but from 1.35 the kubelet refuses cgroup v1 unless failCgroupV1 is false; plan the move to RHEL 9 before upgrading`);

@@ -26,7 +26,7 @@ describe('local-path storage', () => {
     const cm = docs.find((d) => d.kind === 'ConfigMap')!;
     expect(JSON.parse(cm.data!['config.json']!).nodePathMap[0].paths).toEqual(['/opt/local-path-provisioner']);
     expect(storageAddon.images(view).every((i) => i.startsWith('registry.local:5000/k8s/'))).toBe(true);
-    expect(JSON.parse(cm.data!['helperPod.yaml']!).spec.containers[0].image).toBe('registry.local:5000/k8s/library/busybox:1.37.0');
+    expect(JSON.parse(cm.data!['helperPod.yaml']!).spec.containers[0].image).toBe('registry.local:5000/k8s/library/busybox:1.35.0');
   });
 
   it('renders nothing when disabled', () => {

@@ -11,8 +11,12 @@ import { yamlFile } from '../../render/yaml.js';
 import { clusterFile, type GeneratedFile } from '../../types.js';
 import type { AddonModule } from '../addon.js';
 
-export const LOCAL_PATH_IMAGE = 'docker.io/rancher/local-path-provisioner:v0.0.31';
-export const LOCAL_PATH_HELPER_IMAGE = 'docker.io/library/busybox:1.37.0';
+// v0.0.30, not the newer v0.0.31: the offline supply builds the image from source, and the Go module proxy serves
+// github.com/rancher/local-path-provisioner up to v0.0.30 only (v0.0.31: 403). Same config.json/helper-pod contract.
+export const LOCAL_PATH_IMAGE = 'docker.io/rancher/local-path-provisioner:v0.0.30';
+// 1.35.0: the busybox Debian 12 ships (busybox-static), from which the supply builds this image; the helper pod only
+// runs sh, mkdir, rm and chmod.
+export const LOCAL_PATH_HELPER_IMAGE = 'docker.io/library/busybox:1.35.0';
 export const STORAGE_CLASS = 'local-path';
 const NS = 'local-path-storage';
 const SA = 'local-path-provisioner-service-account';

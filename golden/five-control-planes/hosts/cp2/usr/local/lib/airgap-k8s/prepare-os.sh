@@ -87,12 +87,25 @@ if step selinux-config; then
   fi
 fi
 
-# The modules of /etc/modules-load.d/airgap-k8s.conf, loaded now rather than at the next boot.
+# The modules of /etc/modules-load.d/airgap-k8s.conf, loaded now rather than at the next boot. A module already
+# in the kernel (loaded, or built in: then modprobe fails for lack of /lib/modules) is left as it is.
+# AIRGAP_KERNEL_ROOT (tests) is where /sys and /proc are looked for.
 if step modules; then
-  for m in overlay br_netfilter; do
-    modprobe "$m"
-  done
-  log "modules: overlay, br_netfilter loaded"
+  KROOT=${AIRGAP_KERNEL_ROOT:-}
+  if [ -d "$KROOT/sys/module/overlay" ] || grep -qsw overlay "$KROOT/proc/filesystems"; then
+    log "modules: overlay already in the kernel"
+  elif modprobe overlay; then
+    log "modules: overlay loaded"
+  else
+    die "modules: overlay is not in the kernel and modprobe overlay failed"
+  fi
+  if [ -d "$KROOT/sys/module/br_netfilter" ] || test -d "$KROOT/proc/sys/net/bridge"; then
+    log "modules: br_netfilter already in the kernel"
+  elif modprobe br_netfilter; then
+    log "modules: br_netfilter loaded"
+  else
+    die "modules: br_netfilter is not in the kernel and modprobe br_netfilter failed"
+  fi
 fi
 
 # Apply every sysctl file as the boot does, then check ours won: a later file (99-sysctl.conf sorts after
