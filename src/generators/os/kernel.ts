@@ -10,6 +10,12 @@ export const SYSCTL_PATH = '/etc/sysctl.d/99-airgap-k8s.conf';
 export interface KernelModule {
   name: string;
   why: string;
+  /**
+   * A shell test that is true when the module's function is already in the running kernel without a /sys/module
+   * entry: a built-in module without parameters has none (measured on a kernel with everything built in, where
+   * `modprobe` fails for lack of /lib/modules)
+   */
+  builtIn: string;
 }
 
 export interface Sysctl {
@@ -19,8 +25,12 @@ export interface Sysctl {
 }
 
 export const KERNEL_MODULES: readonly KernelModule[] = [
-  { name: 'overlay', why: "containerd's default overlayfs snapshotter" },
-  { name: 'br_netfilter', why: 'makes bridged traffic visible to iptables; the net.bridge.* sysctls exist only once it is loaded' },
+  { name: 'overlay', why: "containerd's default overlayfs snapshotter", builtIn: 'grep -qsw overlay "$KROOT/proc/filesystems"' },
+  {
+    name: 'br_netfilter',
+    why: 'makes bridged traffic visible to iptables; the net.bridge.* sysctls exist only once it is loaded',
+    builtIn: 'test -d "$KROOT/proc/sys/net/bridge"',
+  },
 ];
 
 /**

@@ -86,12 +86,18 @@ fi`,
   fi
 fi`,
 
-  modules: `# The modules of /etc/modules-load.d/airgap-k8s.conf, loaded now rather than at the next boot.
+  modules: `# The modules of /etc/modules-load.d/airgap-k8s.conf, loaded now rather than at the next boot. A module already
+# in the kernel (loaded, or built in: then modprobe fails for lack of /lib/modules) is left as it is.
+# AIRGAP_KERNEL_ROOT (tests) is where /sys and /proc are looked for.
 if step modules; then
-  for m in ${KERNEL_MODULES.map((m) => m.name).join(' ')}; do
-    modprobe "$m"
-  done
-  log "modules: ${KERNEL_MODULES.map((m) => m.name).join(', ')} loaded"
+  KROOT=\${AIRGAP_KERNEL_ROOT:-}
+${KERNEL_MODULES.map((m) => `  if [ -d "$KROOT/sys/module/${m.name}" ] || ${m.builtIn}; then
+    log "modules: ${m.name} already in the kernel"
+  elif modprobe ${m.name}; then
+    log "modules: ${m.name} loaded"
+  else
+    die "modules: ${m.name} is not in the kernel and modprobe ${m.name} failed"
+  fi`).join('\n')}
 fi`,
 
   sysctl: `# Apply every sysctl file as the boot does, then check ours won: a later file (99-sysctl.conf sorts after

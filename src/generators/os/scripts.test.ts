@@ -197,7 +197,9 @@ describe.each(SHELLS)('prepare-os.sh under %s', (shell) => {
     liveStubs(sb);
     applyHostFiles(sb, ha, 'master1');
     put(join(sb.root, 'etc/hosts'), `${HOST_OWN[0]}\n`);
-    const first = run(sb, shell, PREPARE_OS_PATH, { AIRGAP_ROOT: sb.root });
+    // a kernel without the modules yet (an empty /sys and /proc): each is modprobe'd
+    const kernel = { AIRGAP_ROOT: sb.root, AIRGAP_KERNEL_ROOT: join(sb.root, 'no-kernel') };
+    const first = run(sb, shell, PREPARE_OS_PATH, kernel);
     expect(first.stderr).toBe('');
     expect(first.status).toBe(0);
     const c1 = calls(sb);
@@ -209,13 +211,40 @@ describe.each(SHELLS)('prepare-os.sh under %s', (shell) => {
     for (const s of SYSCTLS) expect(c1).toContain(`sysctl -n ${s.key}`);
 
     writeFileSync(sb.calls, '');
-    const second = run(sb, shell, PREPARE_OS_PATH, { AIRGAP_ROOT: sb.root });
+    const second = run(sb, shell, PREPARE_OS_PATH, kernel);
     expect(second.status).toBe(0);
     const c2 = calls(sb);
     expect(c2.filter((c) => /^(swapoff|setenforce|hostnamectl)\b/.test(c))).toEqual([]);
     expect(second.stdout).toContain('swap: already off');
     expect(second.stdout).toContain('selinux: not enforcing');
     expect(second.stdout).toContain('hostname: already master1');
+  });
+
+  it('leaves modules that are built into the kernel alone (no /sys/module entry, no /lib/modules: modprobe would fail)', () => {
+    const sb = sandbox();
+    liveStubs(sb);
+    stub(sb, 'modprobe', 'exit 1');
+    applyHostFiles(sb, ha, 'master1');
+    const k = join(sb.root, 'kernel');
+    // as measured on this project's CI kernel: overlay listed in /proc/filesystems and /sys/module, br_netfilter only
+    // visible through /proc/sys/net/bridge
+    put(join(k, 'proc/filesystems'), 'nodev\tsysfs\nnodev\toverlay\n');
+    mkdirSync(join(k, 'proc/sys/net/bridge'), { recursive: true });
+    const r = run(sb, shell, PREPARE_OS_PATH, { AIRGAP_ROOT: sb.root, AIRGAP_KERNEL_ROOT: k, AIRGAP_SKIP: 'swap selinux sysctl hostname' });
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    expect(calls(sb).filter((c) => c.startsWith('modprobe'))).toEqual([]);
+    for (const m of KERNEL_MODULES) expect(r.stdout).toContain(`modules: ${m.name} already in the kernel`);
+  });
+
+  it('fails naming the module when it is neither in the kernel nor loadable', () => {
+    const sb = sandbox();
+    liveStubs(sb);
+    stub(sb, 'modprobe', 'exit 1');
+    applyHostFiles(sb, ha, 'master1');
+    const r = run(sb, shell, PREPARE_OS_PATH, { AIRGAP_ROOT: sb.root, AIRGAP_KERNEL_ROOT: join(sb.root, 'no-kernel'), AIRGAP_SKIP: 'swap selinux sysctl hostname' });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain('modules: overlay is not in the kernel and modprobe overlay failed');
   });
 
   it('takes the hostname from the first non-comment line of /etc/hostname', () => {
