@@ -26,7 +26,8 @@ export const JobStatus = z.enum(JOB_STATUSES).openapi('JobStatus', {
   description: 'pending (accepted, preparing) -> running -> succeeded | failed | cancelled; failed and cancelled can be resumed',
 });
 export const ExecutorKind = z.enum(EXECUTOR_KINDS).openapi('ExecutorKind', {
-  description: 'dry-run records every command and touches nothing; ssh runs the plan on the spec\'s hosts',
+  description:
+    'dry-run records every command and touches nothing; ssh runs the plan on the spec\'s hosts; kind runs it in the hosts\' node containers (docker exec into the container labelled airgap-k8s.node.host=<host> that holds the host\'s address)',
 });
 
 const Totals = z.object({ changed: z.number().int(), skipped: z.number().int(), failed: z.number().int(), durationMs: z.number() }).openapi('RunTotals');
@@ -98,6 +99,10 @@ export const Accepted = z
 export const PlanSchema = z
   .object({
     cluster: z.string(),
+    overlay: z
+      .object({ name: z.string(), summary: z.string(), settings: z.array(z.object({ target: z.string(), setting: z.string(), why: z.string() })) })
+      .optional()
+      .openapi({ description: 'settings applied on top of what real hosts get (container nodes of a rehearsal); absent for real hosts' }),
     phases: z.array(
       z.object({
         name: z.enum(PHASES),

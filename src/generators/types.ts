@@ -27,6 +27,8 @@ export interface Facts {
   caCertHash: string;
   /** Upstream files from the bundle; absent when rendering without one (generators then say what is missing) */
   upstream?: UpstreamTexts;
+  /** settings for hosts that are not real machines (./overlay.ts); absent for real hosts */
+  overlay?: import('./overlay.js').OverlayName;
 }
 
 interface FileBase {

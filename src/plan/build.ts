@@ -8,6 +8,7 @@ import { renderView } from '../generators/index.js';
 import { addonImages, helmReleases } from '../generators/manifests/index.js';
 import { valuesPath } from '../generators/manifests/helm.js';
 import { outputPath, type Facts, type GeneratedFile, type HostFile } from '../generators/types.js';
+import { overlayOf } from '../generators/overlay.js';
 import { kubeadmImages } from '../images.js';
 import { groupPackages, hostPackageGroups, packageDir, packageManager, type PackageGroup } from './packages.js';
 import { bundleContents, hostUploads, registryPushes } from '../bundle/contents.js';
@@ -50,10 +51,11 @@ const kubectl = (...args: string[]) => ['kubectl', '--kubeconfig', KUBECONFIG, .
 
 export function buildPlan(spec: ClusterSpec, facts: Facts): Plan {
   const view = deriveView(spec);
-  return planFromFiles(view, renderView(view, facts));
+  return planFromFiles(view, renderView(view, facts), facts);
 }
 
-export function planFromFiles(view: ClusterView, files: readonly GeneratedFile[]): Plan {
+/** The plan for rendered files; `facts` only for what the plan shows beside them (the overlay they were made with). */
+export function planFromFiles(view: ClusterView, files: readonly GeneratedFile[], facts: Pick<Facts, 'overlay'> = {}): Plan {
   const steps: Step[] = [];
   const s = view.cluster.spec;
   const bundle = s.offline.bundleDir;
@@ -438,7 +440,8 @@ export function planFromFiles(view: ClusterView, files: readonly GeneratedFile[]
     serial: name === 'control-planes',
     steps: steps.filter((st) => st.phase === name),
   })).filter((p) => p.steps.length > 0);
-  return { cluster: view.name, phases };
+  const overlay = overlayOf(facts);
+  return overlay ? { cluster: view.name, overlay, phases } : { cluster: view.name, phases };
 }
 
 /**

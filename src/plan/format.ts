@@ -30,6 +30,10 @@ function detail(s: Step): string {
 export function formatPlan(plan: Plan): string {
   const total = plan.phases.reduce((n, p) => n + p.steps.length, 0);
   const out = [`Plan for Cluster "${plan.cluster}": ${plan.phases.length} phases, ${total} steps`];
+  if (plan.overlay) {
+    out.push(`overlay ${plan.overlay.name}: ${plan.overlay.summary}`);
+    for (const o of plan.overlay.settings) out.push(`  ${o.target}: ${o.setting} (${o.why})`);
+  }
   plan.phases.forEach((p, i) => {
     const hosts = new Set(p.steps.map((s) => s.host ?? 'cluster'));
     out.push('', `[${i + 1}/${plan.phases.length}] ${p.name} (${p.serial ? 'one host at a time' : 'hosts in parallel'}; ${hosts.size} target${hosts.size === 1 ? '' : 's'}, ${p.steps.length} steps)`);

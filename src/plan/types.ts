@@ -1,6 +1,7 @@
 // The install plan is data: phases of steps, each step for one host (or the cluster, run on the first control
 // plane), with an idempotency probe, a timeout and a retry policy. It can be printed, golden-tested, diffed,
 // stored and resumed. Step payloads never contain secrets: files are referenced by output path and sha256.
+import type { Overlay } from '../generators/overlay.js';
 
 export const PHASES = [
   'preflight',
@@ -147,5 +148,7 @@ export interface Phase {
 
 export interface Plan {
   cluster: string;
+  /** settings applied on top of what real hosts get (src/generators/overlay.ts); absent for real hosts */
+  overlay?: Overlay;
   phases: Phase[];
 }

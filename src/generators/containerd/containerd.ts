@@ -15,7 +15,8 @@ import { NVIDIA_CONTAINER_RUNTIME } from '../../versions.js';
 import { hashMarker } from '../render/marker.js';
 import { toToml, type TomlTable } from '../render/toml.js';
 import { yamlFile } from '../render/yaml.js';
-import { hostFile, type GeneratedFile, type Generator } from '../types.js';
+import { hasOverlay, overlayComment } from '../overlay.js';
+import { hostFile, type Facts, type GeneratedFile, type Generator } from '../types.js';
 
 export const CONTAINERD_CONFIG = '/etc/containerd/config.toml';
 export const CONTAINERD_DROPIN_DIR = '/etc/containerd/conf.d';
@@ -44,10 +45,13 @@ export interface CriSettings {
   defaultRuntime: 'runc' | 'nvidia';
   nvidia: boolean;
   configPath: string;
+  /** overlay container-node only: runc may not lower oom_score_adj in a node without CAP_SYS_RESOURCE */
+  restrictOomScoreAdj?: true;
 }
 
-export function criSettings(view: ClusterView, nvidia: boolean): CriSettings {
+export function criSettings(view: ClusterView, nvidia: boolean, facts: Pick<Facts, 'overlay'> = {}): CriSettings {
   return {
+    ...(hasOverlay(facts, 'container-node') ? { restrictOomScoreAdj: true as const } : {}),
     // The same pause image kubeadm expects, or its preflight warns and pods use a different sandbox.
     sandboxImage: pauseImage(view.kubernetesVersion, view.registry),
     defaultRuntime: nvidia ? 'nvidia' : 'runc',
@@ -73,6 +77,7 @@ export function criPlugins(version: ContainerdConfigVersion, s: CriSettings): To
     return {
       [CRI_V2]: {
         sandbox_image: s.sandboxImage,
+        restrict_oom_score_adj: s.restrictOomScoreAdj,
         containerd,
         registry: { config_path: s.configPath },
       },
@@ -83,18 +88,18 @@ export function criPlugins(version: ContainerdConfigVersion, s: CriSettings): To
       pinned_images: { sandbox: s.sandboxImage },
       registry: { config_path: s.configPath },
     },
-    [CRI_V3_RUNTIME]: { containerd },
+    [CRI_V3_RUNTIME]: { containerd, restrict_oom_score_adj: s.restrictOomScoreAdj },
   };
 }
 
-export function mainConfig(view: ClusterView, h: HostView): TomlTable {
+export function mainConfig(view: ClusterView, h: HostView, facts: Pick<Facts, 'overlay'> = {}): TomlTable {
   const version = configVersion(view.cluster.spec.containerRuntime.containerd.version);
   return {
     version,
     // Only GPU hosts import drop-ins (ours, or the GPU Operator toolkit's): nothing else should change the CRI
     // section behind this file's back.
     imports: h.isGpu ? [CONTAINERD_IMPORTS] : undefined,
-    plugins: criPlugins(version, criSettings(view, false)),
+    plugins: criPlugins(version, criSettings(view, false, facts)),
   };
 }
 
@@ -110,10 +115,10 @@ export function writesNvidiaDropIn(view: ClusterView, h: HostView): boolean {
   return h.isGpu && !(op.enabled && op.toolkit === 'operator');
 }
 
-export function nvidiaDropIn(view: ClusterView): TomlTable {
+export function nvidiaDropIn(view: ClusterView, facts: Pick<Facts, 'overlay'> = {}): TomlTable {
   const version = configVersion(view.cluster.spec.containerRuntime.containerd.version);
   // An imported file may not declare a newer version than the main file; the same one is always right.
-  return { version, plugins: criPlugins(version, criSettings(view, true)) };
+  return { version, plugins: criPlugins(version, criSettings(view, true, facts)) };
 }
 
 // ---- registry mirrors (hosts.toml) ----
@@ -180,19 +185,19 @@ export function needsRegistryHostDir(view: ClusterView): boolean {
   return !!view.registry && Object.keys(registryTls(view)).length > 0;
 }
 
-function tomlFile(view: ClusterView, t: TomlTable): string {
-  return hashMarker(view.name) + toToml(t);
+function tomlFile(view: ClusterView, t: TomlTable, facts: Pick<Facts, 'overlay'> = {}): string {
+  return hashMarker(view.name) + (facts.overlay ? overlayComment(facts.overlay) : '') + toToml(t);
 }
 
 export const containerdGenerator: Generator = {
   name: 'containerd',
-  generate(view: ClusterView): GeneratedFile[] {
+  generate(view: ClusterView, facts: Facts): GeneratedFile[] {
     const files: GeneratedFile[] = [];
     const file = (h: HostView, path: string, content: string) => files.push(hostFile('containerd', h.name, path, content));
     for (const h of view.hosts) {
       if (!h.isControlPlane && !h.isWorker) continue;
-      file(h, CONTAINERD_CONFIG, tomlFile(view, mainConfig(view, h)));
-      if (writesNvidiaDropIn(view, h)) file(h, NVIDIA_DROPIN, tomlFile(view, nvidiaDropIn(view)));
+      file(h, CONTAINERD_CONFIG, tomlFile(view, mainConfig(view, h, facts), facts));
+      if (writesNvidiaDropIn(view, h)) file(h, NVIDIA_DROPIN, tomlFile(view, nvidiaDropIn(view, facts), facts));
       if (view.registry) {
         for (const upstream of MIRRORED_REGISTRIES) {
           file(h, `${CERTS_D}/${upstream}/hosts.toml`, tomlFile(view, mirrorHostsToml(view, upstream)));

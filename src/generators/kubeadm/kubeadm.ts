@@ -11,6 +11,7 @@
 // `kubeadm init phase upload-certs --upload-certs --config FILE`).
 import type { ClusterView, HostView } from '../../spec/derive.js';
 import { hashMarker } from '../render/marker.js';
+import { hasOverlay, overlayComment } from '../overlay.js';
 import { toYaml } from '../render/yaml.js';
 import { hostFile, type Facts, type GeneratedFile, type Generator } from '../types.js';
 
@@ -66,7 +67,7 @@ export function nodeTaints(h: HostView): Taint[] | undefined {
   return undefined;
 }
 
-function nodeRegistration(h: HostView) {
+function nodeRegistration(h: HostView, facts: Pick<Facts, 'overlay'>) {
   const kubeletExtraArgs: Arg[] = [{ name: 'node-ip', value: h.address }];
   return {
     name: h.name,
@@ -74,6 +75,8 @@ function nodeRegistration(h: HostView) {
     imagePullPolicy: 'IfNotPresent',
     kubeletExtraArgs,
     taints: nodeTaints(h),
+    // overlay container-node: no kernel config in a container for the system verification to read
+    ignorePreflightErrors: hasOverlay(facts, 'container-node') ? ['SystemVerification'] : undefined,
   };
 }
 
@@ -98,7 +101,7 @@ export function initConfiguration(view: ClusterView, facts: Facts, h: HostView) 
     ],
     certificateKey: facts.secrets.certificateKey,
     localAPIEndpoint: { advertiseAddress: h.address, bindPort: apiServerBindPort(view) },
-    nodeRegistration: nodeRegistration(h),
+    nodeRegistration: nodeRegistration(h, facts),
     timeouts: { controlPlaneComponentHealthCheck: CONTROL_PLANE_HEALTH_TIMEOUT },
   };
 }
@@ -145,12 +148,14 @@ export function kubeletConfiguration(view: ClusterView) {
  * (ipvs needs ip_vs* modules plus ipset/ipvsadm and is being deprecated upstream; nftables mode needs a 5.13+
  * kernel, RHEL 8 has 4.18). A few nodes and services do not need ipvs' scaling.
  */
-export function kubeProxyConfiguration(view: ClusterView) {
+export function kubeProxyConfiguration(view: ClusterView, facts: Pick<Facts, 'overlay'> = {}) {
   return {
     apiVersion: 'kubeproxy.config.k8s.io/v1alpha1',
     kind: 'KubeProxyConfiguration',
     mode: 'iptables',
     clusterCIDR: view.cluster.spec.network.podSubnet,
+    // overlay container-node: nf_conntrack_max belongs to the shared kernel; 0 leaves it alone
+    conntrack: hasOverlay(facts, 'container-node') ? { maxPerCore: 0 } : undefined,
   };
 }
 
@@ -173,13 +178,13 @@ export function joinConfiguration(view: ClusterView, facts: Facts, h: HostView) 
           certificateKey: facts.secrets.certificateKey,
         }
       : undefined,
-    nodeRegistration: nodeRegistration(h),
+    nodeRegistration: nodeRegistration(h, facts),
     timeouts: h.isControlPlane ? { controlPlaneComponentHealthCheck: CONTROL_PLANE_HEALTH_TIMEOUT } : undefined,
   };
 }
 
-function kubeadmFile(view: ClusterView, command: string, docs: unknown[]): string {
-  return `${hashMarker(view.name)}# Run: ${command}\n${docs.map(toYaml).join('---\n')}`;
+function kubeadmFile(view: ClusterView, command: string, docs: unknown[], facts: Pick<Facts, 'overlay'>): string {
+  return `${hashMarker(view.name)}${facts.overlay ? overlayComment(facts.overlay) : ''}# Run: ${command}\n${docs.map(toYaml).join('---\n')}`;
 }
 
 /** The PEM with the marker as explanatory text before it (RFC 7468 allows it; Go's and OpenSSL's parsers skip it). */
@@ -194,15 +199,15 @@ export const kubeadmGenerator: Generator = {
     for (const h of view.hosts) {
       if (!h.isControlPlane && !h.isWorker) continue;
       if (h.isFirstControlPlane) {
-        const docs = [initConfiguration(view, facts, h), clusterConfiguration(view), kubeletConfiguration(view), kubeProxyConfiguration(view)];
-        files.push(hostFile('kubeadm', h.name, KUBEADM_INIT_CONFIG, kubeadmFile(view, KUBEADM_INIT_COMMAND, docs), { secret: true }));
+        const docs = [initConfiguration(view, facts, h), clusterConfiguration(view), kubeletConfiguration(view), kubeProxyConfiguration(view, facts)];
+        files.push(hostFile('kubeadm', h.name, KUBEADM_INIT_CONFIG, kubeadmFile(view, KUBEADM_INIT_COMMAND, docs, facts), { secret: true }));
         // Our CA, so that the join files can pin its hash before it exists in the cluster. kubeadm uses an existing
         // ca.crt + ca.key pair instead of generating one; the other control planes get it through --upload-certs.
         files.push(hostFile('kubeadm', h.name, CA_CERT_PATH, pemFile(view, facts.secrets.ca.cert)));
         files.push(hostFile('kubeadm', h.name, CA_KEY_PATH, pemFile(view, facts.secrets.ca.key), { secret: true }));
       } else {
         const doc = joinConfiguration(view, facts, h);
-        files.push(hostFile('kubeadm', h.name, KUBEADM_JOIN_CONFIG, kubeadmFile(view, KUBEADM_JOIN_COMMAND, [doc]), { secret: true }));
+        files.push(hostFile('kubeadm', h.name, KUBEADM_JOIN_CONFIG, kubeadmFile(view, KUBEADM_JOIN_COMMAND, [doc], facts), { secret: true }));
       }
     }
     return files;

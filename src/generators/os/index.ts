@@ -1,18 +1,18 @@
 // OS preparation: kernel modules, sysctls and prepare-os.sh on every host; firewall.sh on RHEL 8 hosts.
 import type { ClusterView } from '../../spec/derive.js';
-import { hostFile, type GeneratedFile, type Generator } from '../types.js';
+import { hostFile, type Facts, type GeneratedFile, type Generator } from '../types.js';
 import { FIREWALL_PATH, firewallScript } from './firewall.js';
 import { MODULES_LOAD_PATH, SYSCTL_PATH, isKubeNode, modulesLoadConf, sysctlConf } from './kernel.js';
 import { PREPARE_OS_PATH, prepareOsScript } from './prepare.js';
 
 export const osGenerator: Generator = {
   name: 'os',
-  generate(view: ClusterView): GeneratedFile[] {
+  generate(view: ClusterView, facts: Facts): GeneratedFile[] {
     return view.hosts.flatMap((h) => [
       ...(isKubeNode(h)
         ? [hostFile('os', h.name, MODULES_LOAD_PATH, modulesLoadConf(view)), hostFile('os', h.name, SYSCTL_PATH, sysctlConf(view))]
         : []),
-      hostFile('os', h.name, PREPARE_OS_PATH, prepareOsScript(view, h), { mode: 0o755 }),
+      hostFile('os', h.name, PREPARE_OS_PATH, prepareOsScript(view, h, facts), { mode: 0o755 }),
     ]);
   },
 };

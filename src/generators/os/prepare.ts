@@ -7,7 +7,9 @@
 // module and sysctl names are constants, the hosts block markers come from the hosts generator.
 import type { ClusterView, HostView } from '../../spec/derive.js';
 import { HOSTS_BEGIN, HOSTS_END } from '../hosts/hosts.js';
+import { hasOverlay } from '../overlay.js';
 import { shellScript } from '../render/marker.js';
+import type { Facts } from '../types.js';
 import { KERNEL_MODULES, SYSCTLS, SYSCTL_PATH, isKubeNode } from './kernel.js';
 
 export const PREPARE_OS_PATH = '/usr/local/lib/airgap-k8s/prepare-os.sh';
@@ -36,7 +38,7 @@ for (const m of [HOSTS_BEGIN, HOSTS_END]) {
   if (!/^[# A-Za-z0-9-]+$/.test(m)) throw new Error(`hosts block marker ${JSON.stringify(m)} is not plain text`);
 }
 
-const STEP_BODIES: Record<PrepareStep, string> = {
+const STEP_BODIES: Record<Exclude<PrepareStep, 'sysctl'>, string> = {
   swap: `# The kubelet refuses to start with swap on.
 if step swap; then
   if [ -n "$(swapon --show=NAME --noheadings)" ]; then
@@ -100,15 +102,7 @@ ${KERNEL_MODULES.map((m) => `  if [ -d "$KROOT/sys/module/${m.name}" ] || ${m.bu
   fi`).join('\n')}
 fi`,
 
-  sysctl: `# Apply every sysctl file as the boot does, then check ours won: a later file (99-sysctl.conf sorts after
-# 99-airgap-k8s.conf) could override a value and break the node only at the next reboot.
-if step sysctl; then
-  sysctl --system >/dev/null || log "sysctl: sysctl --system reported errors (above); checking our values"
-  wrong=""
-${SYSCTLS.map((s) => `  [ "$(sysctl -n ${s.key})" = ${s.value} ] || wrong="$wrong ${s.key}"`).join('\n')}
-  [ -z "$wrong" ] || die "sysctl: not in effect after sysctl --system:$wrong (another file overrides ${SYSCTL_PATH})"
-  log "sysctl: ${SYSCTLS.map((s) => `${s.key}=${s.value}`).join(' ')}"
-fi`,
+
 
   hosts: `# Merge the cluster's block (${HOSTS_FRAGMENT_PATH}) into /etc/hosts: an old block between the markers is
 # replaced where it stands, or the block is appended; the host's own lines are kept as they are.
@@ -149,7 +143,37 @@ if step hostname; then
 fi`,
 };
 
-export function prepareOsScript(view: ClusterView, h: HostView): string {
+const SYSCTL_CHECK = `  wrong=""
+${SYSCTLS.map((s) => `  [ "$(sysctl -n ${s.key})" = ${s.value} ] || wrong="$wrong ${s.key}"`).join('\n')}`;
+
+// The container-node overlay writes our keys into the container's own network namespace: each of them must be one.
+for (const s of SYSCTLS) {
+  if (!/^net\.(ipv4|bridge)\./.test(s.key)) throw new Error(`sysctl ${s.key}: the container-node overlay only knows per-network-namespace keys`);
+}
+
+function sysctlStep(facts: Pick<Facts, 'overlay'>): string {
+  if (hasOverlay(facts, 'container-node')) {
+    return `# Our kernel settings. overlay container-node: each key is per network namespace and is written into this
+# container's. The distribution's sysctl files are not applied here: their global settings would change the kernel
+# every container on this machine shares.
+if step sysctl; then
+  sysctl -q -w ${SYSCTLS.map((s) => `${s.key}=${s.value}`).join(' ')}
+${SYSCTL_CHECK}
+  [ -z "$wrong" ] || die "sysctl: not in effect after sysctl -w:$wrong"
+  log "sysctl: ${SYSCTLS.map((s) => `${s.key}=${s.value}`).join(' ')} (this network namespace)"
+fi`;
+  }
+  return `# Apply every sysctl file as the boot does, then check ours won: a later file (99-sysctl.conf sorts after
+# 99-airgap-k8s.conf) could override a value and break the node only at the next reboot.
+if step sysctl; then
+  sysctl --system >/dev/null || log "sysctl: sysctl --system reported errors (above); checking our values"
+${SYSCTL_CHECK}
+  [ -z "$wrong" ] || die "sysctl: not in effect after sysctl --system:$wrong (another file overrides ${SYSCTL_PATH})"
+  log "sysctl: ${SYSCTLS.map((s) => `${s.key}=${s.value}`).join(' ')}"
+fi`;
+}
+
+export function prepareOsScript(view: ClusterView, h: HostView, facts: Pick<Facts, 'overlay'> = {}): string {
   const steps = prepareSteps(h);
   return shellScript(
     view.name,
@@ -191,7 +215,7 @@ replace_content() {
   rm -f "$2"
 }
 
-${steps.map((s) => STEP_BODIES[s]).join('\n\n')}
+${steps.map((s) => (s === 'sysctl' ? sysctlStep(facts) : STEP_BODIES[s])).join('\n\n')}
 
 log "done"`,
   );
