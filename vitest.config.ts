@@ -1,4 +1,4 @@
-import { defineConfig } from 'vitest/config';
+import { configDefaults, defineConfig } from 'vitest/config';
 
 // Test tiers. `unit` is the fast loop (pure code, goldens, CLI); `tools` runs the real programs that read our
 // files (haproxy, keepalived, containerd) and needs scripts/setup-tools.sh first. Later tiers add themselves here.
@@ -24,6 +24,8 @@ export default defineConfig({
         test: {
           name: 'executors',
           include: ['test/executors/**/*.test.ts'],
+          // the kind executor needs docker and the test-bed image: it runs in the testbed project
+          exclude: [...configDefaults.exclude, 'test/executors/kind.test.ts'],
           testTimeout: 60_000,
           hookTimeout: 60_000,
         },
@@ -44,7 +46,8 @@ export default defineConfig({
         // `npm run test:testbed`; `npm run testbed:setup` (root) prepares docker, the host image and the bundle.
         test: {
           name: 'testbed',
-          include: ['test/testbed/**/*.test.ts'],
+          // with the kind executor's conformance run in a test-bed host container
+          include: ['test/testbed/**/*.test.ts', 'test/executors/kind.test.ts'],
           testTimeout: 180_000,
           hookTimeout: 300_000,
           // one file at a time: each boots several systemd containers on a 2-core machine
@@ -81,6 +84,18 @@ export default defineConfig({
           name: 'bundle',
           include: ['test/bundle/**/*.test.ts'],
           testTimeout: 300_000,
+          hookTimeout: 300_000,
+          fileParallelism: false,
+        },
+      },
+      {
+        // The real offline supply (scripts/supply/build.sh: packages and images built here from upstream source):
+        // verified, installed with dpkg on a bare host container, imported into its containerd, and a kubeadm init
+        // from our rendered config: `npm run test:supply` (root; builds or finds the cached supply first).
+        test: {
+          name: 'supply',
+          include: ['test/supply/**/*.test.ts'],
+          testTimeout: 900_000,
           hookTimeout: 300_000,
           fileParallelism: false,
         },

@@ -47,7 +47,7 @@ export const ENV_HELP = `Environment (flags take precedence):
                                                          first start into DATA_DIR/token (0600) and printed once
   AIRGAP_K8S_SECRETS_TOKEN                               a second token that allows downloading secret files
   AIRGAP_K8S_SECRETS_TOKEN_FILE --secrets-token-file F   (GET /clusters/{id}/files?includeSecrets=true); unset: never
-  AIRGAP_K8S_EXECUTOR           --executor dry-run|ssh   default for POST /clusters without ?executor (default ssh)
+  AIRGAP_K8S_EXECUTOR           --executor dry-run|ssh|kind default for POST /clusters without ?executor (default ssh)
   AIRGAP_K8S_DRYRUN_DELAY_MS    --dry-run-delay-ms N     dry-run: wait N ms before each command (default 0)
   AIRGAP_K8S_KNOWN_HOSTS        --known-hosts FILE       ssh: known_hosts for hosts without a pinned fingerprint
   AIRGAP_K8S_BUNDLE_DIR         --bundle DIR             the unpacked offline bundle on this machine (default: each

@@ -1,5 +1,6 @@
-// Which executor an install runs with. Over HTTP only `dry-run` (records commands, touches nothing) and `ssh` (the
-// spec's hosts) are offered: `local` would run root commands on the API server's own machine.
+// Which executor an install runs with. Over HTTP only `dry-run` (records commands, touches nothing), `ssh` (the
+// spec's hosts) and `kind` (the hosts' node containers on this machine's docker, found by their labels) are offered:
+// `local` would run root commands on the API server's own machine.
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { HostView } from '../spec/derive.js';
 import type { Secrets } from '../generators/types.js';
@@ -7,6 +8,7 @@ import { DryRunExecutor } from '../executors/dry-run/dry-run.js';
 import type { Executor, RunOptions, RunResult } from '../executors/executor.js';
 import { ExecAbortedError } from '../executors/executor.js';
 import { sshExecutorForHost } from '../executors/ssh/ssh.js';
+import { kindExecutorForHost } from '../executors/kind/kind.js';
 import type { ExecutorKind } from './store.js';
 
 export interface ExecutorSettings {
@@ -48,5 +50,7 @@ export function makeExecutor(kind: ExecutorKind, host: HostView, secrets: Secret
     const e = new DryRunExecutor({ host: host.name });
     return s.dryRunDelayMs > 0 ? new DelayedExecutor(e, s.dryRunDelayMs) : e;
   }
+  // by host name and address: this factory is not told the cluster's name
+  if (kind === 'kind') return kindExecutorForHost(host);
   return sshExecutorForHost(host, secrets, { knownHostsFile: s.knownHostsFile });
 }

@@ -4,6 +4,6 @@ export type JobStatus = (typeof JOB_STATUSES)[number];
 export const ACTIVE: readonly JobStatus[] = ['pending', 'running'];
 export const isTerminal = (s: JobStatus) => !ACTIVE.includes(s);
 
-/** Over HTTP only dry-run and ssh: `local` would run root commands on the API server's own machine. */
-export const EXECUTOR_KINDS = ['dry-run', 'ssh'] as const;
+/** Over HTTP only dry-run, ssh and kind: `local` would run root commands on the API server's own machine. */
+export const EXECUTOR_KINDS = ['dry-run', 'ssh', 'kind'] as const;
 export type ExecutorKind = (typeof EXECUTOR_KINDS)[number];

@@ -20,6 +20,7 @@ import type { Executor } from '../executors/executor.js';
 import { DryRunExecutor } from '../executors/dry-run/dry-run.js';
 import { LocalExecutor } from '../executors/local/local.js';
 import { sshExecutorForHost } from '../executors/ssh/ssh.js';
+import { kindExecutorForHost } from '../executors/kind/kind.js';
 import { progressPrinter } from './progress.js';
 import { remoteApply, remoteStatus, remoteTarget } from './remote.js';
 import { serveCommand } from './serve.js';
@@ -46,7 +47,7 @@ Usage:
   airgap-k8s validate [SPEC]                      check a cluster spec; every issue as "path: message"
   airgap-k8s render [SPEC] -o DIR [--secrets F]   write every file: DIR/hosts/<host>/<path>, DIR/cluster/...
   airgap-k8s plan [SPEC] [--json]                 print the install plan: phases, steps, probes
-  airgap-k8s apply [SPEC] --executor E            run the plan (E: dry-run, ssh, local) with live progress
+  airgap-k8s apply [SPEC] --executor E            run the plan (E: dry-run, ssh, local, kind) with live progress
   airgap-k8s apply [SPEC] --server URL            the same through a running service (POST, then its event stream)
   airgap-k8s serve [--listen HOST:PORT]           run the REST service (what npm start runs)
   airgap-k8s status ID --server URL               one install on the service: status, phase, steps
@@ -88,12 +89,14 @@ ${SECRETS_HELP}`,
   },
   apply: {
     summary: 'run the install plan',
-    usage: `Usage: airgap-k8s apply [SPEC] --executor dry-run|ssh|local [options]
+    usage: `Usage: airgap-k8s apply [SPEC] --executor dry-run|ssh|local|kind [options]
 
 Runs the plan: phases in order, hosts in parallel within a phase, control planes joining one at a time. Each step
 is skipped when its probe shows it is already done; a journal lets an interrupted install resume where it stopped.
   --executor E        dry-run (record what would run; nothing is touched), ssh (the spec's hosts), local (this
-                      machine for every host: only for single-host specs and tests)
+                      machine for every host: only for single-host specs and tests), kind (each host is a node
+                      container on this machine's docker, labelled airgap-k8s.node.host=<host> and
+                      airgap-k8s.node.cluster=<metadata.name>; commands run through docker's exec API)
   --journal FILE      step journal (default .airgap-k8s/<cluster>.journal.json)
   --known-hosts FILE  ssh host keys (default ~/.ssh/known_hosts) for hosts without a pinned fingerprint
   --concurrency N     hosts at once within a phase (default 10)
@@ -105,7 +108,8 @@ is skipped when its probe shows it is already done; a journal lets an interrupte
 ${SECRETS_HELP}
 Through a running service (airgap-k8s serve): the spec is posted to it and its event stream printed live; the
 exit code is the install's final status. Ctrl-C asks the server to cancel (twice: stop following).
-  --server URL        the service (or AIRGAP_K8S_SERVER); --executor is then dry-run or ssh (default: the server's)
+  --server URL        the service (or AIRGAP_K8S_SERVER); --executor is then dry-run, ssh or kind (default: the
+                      server's)
   --token T           its bearer token (or --token-file F, AIRGAP_K8S_TOKEN, AIRGAP_K8S_TOKEN_FILE)
 `,
     options: {
@@ -129,15 +133,15 @@ exit code is the install's final status. Ctrl-C asks the server to cancel (twice
           io.stderr(`apply: ${target.error}\n`);
           return EXIT_INPUT;
         }
-        if (kind !== undefined && kind !== 'dry-run' && kind !== 'ssh') {
-          io.stderr('apply: with --server, --executor must be dry-run or ssh\n');
+        if (kind !== undefined && kind !== 'dry-run' && kind !== 'ssh' && kind !== 'kind') {
+          io.stderr('apply: with --server, --executor must be dry-run, ssh or kind\n');
           return EXIT_INPUT;
         }
         const onSigint = { on: (fn: () => void) => (process.on('SIGINT', fn), () => void process.off('SIGINT', fn)) };
         return remoteApply({ ...target, specArg: positionals[0], ...(kind ? { executor: kind } : {}), verbose: !!values.verbose, io, interrupts: onSigint });
       }
-      if (kind !== 'dry-run' && kind !== 'ssh' && kind !== 'local') {
-        io.stderr('apply: --executor must be dry-run, ssh or local\n');
+      if (kind !== 'dry-run' && kind !== 'ssh' && kind !== 'local' && kind !== 'kind') {
+        io.stderr('apply: --executor must be dry-run, ssh, local or kind\n');
         return EXIT_INPUT;
       }
       const concurrency = values.concurrency === undefined ? 10 : Number(values.concurrency);
@@ -161,6 +165,7 @@ exit code is the install's final status. Ctrl-C asks the server to cancel (twice
         if (!h) throw new Error(`no host ${host} in the spec`);
         if (kind === 'dry-run') e = new DryRunExecutor({ host });
         else if (kind === 'local') e = new LocalExecutor({ host });
+        else if (kind === 'kind') e = kindExecutorForHost(h, { cluster: view.name });
         else e = sshExecutorForHost(h, l.secrets, { knownHostsFile: values['known-hosts'] as string | undefined });
         executors.set(host, e);
         return e;

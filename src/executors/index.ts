@@ -6,3 +6,4 @@ export { DryRunExecutor, type DryRunOptions, type DryRunRecord, type DryRunRespo
 export { LocalExecutor, type LocalExecutorOptions } from './local/local.js';
 export { SshExecutor, sshExecutorForHost, expandHome, type SshExecutorOptions } from './ssh/ssh.js';
 export { fingerprintSha256, parseKnownHosts, checkHostKey } from './ssh/host-keys.js';
+export { KindExecutor, kindExecutorForHost, NODE_CLUSTER_LABEL, NODE_HOST_LABEL, type KindExecutorOptions, type NodeSelector } from './kind/kind.js';

@@ -37,6 +37,7 @@ export function hostPath(exec: Executor, path: string): string {
 // - the byte count guards against a stdin cut short (a dropped connection, a failed local read): a short file is
 //   never renamed into place.
 // - the trap removes the temp file on every failure path the shell sees (a SIGKILL leaves it: its name says what it is).
+// - a mount point (bind-mounted file) is the exception to the rename: see below.
 const WRITE_SCRIPT = [
   'set -e',
   'dest=$1 tmp=$2',
@@ -49,7 +50,13 @@ const WRITE_SCRIPT = [
   'if [ "$size" -ne "$5" ]; then echo "airgap-k8s: wrote $size bytes to $tmp, expected $5; not replacing $dest" >&2; exit 1; fi',
   'chmod "$3" "$tmp"',
   'if [ -n "$4" ]; then chown -- "$4" "$tmp"; fi',
-  'mv -f -- "$tmp" "$dest"',
+  // A file that is a mount point cannot be renamed over (a container's /etc/hostname, /etc/hosts, /etc/resolv.conf
+  // are bind mounts): its content is replaced in place then, the one non-atomic case. Any other failure stands.
+  'if ! mv -f -- "$tmp" "$dest" 2>/dev/null; then',
+  '  if [ -f "$dest" ] && awk -v d="$dest" \'$5 == d { f = 1 } END { exit !f }\' /proc/self/mountinfo; then',
+  '    cat -- "$tmp" > "$dest"; chmod "$3" "$dest"; if [ -n "$4" ]; then chown -- "$4" "$dest"; fi; rm -f -- "$tmp"',
+  '  else mv -f -- "$tmp" "$dest"; fi',
+  'fi',
   'trap - EXIT',
 ].join('\n');
 

@@ -1,6 +1,6 @@
 // THE executor conformance suite (like hono's common.case.test.ts): every executor that reaches a real target runs
 // these same cases. The suite only talks to the target through the executor (temp dirs, pgrep, stat all run there),
-// so it applies unchanged to local, ssh and, later, kind.
+// so it applies unchanged to local, ssh and kind (test/executors/kind.test.ts, in the testbed tier: it needs docker).
 import { createHash, randomBytes, randomInt } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';

@@ -27,6 +27,7 @@ import type { HostView } from '../../spec/derive.js';
 import type { Secrets } from '../../generators/types.js';
 import { checkRun, Collector, normalizeSignal, settle, watchStop } from '../common.js';
 import { ExecAbortedError, ExecConnectionError, shellQuote, type Executor, type RunOptions, type RunResult } from '../executor.js';
+import { KILL_SCRIPT, PID_ANNOUNCE, PidFilter } from '../process-group.js';
 import { checkHostKey, knownKeyTypes, type HostKeyPolicy } from './host-keys.js';
 
 const { Client, utils } = ssh2;
@@ -100,9 +101,6 @@ const HOST_KEY_ALGORITHMS: readonly ServerHostKeyAlgorithm[] = [
   'ssh-rsa',
 ];
 
-const PID_MARK = Buffer.from('\x1eairgap-k8s-pid:');
-const PID_END = Buffer.from('\x1e\n');
-
 /** The shell text sshd runs for argv: announce the process id on stderr, then exec the command. */
 export function remoteCommand(argv: readonly string[], opts: { sudo: boolean; env?: Record<string, string> | undefined }): string {
   const words: string[] = [];
@@ -114,58 +112,7 @@ export function remoteCommand(argv: readonly string[], opts: { sudo: boolean; en
     words.push('env', '--', ...env.map(([k, v]) => `${k}=${v}`));
   }
   words.push(...argv);
-  return `printf '\\036airgap-k8s-pid:%s\\036\\n' "$$" >&2; exec ${words.map(shellQuote).join(' ')}`;
-}
-
-// $@: process group ids. TERM to each group, wait up to $GRACE tenths of a second for all to go, then KILL.
-const KILL_SCRIPT = [
-  'n=$1; shift',
-  'for p; do kill -s TERM -- "-$p" 2>/dev/null; done',
-  'i=0',
-  'while [ "$i" -lt "$n" ]; do',
-  '  alive=',
-  '  for p; do if kill -s 0 -- "-$p" 2>/dev/null; then alive=1; fi; done',
-  '  if [ -z "$alive" ]; then exit 0; fi',
-  '  sleep 0.1; i=$((i+1))',
-  'done',
-  'for p; do kill -s KILL -- "-$p" 2>/dev/null; done',
-  'exit 0',
-].join('\n');
-
-/** Strips the process-id marker from the front of stderr (shell start-up noise may come before it). */
-class PidFilter {
-  pid: number | undefined;
-  onPid: ((pid: number) => void) | undefined;
-  private pending: Buffer = Buffer.alloc(0);
-  private searching = true;
-  constructor(private readonly out: Collector) {}
-  push(chunk: Buffer): void {
-    if (!this.searching) return this.out.push(chunk);
-    this.pending = Buffer.concat([this.pending, chunk]);
-    const at = this.pending.indexOf(PID_MARK);
-    const end = at < 0 ? -1 : this.pending.indexOf(PID_END, at + PID_MARK.length);
-    if (end >= 0) {
-      const digits = this.pending.subarray(at + PID_MARK.length, end).toString('latin1');
-      const before = this.pending.subarray(0, at);
-      const after = this.pending.subarray(end + PID_END.length);
-      this.searching = false;
-      this.pending = Buffer.alloc(0);
-      if (before.length) this.out.push(before);
-      if (after.length) this.out.push(after);
-      if (/^[0-9]+$/.test(digits) && Number(digits) > 1) {
-        this.pid = Number(digits);
-        this.onPid?.(this.pid);
-      }
-    } else if (this.pending.length > 65536) {
-      this.searching = false;
-      this.out.push(this.pending);
-      this.pending = Buffer.alloc(0);
-    }
-  }
-  flush(): void {
-    if (this.pending.length) this.out.push(this.pending);
-    this.pending = Buffer.alloc(0);
-  }
+  return `${PID_ANNOUNCE} exec ${words.map(shellQuote).join(' ')}`;
 }
 
 class Semaphore {
