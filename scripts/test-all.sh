@@ -10,6 +10,9 @@
 #   k8s       kubeadm v1.34.3 validates our configs; a real apiserver accepts our manifests (toolchain built from
 #             the Go module proxy into /var/cache/airgap-k8s: ~20-75 min cold, seconds warm)
 #   e2e-api   the REST service installing over SSH to the test bed, killed -9 mid-install, resumed
+#   supply    the real offline supply built from upstream source (scripts/supply: .debs and images, cached by
+#             version; ~25 min cold after the toolchain, seconds warm): verified, dpkg-installed on a bare host
+#             container, imported into its containerd, kubeadm init from our config reaches /readyz
 #   bundle    offline bundle verified, uploaded over SSH (killed + resumed), installed, images imported (test bed, .debs)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -28,6 +31,7 @@ tier executors npm run test:executors
 tier testbed npm run test:testbed
 tier e2e-lb npm run test:e2e:lb
 tier k8s npm run test:k8s
+tier supply npm run test:supply
 tier bundle npm run test:bundle
 tier e2e-api npm run test:e2e:api
 echo "=== all tiers passed in $(( $(date +%s) - start ))s"

@@ -59,6 +59,12 @@ export interface TestbedOptions {
   internal?: boolean;
   /** progress lines; default silent */
   log?: (line: string) => void;
+  /**
+   * hosts able to run a kubelet and containerd (measured recipe, ../shared/reference/test-infra.md): a private
+   * cgroup namespace (systemd's cgroup paths nest wrongly in the host's), /tmp as tmpfs, and /var/lib/containerd on
+   * an anonymous volume (overlayfs cannot hold containerd's overlay snapshots; removed with the container)
+   */
+  kubernetes?: boolean;
 }
 
 export interface TestbedHost {
@@ -525,6 +531,7 @@ export async function createTestbed(opts: TestbedOptions): Promise<Testbed> {
             '--network', network!.name, '--ip', h.address, '--network-alias', h.name,
             // privileged works through the airgap-k8s-runc default runtime (setup.sh); systemd needs /run as tmpfs
             '--privileged', '--tmpfs', '/run', '--tmpfs', '/run/lock',
+            ...(opts.kubernetes ? ['--cgroupns', 'private', '--tmpfs', '/tmp', '-v', '/var/lib/containerd'] : []),
             // systemd halts on SIGRTMIN+3 (SIGTERM makes it re-execute itself)
             '--stop-signal', 'SIGRTMIN+3', '--stop-timeout', '20',
             ...labels, image,
