@@ -22,15 +22,19 @@ describe('overlay container-node', () => {
   const plain = render('rehearsal', false);
   const over = render('rehearsal', true);
 
-  it('changes only containerd config.toml, the kubeadm configs and prepare-os.sh', () => {
-    const changed = [...over].filter(([k, v]) => plain.get(k) !== v).map(([k]) => k.replace(/^[^:]+:/, '')).sort();
+  it('changes only containerd config.toml, the kubeadm configs and prepare-os.sh, and adds the rshared unit', () => {
+    const changed = [...over].filter(([k, v]) => plain.has(k) && plain.get(k) !== v).map(([k]) => k.replace(/^[^:]+:/, '')).sort();
     expect([...new Set(changed)]).toEqual([
       '/etc/containerd/config.toml',
       '/etc/kubernetes/airgap-k8s/kubeadm-init.yaml',
       '/etc/kubernetes/airgap-k8s/kubeadm-join.yaml',
       '/usr/local/lib/airgap-k8s/prepare-os.sh',
     ]);
-    expect([...over.keys()].sort()).toEqual([...plain.keys()].sort());
+    const added = [...over.keys()].filter((k) => !plain.has(k)).sort();
+    expect(added).toEqual(['cp1', 'cp2', 'cp3', 'w1'].map((h) => `${h}:/etc/systemd/system/airgap-k8s-rshared.service`));
+    expect(over.get('cp1:/etc/systemd/system/airgap-k8s-rshared.service')).toContain('ExecStart=/bin/mount --make-rshared /');
+    expect(over.get('cp1:/usr/local/lib/airgap-k8s/prepare-os.sh')).toContain('systemctl enable --now airgap-k8s-rshared.service');
+    expect([...plain.keys()].filter((k) => !over.has(k))).toEqual([]);
   });
 
   it('containerd: restrict_oom_score_adj in the CRI plugin (config version 2 and 3)', () => {

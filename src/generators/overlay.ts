@@ -46,6 +46,11 @@ export const OVERLAYS: Record<OverlayName, Overlay> = {
         why: 'a container has no kernel config file for kubeadm\'s system verification to read',
       },
       {
+        target: '/etc/systemd/system/airgap-k8s-rshared.service (+ prepare-os.sh step mounts)',
+        setting: 'mount --make-rshared / at every boot',
+        why: 'a container\'s / is a slave mount; kubelet refuses Bidirectional mounts (Calico\'s bpffs under /sys/fs) below it',
+      },
+      {
         target: '/usr/local/lib/airgap-k8s/prepare-os.sh (sysctl)',
         setting: 'per-network-namespace keys written with sysctl -w, no `sysctl --system`',
         why: '`sysctl --system` would apply the distribution\'s global kernel settings to the machine every container shares',

@@ -3,7 +3,8 @@ import type { ClusterView } from '../../spec/derive.js';
 import { hostFile, type Facts, type GeneratedFile, type Generator } from '../types.js';
 import { FIREWALL_PATH, firewallScript } from './firewall.js';
 import { MODULES_LOAD_PATH, SYSCTL_PATH, isKubeNode, modulesLoadConf, sysctlConf } from './kernel.js';
-import { PREPARE_OS_PATH, prepareOsScript } from './prepare.js';
+import { PREPARE_OS_PATH, prepareOsScript, RSHARED_UNIT_PATH, rsharedUnit } from './prepare.js';
+import { hasOverlay } from '../overlay.js';
 
 export const osGenerator: Generator = {
   name: 'os',
@@ -12,6 +13,7 @@ export const osGenerator: Generator = {
       ...(isKubeNode(h)
         ? [hostFile('os', h.name, MODULES_LOAD_PATH, modulesLoadConf(view)), hostFile('os', h.name, SYSCTL_PATH, sysctlConf(view))]
         : []),
+      ...(isKubeNode(h) && hasOverlay(facts, 'container-node') ? [hostFile('os', h.name, RSHARED_UNIT_PATH, rsharedUnit(view))] : []),
       hostFile('os', h.name, PREPARE_OS_PATH, prepareOsScript(view, h, facts), { mode: 0o755 }),
     ]);
   },

@@ -8,7 +8,7 @@
 import type { ClusterView, HostView } from '../../spec/derive.js';
 import { HOSTS_BEGIN, HOSTS_END } from '../hosts/hosts.js';
 import { hasOverlay } from '../overlay.js';
-import { shellScript } from '../render/marker.js';
+import { hashMarker, lines, shellScript } from '../render/marker.js';
 import type { Facts } from '../types.js';
 import { KERNEL_MODULES, SYSCTLS, SYSCTL_PATH, isKubeNode } from './kernel.js';
 
@@ -16,19 +16,23 @@ export const PREPARE_OS_PATH = '/usr/local/lib/airgap-k8s/prepare-os.sh';
 export const HOSTS_FRAGMENT_PATH = '/etc/hosts.d/airgap-k8s.hosts';
 export const BACKUP_SUFFIX = '.airgap-k8s.bak';
 
+/** overlay container-node: the unit that makes / a shared mount at every boot of a node container */
+export const RSHARED_UNIT = 'airgap-k8s-rshared.service';
+export const RSHARED_UNIT_PATH = `/etc/systemd/system/${RSHARED_UNIT}`;
+
 /** Steps in run order. */
-export type PrepareStep = 'swap' | 'fstab' | 'selinux' | 'selinux-config' | 'modules' | 'sysctl' | 'hosts' | 'hostname';
+export type PrepareStep = 'swap' | 'fstab' | 'selinux' | 'selinux-config' | 'modules' | 'mounts' | 'sysctl' | 'hosts' | 'hostname';
 
 /** Steps that only rewrite files below $AIRGAP_ROOT; the others act on the running system. */
 const FILE_STEPS: ReadonlySet<PrepareStep> = new Set(['fstab', 'selinux-config', 'hosts']);
 
-export function prepareSteps(h: HostView): PrepareStep[] {
+export function prepareSteps(h: HostView, facts: Pick<Facts, 'overlay'> = {}): PrepareStep[] {
   const steps: PrepareStep[] = [];
   if (isKubeNode(h)) steps.push('swap', 'fstab');
   // RHEL 8: container-selinux policy for containerd is not in the bundle, and haproxy may not bind a non-standard
   // port (the runbook's 6553) while enforcing. Permissive keeps the audit log; disabled would need a relabel later.
   if (h.os === 'rhel8') steps.push('selinux', 'selinux-config');
-  if (isKubeNode(h)) steps.push('modules', 'sysctl');
+  if (isKubeNode(h)) steps.push('modules', ...(hasOverlay(facts, 'container-node') ? (['mounts'] as const) : []), 'sysctl');
   steps.push('hosts', 'hostname');
   return steps;
 }
@@ -39,6 +43,14 @@ for (const m of [HOSTS_BEGIN, HOSTS_END]) {
 }
 
 const STEP_BODIES: Record<Exclude<PrepareStep, 'sysctl'>, string> = {
+  mounts: `# overlay container-node: a container's / is a slave mount, and kubelet's Bidirectional mounts (Calico's bpffs
+# under /sys/fs) need it shared. ${RSHARED_UNIT} does that at every boot; this applies it now.
+if step mounts; then
+  systemctl daemon-reload
+  systemctl enable --now ${RSHARED_UNIT}
+  log "mounts: / is a shared mount (${RSHARED_UNIT})"
+fi`,
+
   swap: `# The kubelet refuses to start with swap on.
 if step swap; then
   if [ -n "$(swapon --show=NAME --noheadings)" ]; then
@@ -173,8 +185,27 @@ ${SYSCTL_CHECK}
 fi`;
 }
 
+export function rsharedUnit(view: ClusterView): string {
+  return lines(
+    hashMarker(view.name).trimEnd(),
+    '# overlay container-node: kubelet and Calico need / to be a shared mount; in a container it is a slave one.',
+    '[Unit]',
+    'Description=airgap-k8s overlay container-node: make / a shared mount',
+    'DefaultDependencies=no',
+    'Before=containerd.service kubelet.service',
+    '',
+    '[Service]',
+    'Type=oneshot',
+    'ExecStart=/bin/mount --make-rshared /',
+    'RemainAfterExit=yes',
+    '',
+    '[Install]',
+    'WantedBy=multi-user.target',
+  );
+}
+
 export function prepareOsScript(view: ClusterView, h: HostView, facts: Pick<Facts, 'overlay'> = {}): string {
-  const steps = prepareSteps(h);
+  const steps = prepareSteps(h, facts);
   return shellScript(
     view.name,
     `# OS preparation for ${h.name} (the runbook's init-config.sh). Idempotent: a second run changes nothing.
