@@ -104,8 +104,10 @@ export class Jobs {
     const secrets = ('secrets' in from && from.secrets) || (await this.secretsFor(spec));
     const view = deriveView(spec);
     const b = this.bundleDir(spec);
-    const files = renderView(view, gatherFacts(view, secrets, b.present ? b.dir : undefined).facts);
-    const { plan, run } = bundleForInstall(view, planFromFiles(view, files), b, from.executor === 'dry-run');
+    // kind: every host is a container on this machine's kernel: the container-node overlay (shown in the plan)
+    const facts = { ...gatherFacts(view, secrets, b.present ? b.dir : undefined).facts, ...(from.executor === 'kind' ? { overlay: 'container-node' as const } : {}) };
+    const files = renderView(view, facts);
+    const { plan, run } = bundleForInstall(view, planFromFiles(view, files, facts), b, from.executor === 'dry-run');
     return { spec, secrets, view, files, plan, run };
   }
 

@@ -31,7 +31,8 @@ describe('overlay container-node', () => {
       '/usr/local/lib/airgap-k8s/prepare-os.sh',
     ]);
     const added = [...over.keys()].filter((k) => !plain.has(k)).sort();
-    expect(added).toEqual(['cp1', 'cp2', 'cp3', 'w1'].map((h) => `${h}:/etc/systemd/system/airgap-k8s-rshared.service`));
+    expect(added).toEqual(['cp1', 'cp2', 'cp3', 'w1'].flatMap((h) => [`${h}:/etc/kubernetes/airgap-k8s/resolv.conf`, `${h}:/etc/systemd/system/airgap-k8s-rshared.service`]));
+    expect(over.get('w1:/etc/kubernetes/airgap-k8s/resolv.conf')).toContain('nameserver 10.250.0.21\n');
     expect(over.get('cp1:/etc/systemd/system/airgap-k8s-rshared.service')).toContain('ExecStart=/bin/mount --make-rshared /');
     expect(over.get('cp1:/usr/local/lib/airgap-k8s/prepare-os.sh')).toContain('systemctl enable --now airgap-k8s-rshared.service');
     expect([...plain.keys()].filter((k) => !over.has(k))).toEqual([]);
@@ -50,6 +51,7 @@ describe('overlay container-node', () => {
   it('kubeadm: kube-proxy leaves nf_conntrack_max alone; preflight skips SystemVerification on every node', () => {
     const init = yaml.loadAll(over.get('cp1:/etc/kubernetes/airgap-k8s/kubeadm-init.yaml')!) as any[];
     expect(init.find((d) => d.kind === 'KubeProxyConfiguration').conntrack).toEqual({ maxPerCore: 0 });
+    expect(init.find((d) => d.kind === 'KubeletConfiguration').resolvConf).toBe('/etc/kubernetes/airgap-k8s/resolv.conf');
     expect(init.find((d) => d.kind === 'InitConfiguration').nodeRegistration.ignorePreflightErrors).toEqual(['SystemVerification']);
     for (const h of ['cp2', 'cp3', 'w1']) {
       const join = yaml.load(over.get(`${h}:/etc/kubernetes/airgap-k8s/kubeadm-join.yaml`)!) as any;

@@ -46,6 +46,11 @@ export const OVERLAYS: Record<OverlayName, Overlay> = {
         why: 'a container has no kernel config file for kubeadm\'s system verification to read',
       },
       {
+        target: 'kubeadm KubeletConfiguration + /etc/kubernetes/airgap-k8s/resolv.conf',
+        setting: 'resolvConf naming the node\'s own address',
+        why: 'the container\'s resolv.conf names docker\'s 127.0.0.11, which in CoreDNS\'s pod is CoreDNS itself: its loop check stops it',
+      },
+      {
         target: '/etc/systemd/system/airgap-k8s-rshared.service (+ prepare-os.sh step mounts)',
         setting: 'mount --make-rshared / at every boot',
         why: 'a container\'s / is a slave mount; kubelet refuses Bidirectional mounts (Calico\'s bpffs under /sys/fs) below it',

@@ -129,7 +129,10 @@ export function usesCgroupV1(view: ClusterView): boolean {
   return view.hosts.some((h) => h.os === 'rhel8');
 }
 
-export function kubeletConfiguration(view: ClusterView) {
+/** overlay container-node: the resolv.conf kubelet hands to pods with dnsPolicy Default (CoreDNS itself) */
+export const OVERLAY_RESOLV_CONF = '/etc/kubernetes/airgap-k8s/resolv.conf';
+
+export function kubeletConfiguration(view: ClusterView, facts: Pick<Facts, 'overlay'> = {}) {
   return {
     apiVersion: 'kubelet.config.k8s.io/v1beta1',
     kind: 'KubeletConfiguration',
@@ -140,6 +143,9 @@ export function kubeletConfiguration(view: ClusterView) {
     // set to flip to true, which would stop every kubelet on these hosts at the next upgrade. Setting it explicitly
     // keeps the choice visible in the kubelet-config ConfigMap; the validator warns (cgroup_v1) to plan RHEL 9.
     failCgroupV1: usesCgroupV1(view) ? false : undefined,
+    // overlay container-node: a node container's resolv.conf names docker's 127.0.0.11, which inside CoreDNS's pod
+    // is CoreDNS itself (its loop plugin stops it); the rehearsal network has no upstream DNS to name instead
+    resolvConf: hasOverlay(facts, 'container-node') ? OVERLAY_RESOLV_CONF : undefined,
   };
 }
 
@@ -198,8 +204,12 @@ export const kubeadmGenerator: Generator = {
     const files: GeneratedFile[] = [];
     for (const h of view.hosts) {
       if (!h.isControlPlane && !h.isWorker) continue;
+      if (hasOverlay(facts, 'container-node')) {
+        // the host's own address: nothing answers DNS there, so pods' upstream lookups fail fast instead of looping
+        files.push(hostFile('kubeadm', h.name, OVERLAY_RESOLV_CONF, `${hashMarker(view.name)}${overlayComment('container-node')}nameserver ${h.address}\n`));
+      }
       if (h.isFirstControlPlane) {
-        const docs = [initConfiguration(view, facts, h), clusterConfiguration(view), kubeletConfiguration(view), kubeProxyConfiguration(view, facts)];
+        const docs = [initConfiguration(view, facts, h), clusterConfiguration(view), kubeletConfiguration(view, facts), kubeProxyConfiguration(view, facts)];
         files.push(hostFile('kubeadm', h.name, KUBEADM_INIT_CONFIG, kubeadmFile(view, KUBEADM_INIT_COMMAND, docs, facts), { secret: true }));
         // Our CA, so that the join files can pin its hash before it exists in the cluster. kubeadm uses an existing
         // ca.crt + ca.key pair instead of generating one; the other control planes get it through --upload-certs.
