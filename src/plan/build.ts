@@ -256,6 +256,11 @@ export function planFromFiles(view: ClusterView, files: readonly GeneratedFile[]
         description: `import ${images.length} images from the bundle into containerd (k8s.io namespace)`,
         archives: [`${bundle}/images`],
         images,
+        // done when containerd lists every image under its name (a second apply does not import 1 GB again)
+        probe: {
+          kind: 'command',
+          argv: ['sh', '-c', 'have=$(ctr -n k8s.io images ls -q) || exit 1; for i in "$@"; do printf "%s\\n" "$have" | grep -qxF -- "$i" || exit 1; done', 'probe', ...images],
+        },
         timeoutMs: 30 * MIN,
         retry: NO_RETRY,
       });
