@@ -52,6 +52,7 @@ describe('overlay container-node', () => {
     const init = yaml.loadAll(over.get('cp1:/etc/kubernetes/airgap-k8s/kubeadm-init.yaml')!) as any[];
     expect(init.find((d) => d.kind === 'KubeProxyConfiguration').conntrack).toEqual({ maxPerCore: 0 });
     expect(init.find((d) => d.kind === 'KubeletConfiguration').resolvConf).toBe('/etc/kubernetes/airgap-k8s/resolv.conf');
+    expect(init.find((d) => d.kind === 'KubeletConfiguration').imageGCHighThresholdPercent).toBe(100);
     expect(init.find((d) => d.kind === 'InitConfiguration').nodeRegistration.ignorePreflightErrors).toEqual(['SystemVerification']);
     for (const h of ['cp2', 'cp3', 'w1']) {
       const join = yaml.load(over.get(`${h}:/etc/kubernetes/airgap-k8s/kubeadm-join.yaml`)!) as any;

@@ -51,6 +51,11 @@ export const OVERLAYS: Record<OverlayName, Overlay> = {
         why: 'the container\'s resolv.conf names docker\'s 127.0.0.11, which in CoreDNS\'s pod is CoreDNS itself: its loop check stops it',
       },
       {
+        target: 'kubeadm KubeletConfiguration',
+        setting: 'imageGCHighThresholdPercent: 100 (image garbage collection off)',
+        why: 'the image filesystem is the shared machine\'s disk: GC removed bundle images that nothing can pull back offline',
+      },
+      {
         target: '/etc/systemd/system/airgap-k8s-rshared.service (+ prepare-os.sh step mounts)',
         setting: 'mount --make-rshared / at every boot',
         why: 'a container\'s / is a slave mount; kubelet refuses Bidirectional mounts (Calico\'s bpffs under /sys/fs) below it',

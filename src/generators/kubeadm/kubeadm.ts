@@ -146,6 +146,10 @@ export function kubeletConfiguration(view: ClusterView, facts: Pick<Facts, 'over
     // overlay container-node: a node container's resolv.conf names docker's 127.0.0.11, which inside CoreDNS's pod
     // is CoreDNS itself (its loop plugin stops it); the rehearsal network has no upstream DNS to name instead
     resolvConf: hasOverlay(facts, 'container-node') ? OVERLAY_RESOLV_CONF : undefined,
+    // overlay container-node: the node's image filesystem is the shared machine's disk, whose use other work moves;
+    // image GC there deleted bundle images a pod needed later, and offline nothing pulls them back (seen: busybox
+    // and local-path-provisioner, then ImagePullBackOff). 100 turns image GC off.
+    ...(hasOverlay(facts, 'container-node') ? { imageGCHighThresholdPercent: 100, imageGCLowThresholdPercent: 99 } : {}),
   };
 }
 
