@@ -334,7 +334,9 @@ BASE_KEY=$( { printf 'suite=%s variant=minbase\n' "$SUITE"; printf '%s\n' "${IMA
 BASE_IMAGE=airgap-k8s/testbed-base:$BASE_KEY
 TARBALL=$CACHE/rootfs-$BASE_KEY.tar.gz
 DPKG_STATUS=$CACHE/rootfs-$BASE_KEY.dpkg-status
-IMAGE_KEY=$( { printf 'base=%s\n' "$BASE_KEY"; cat "$CUSTOMIZE_SCRIPT"; } | sha256sum | cut -c1-12)
+# labels=2: the customize container's label is no longer airgap-k8s.testbed (every container of the image inherited it,
+# so rehearsal nodes looked like test-bed containers to label filters)
+IMAGE_KEY=$( { printf 'base=%s labels=2\n' "$BASE_KEY"; cat "$CUSTOMIZE_SCRIPT"; } | sha256sum | cut -c1-12)
 IMAGE=$IMAGE_REPO:$IMAGE_KEY
 
 debootstrap_rootfs() {
@@ -370,7 +372,7 @@ customize_image() {
   if docker image inspect "$IMAGE" >/dev/null 2>&1; then log "   image $IMAGE present"; return; fi
   local name=airgap-k8s-testbed-customize-$$ out
   docker rm -f "$name" >/dev/null 2>&1 || true
-  if ! out=$(timeout 300 docker run -i --name "$name" --network none --label airgap-k8s.testbed=setup-customize \
+  if ! out=$(timeout 300 docker run -i --name "$name" --network none --label airgap-k8s.setup=customize \
     -e AIRGAP_K8S_TESTBED_CUSTOMIZE=1 "$BASE_IMAGE" /bin/sh -s <"$CUSTOMIZE_SCRIPT" 2>&1); then
     docker rm -f "$name" >/dev/null 2>&1 || true
     die "customizing $BASE_IMAGE failed: $out"
@@ -472,7 +474,19 @@ prune_old() {
   log "   removed $n stale cache files/images"
 }
 
+# Kernel limits a machine running several nodes' kubelets and containerds needs (kind documents the same): each
+# node's kubelet, containerd and systemd hold inotify instances from ONE per-user budget of this kernel; at the
+# default 128 a fourth node's kubelet failed ("inotify_init: too many open files") and its kubeadm join with it.
+inotify_limits() {
+  local cur
+  cur=$(cat /proc/sys/fs/inotify/max_user_instances)
+  if [ "$cur" -lt 8192 ]; then sysctl -q -w fs.inotify.max_user_instances=8192; log "   fs.inotify.max_user_instances $cur -> 8192"; else log "   fs.inotify.max_user_instances $cur"; fi
+  cur=$(cat /proc/sys/fs/inotify/max_user_watches)
+  if [ "$cur" -lt 524288 ]; then sysctl -q -w fs.inotify.max_user_watches=524288; log "   fs.inotify.max_user_watches $cur -> 524288"; fi
+}
+
 step "host packages" host_packages
+step "kernel limits" inotify_limits
 step "runc wrapper" write_wrapper
 step "daemon.json" register_runtime
 step "dockerd" ensure_dockerd

@@ -5,16 +5,18 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { parseSpec } from '../spec/load.js';
 import { formatIssues, type SpecIssue } from '../spec/issues.js';
 import type { ClusterSpec } from '../spec/schema.js';
+import type { Facts, Secrets, UpstreamTexts } from '../generators/types.js';
 import { renderCluster } from '../generators/index.js';
 import { writeRendered } from '../generators/output.js';
 import { factsFromSecrets, loadOrCreateSecrets } from '../secrets/secrets.js';
 import { EXAMPLE_SPEC_PATH, exampleSpecText } from './example.js';
 import { buildPlan, formatPlan } from '../plan/index.js';
-import { deriveView } from '../spec/derive.js';
+import { deriveView, type ClusterView } from '../spec/derive.js';
 import { outputPath, renderView } from '../generators/index.js';
 import { planFromFiles } from '../plan/build.js';
-import { FileJournal, MemoryJournal } from '../runner/journal.js';
-import { runPlan } from '../runner/runner.js';
+import { FileJournal, MemoryJournal, type Journal } from '../runner/journal.js';
+import { runPlan, type RunEvent, type RunSummary } from '../runner/runner.js';
+import type { Plan } from '../plan/types.js';
 import { secretValues } from '../runner/redact.js';
 import type { Executor } from '../executors/executor.js';
 import { DryRunExecutor } from '../executors/dry-run/dry-run.js';
@@ -26,7 +28,8 @@ import { remoteApply, remoteStatus, remoteTarget } from './remote.js';
 import { serveCommand } from './serve.js';
 import { ENV_HELP } from '../api/config.js';
 import { BUNDLE_OPTIONS, BUNDLE_USAGE, bundleCommand, bundleForApply } from './bundle.js';
-import { withoutBundleSteps } from '../bundle/source.js';
+import { withoutBundleSteps, type BundleSource } from '../bundle/source.js';
+import { REHEARSE_OPTIONS, REHEARSE_USAGE, rehearseCommand } from '../rehearse/cli.js';
 
 
 export interface Io {
@@ -49,6 +52,7 @@ Usage:
   airgap-k8s plan [SPEC] [--json]                 print the install plan: phases, steps, probes
   airgap-k8s apply [SPEC] --executor E            run the plan (E: dry-run, ssh, local, kind) with live progress
   airgap-k8s apply [SPEC] --server URL            the same through a running service (POST, then its event stream)
+  airgap-k8s rehearse SPEC --bundle DIR           the dress rehearsal: the whole offline install on node containers here
   airgap-k8s serve [--listen HOST:PORT]           run the REST service (what npm start runs)
   airgap-k8s status ID --server URL               one install on the service: status, phase, steps
   airgap-k8s bundle list|verify|pack ...          the offline bundle: what it must hold, check it, pack it
@@ -155,21 +159,6 @@ exit code is the install's final status. Ctrl-C asks the server to cancel (twice
       // the offline bundle first: an install never starts on an incomplete one
       const b = await bundleForApply(view, values.bundle as string | undefined, kind === 'dry-run', io);
       if (!b.ok) return EXIT_INPUT;
-      const files = renderView(view, { ...factsFromSecrets(l.secrets), ...(b.upstream ? { upstream: b.upstream } : {}) });
-      const plan = b.strip ? withoutBundleSteps(planFromFiles(view, files)) : planFromFiles(view, files);
-      const executors = new Map<string, Executor>();
-      const executor = (host: string): Executor => {
-        let e = executors.get(host);
-        if (e) return e;
-        const h = view.hosts.find((x) => x.name === host);
-        if (!h) throw new Error(`no host ${host} in the spec`);
-        if (kind === 'dry-run') e = new DryRunExecutor({ host });
-        else if (kind === 'local') e = new LocalExecutor({ host });
-        else if (kind === 'kind') e = kindExecutorForHost(h, { cluster: view.name });
-        else e = sshExecutorForHost(h, l.secrets, { knownHostsFile: values['known-hosts'] as string | undefined });
-        executors.set(host, e);
-        return e;
-      };
       const journalFile = resolve(io.cwd, (values.journal as string | undefined) ?? `.airgap-k8s/${view.name}.journal.json`);
       mkdirSync(dirname(journalFile), { recursive: true });
       const ac = new AbortController();
@@ -177,18 +166,17 @@ exit code is the install's final status. Ctrl-C asks the server to cancel (twice
       process.once('SIGINT', onSignal);
       process.once('SIGTERM', onSignal);
       try {
-        const summary = await runPlan({
-          plan,
-          files: new Map(files.map((f) => [outputPath(f), f.content])),
-          executor,
-          clusterHost: view.firstControlPlane.name,
+        const { summary, executors } = await applyLocal({
+          view,
+          secrets: l.secrets,
+          executor: kind,
+          bundle: b,
           journal: kind === 'dry-run' ? new MemoryJournal() : new FileJournal(journalFile),
-          probes: kind !== 'dry-run',
           concurrency,
-          secrets: secretValues(l.secrets),
+          verbose: !!values.verbose,
+          knownHosts: values['known-hosts'] as string | undefined,
           signal: ac.signal,
-          onEvent: progressPrinter((s) => io.stdout(s), { verbose: !!values.verbose }),
-          ...(b.bundle ? { bundle: b.bundle } : {}),
+          io,
         });
         if (kind === 'dry-run' && values.script) {
           for (const [host, e] of executors) io.stdout(`\n# ${host}\n${(e as DryRunExecutor).script()}\n`);
@@ -197,9 +185,15 @@ exit code is the install's final status. Ctrl-C asks the server to cancel (twice
       } finally {
         process.off('SIGINT', onSignal);
         process.off('SIGTERM', onSignal);
-        await Promise.all([...executors.values()].map((e) => e.close().catch(() => undefined)));
       }
     },
+  },
+  rehearse: {
+    summary: 'the dress rehearsal: the whole install on node containers here',
+    usage: REHEARSE_USAGE(SECRETS_HELP),
+    options: REHEARSE_OPTIONS,
+    run: ({ values, positionals }, io) =>
+      rehearseCommand(values, positionals, io, { loadSpec: loadSpecArg, printWarnings, secretsFor, applyLocal }),
   },
   serve: {
     summary: 'run the REST service',
@@ -323,6 +317,89 @@ DIR/cluster/helm/<release>.values.yaml and DIR/images.txt. Files holding secrets
   },
 };
 
+export type LocalExecutorKind = 'dry-run' | 'ssh' | 'local' | 'kind';
+
+/** What `apply` (without --server) and `rehearse` hand to applyLocal: the same install path for both. */
+export interface LocalApply {
+  view: ClusterView;
+  secrets: Secrets;
+  executor: LocalExecutorKind;
+  /** bundleForApply's verified bundle (checked before any host is touched) */
+  bundle: { bundle?: BundleSource; upstream?: UpstreamTexts; strip: boolean };
+  journal: Journal;
+  concurrency: number;
+  verbose: boolean;
+  knownHosts?: string | undefined;
+  signal: AbortSignal;
+  io: Io;
+  /** every run event, besides the progress lines */
+  onEvent?: (e: RunEvent) => void;
+}
+
+/**
+ * Renders the spec, builds the plan and runs it with live progress: the one local install path. With the kind
+ * executor every host is a container on this machine's kernel, so the files are rendered with the container-node
+ * overlay (src/generators/overlay.ts; shown in the plan); real hosts (ssh, local) never get it.
+ */
+export async function applyLocal(o: LocalApply): Promise<{ summary: RunSummary; plan: Plan; executors: Map<string, Executor> }> {
+  const { view, secrets, executor: kind } = o;
+  const facts: Facts = {
+    ...factsFromSecrets(secrets),
+    ...(o.bundle.upstream ? { upstream: o.bundle.upstream } : {}),
+    ...(kind === 'kind' ? { overlay: 'container-node' as const } : {}),
+  };
+  const files = renderView(view, facts);
+  const plan = o.bundle.strip ? withoutBundleSteps(planFromFiles(view, files, facts)) : planFromFiles(view, files, facts);
+  const executors = new Map<string, Executor>();
+  const executor = (host: string): Executor => {
+    let e = executors.get(host);
+    if (e) return e;
+    const h = view.hosts.find((x) => x.name === host);
+    if (!h) throw new Error(`no host ${host} in the spec`);
+    if (kind === 'dry-run') e = new DryRunExecutor({ host });
+    else if (kind === 'local') e = new LocalExecutor({ host });
+    else if (kind === 'kind') e = kindExecutorForHost(h, { cluster: view.name });
+    else e = sshExecutorForHost(h, secrets, { knownHostsFile: o.knownHosts });
+    executors.set(host, e);
+    return e;
+  };
+  const print = progressPrinter((s) => o.io.stdout(s), { verbose: o.verbose });
+  try {
+    const summary = await runPlan({
+      plan,
+      files: new Map(files.map((f) => [outputPath(f), f.content])),
+      executor,
+      clusterHost: view.firstControlPlane.name,
+      journal: o.journal,
+      probes: kind !== 'dry-run',
+      concurrency: o.concurrency,
+      secrets: secretValues(secrets),
+      signal: o.signal,
+      onEvent: (e) => {
+        print(e);
+        o.onEvent?.(e);
+      },
+      ...(o.bundle.bundle ? { bundle: o.bundle.bundle } : {}),
+    });
+    return { summary, plan, executors };
+  } finally {
+    await Promise.all([...executors.values()].map((e) => e.close().catch(() => undefined)));
+  }
+}
+
+/** The secrets file for a (valid) spec: loaded, or created with fresh values, or completed; undefined after printing why not. */
+function secretsFor(spec: ClusterSpec, values: Record<string, unknown>, io: Io): Secrets | undefined {
+  const secretsFile = resolve(io.cwd, (values.secrets as string | undefined) ?? 'airgap-k8s.secrets.yaml');
+  const secrets = loadOrCreateSecrets(secretsFile, spec);
+  if (!secrets.ok) {
+    io.stderr(`${secretsFile}: unusable secrets file\n${formatIssues(secrets.issues)}\n`);
+    return undefined;
+  }
+  if (secrets.created) io.stderr(`created ${secretsFile} (mode 0600) with fresh secrets\n`);
+  else if (secrets.added.length > 0) io.stderr(`added to ${secretsFile}: ${secrets.added.join(', ')}\n`);
+  return secrets.secrets;
+}
+
 function loadWithSecrets(values: Record<string, unknown>, positionals: string[], io: Io) {
   const loaded = loadSpecArg(positionals[0], io);
   printWarnings(loaded.warnings, io);
@@ -330,15 +407,8 @@ function loadWithSecrets(values: Record<string, unknown>, positionals: string[],
     io.stderr(`${loaded.source}: invalid cluster spec\n${formatIssues(loaded.issues)}\n`);
     return undefined;
   }
-  const secretsFile = resolve(io.cwd, (values.secrets as string | undefined) ?? 'airgap-k8s.secrets.yaml');
-  const secrets = loadOrCreateSecrets(secretsFile, loaded.spec);
-  if (!secrets.ok) {
-    io.stderr(`${secretsFile}: unusable secrets file\n${formatIssues(secrets.issues)}\n`);
-    return undefined;
-  }
-  if (secrets.created) io.stderr(`created ${secretsFile} (mode 0600) with fresh secrets\n`);
-  else if (secrets.added.length > 0) io.stderr(`added to ${secretsFile}: ${secrets.added.join(', ')}\n`);
-  return { spec: loaded.spec, secrets: secrets.secrets };
+  const secrets = secretsFor(loaded.spec, values, io);
+  return secrets ? { spec: loaded.spec, secrets } : undefined;
 }
 
 type Loaded =

@@ -87,8 +87,11 @@ export function kindExecutorForHost(host: HostView, opts: { cluster?: string | u
 
 let client: Promise<Dockerode> | undefined;
 
-/** testcontainers' docker client (dockerode), made once per process; a failure is retried on the next call. */
-function dockerClient(): Promise<Dockerode> {
+/**
+ * testcontainers' docker client (dockerode), made once per process; a failure is retried on the next call. Shared
+ * with src/rehearse (which creates the node containers this executor reaches).
+ */
+export function dockerClient(): Promise<Dockerode> {
   client ??= (async () => {
     // Before testcontainers is loaded and asked for its client: no reaper container, no image pulled (file header).
     process.env.TESTCONTAINERS_RYUK_DISABLED = 'true';
