@@ -13,6 +13,9 @@
 #   supply    the real offline supply built from upstream source (scripts/supply: .debs and images, cached by
 #             version; ~25 min cold after the toolchain, seconds warm): verified, dpkg-installed on a bare host
 #             container, imported into its containerd, kubeadm init from our config reaches /readyz
+#   e2e-cluster  the rehearsal spec installed for real: 3 control planes + LB, 1 worker, Calico VXLAN, through the
+#             kind executor from the supply's bundle onto bare host containers; DNS, cross-node pods, storage, quotas,
+#             network policies, VIP failover, a second apply changing nothing
 #   bundle    offline bundle verified, uploaded over SSH (killed + resumed), installed, images imported (test bed, .debs)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -32,6 +35,7 @@ tier testbed npm run test:testbed
 tier e2e-lb npm run test:e2e:lb
 tier k8s npm run test:k8s
 tier supply npm run test:supply
+tier e2e-cluster npm run test:e2e:cluster
 tier bundle npm run test:bundle
 tier e2e-api npm run test:e2e:api
 echo "=== all tiers passed in $(( $(date +%s) - start ))s"

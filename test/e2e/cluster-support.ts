@@ -1,0 +1,92 @@
+// Shared by the real-cluster tests: the rehearsal spec placed on a test network, the install through the kind
+// executor, and a client of the installed cluster (@kubernetes/client-node) through the VIP.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import * as k8s from '@kubernetes/client-node';
+import { localBundle } from '../../src/bundle/source.js';
+import { KindExecutor } from '../../src/executors/kind/kind.js';
+import type { Executor } from '../../src/executors/executor.js';
+import { readFile } from '../../src/executors/ops.js';
+import { renderView } from '../../src/generators/index.js';
+import type { Facts, GeneratedFile } from '../../src/generators/types.js';
+import { outputPath } from '../../src/generators/types.js';
+import { planFromFiles } from '../../src/plan/build.js';
+import type { Plan } from '../../src/plan/types.js';
+import type { Journal } from '../../src/runner/journal.js';
+import { secretValues } from '../../src/runner/redact.js';
+import { runPlan, type RunEvent, type RunSummary } from '../../src/runner/runner.js';
+import { factsFromSecrets, loadOrCreateSecrets } from '../../src/secrets/secrets.js';
+import type { Secrets } from '../../src/generators/types.js';
+import type { ClusterView } from '../../src/spec/derive.js';
+import type { Testbed } from '../testbed/testbed.js';
+import { REHEARSAL_SPEC, viewOf } from '../supply/supply.js';
+
+export const LB_PORT = 6553;
+
+/** The rehearsal fixture with its hosts at the test bed's addresses and the VIP on a spare one. */
+export function rehearsalOn(tb: Testbed, vip: string): string {
+  let text = readFileSync(REHEARSAL_SPEC, 'utf8');
+  for (const h of tb.hosts) {
+    const m = new RegExp(`\\{name: ${h.name}, address: [0-9.]+,`).exec(text);
+    if (!m) throw new Error(`rehearsal fixture has no host ${h.name}`);
+    text = text.replace(m[0], `{name: ${h.name}, address: ${h.address},`);
+  }
+  return text
+    .replace(/endpoint: \{host: [0-9.]+, port: 6553\}/, `endpoint: {host: ${vip}, port: ${LB_PORT}}`)
+    .replace(/hostSubnet: [0-9./]+/, `hostSubnet: ${tb.network.subnet}`);
+}
+
+export interface Install {
+  view: ClusterView;
+  secrets: Secrets;
+  facts: Facts;
+  files: GeneratedFile[];
+  plan: Plan;
+  executors: Map<string, Executor>;
+}
+
+export function prepareInstall(tb: Testbed, specText: string, secretsFile: string, bundle: string): Install {
+  const view = viewOf(specText);
+  const s = loadOrCreateSecrets(secretsFile, view.cluster);
+  if (!s.ok) throw new Error(s.issues.map((i) => i.message).join('\n'));
+  const facts: Facts = {
+    ...factsFromSecrets(s.secrets),
+    overlay: 'container-node',
+    upstream: { calicoManifest: readFileSync(join(bundle, `manifests/calico-${view.cluster.spec.addons.cni.calico.version}.yaml`), 'utf8') },
+  };
+  const files = renderView(view, facts);
+  const plan = planFromFiles(view, files, facts);
+  const executors = new Map<string, Executor>(tb.hosts.map((h) => [h.name, new KindExecutor({ host: h.name, container: h.containerId })]));
+  return { view, secrets: s.secrets, facts, files, plan, executors };
+}
+
+export async function install(
+  i: Install,
+  bundle: string,
+  journal: Journal,
+  onEvent: (e: RunEvent) => void,
+  opts: { signal?: AbortSignal } = {},
+): Promise<RunSummary> {
+  return runPlan({
+    plan: i.plan,
+    files: new Map(i.files.map((f) => [outputPath(f), f.content])),
+    executor: (h) => i.executors.get(h)!,
+    clusterHost: i.view.firstControlPlane.name,
+    journal,
+    probes: true,
+    secrets: secretValues(i.secrets),
+    bundle: localBundle(i.view, bundle),
+    onEvent,
+    ...(opts.signal ? { signal: opts.signal } : {}),
+  });
+}
+
+/** A client of the installed cluster through the VIP, from the first control plane's admin.conf. */
+export async function clusterClient(i: Install): Promise<k8s.KubeConfig> {
+  const text = (await readFile(i.executors.get(i.view.firstControlPlane.name)!, '/etc/kubernetes/admin.conf')).toString('utf8');
+  const kc = new k8s.KubeConfig();
+  kc.loadFromString(text);
+  const server = kc.getCurrentCluster()?.server;
+  if (server !== `https://${i.view.endpoint.host}:${i.view.endpoint.port}`) throw new Error(`admin.conf names ${server}, not the VIP endpoint`);
+  return kc;
+}
