@@ -1,10 +1,10 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import yaml from 'js-yaml';
 import { describe, expect, it } from 'vitest';
 import { deriveView, type ClusterView } from '../../../spec/derive.js';
 import { CALICO_VERSIONS, Calico, type ClusterSpec } from '../../../spec/schema.js';
-import { FIXTURES, loadFixture, testFacts } from '../../../../test/support/fixtures.js';
+import { FIXTURES, loadFixture, ROOT, testFacts } from '../../../../test/support/fixtures.js';
 import { valuesPath } from '../helm.js';
 import {
   CALICO_MANIFEST_PATH,
@@ -54,7 +54,59 @@ const withRegistry = (s: ClusterSpec) => {
   s.spec.offline.registry = 'registry.local:5000/k8s';
 };
 
+/**
+ * The transform's behaviour on a calico.yaml: run on our excerpt (always) and on Calico's REAL manifests/calico.yaml
+ * v3.27.0 (../shared/upstream, read at test time, never copied into the repository; it is what the real clusters
+ * of the e2e-cluster tier run).
+ */
+function transformCases(source: string): void {
+  it('IPIP (default): IPIP Always, VXLAN Never, BIRD kept', () => {
+    const out = transformCalicoManifest(source, view('runbook-ha'));
+    expect(env(out)).toMatchObject({ CALICO_IPV4POOL_IPIP: 'Always', CALICO_IPV4POOL_VXLAN: 'Never' });
+    expect(docs(out).find((d) => d.kind === 'ConfigMap')!.data.calico_backend).toBe('bird');
+    expect(calicoNode(out).livenessProbe.exec.command).toContain('-bird-live');
+  });
+
+  it('VXLAN: IPIP Never, VXLAN Always, calico_backend vxlan and no BIRD probes', () => {
+    const out = transformCalicoManifest(source, view('runbook-ha', (s) => (s.spec.addons.cni.calico.encapsulation = 'VXLAN')));
+    expect(env(out)).toMatchObject({ CALICO_IPV4POOL_IPIP: 'Never', CALICO_IPV4POOL_VXLAN: 'Always' });
+    expect(docs(out).find((d) => d.kind === 'ConfigMap')!.data.calico_backend).toBe('vxlan');
+    expect(calicoNode(out).livenessProbe.exec.command).toEqual(['/bin/calico-node', '-felix-live']);
+    expect(calicoNode(out).readinessProbe.exec.command).toEqual(['/bin/calico-node', '-felix-ready']);
+  });
+
+  it('None: both encapsulations Never, BGP kept', () => {
+    const out = transformCalicoManifest(source, view('runbook-ha', (s) => (s.spec.addons.cni.calico.encapsulation = 'None')));
+    expect(env(out)).toMatchObject({ CALICO_IPV4POOL_IPIP: 'Never', CALICO_IPV4POOL_VXLAN: 'Never' });
+    expect(docs(out).find((d) => d.kind === 'ConfigMap')!.data.calico_backend).toBe('bird');
+  });
+
+  it('moves every image (init containers included) to the registry; images() lists exactly those', () => {
+    const v = view('runbook-ha', withRegistry);
+    const out = transformCalicoManifest(source, v);
+    expect(out).not.toMatch(UPSTREAM_HOSTS);
+    expect(images(out)).toEqual(calicoAddon.images(v).sort());
+    expect(images(out)).toEqual([
+      'registry.local:5000/k8s/calico/cni:v3.27.0',
+      'registry.local:5000/k8s/calico/kube-controllers:v3.27.0',
+      'registry.local:5000/k8s/calico/node:v3.27.0',
+    ]);
+    // without a registry: fully qualified upstream names
+    expect(images(transformCalicoManifest(source, view('runbook-ha')))).toEqual(calicoAddon.images(view('runbook-ha')).sort());
+  });
+
+  it('keeps everything else: all documents, in order, and the CNI config text', () => {
+    const out = transformCalicoManifest(source, view('runbook-ha'));
+    expect(docs(out).map((d) => `${d.kind}/${d.metadata.name}`)).toEqual(docs(source).map((d) => `${d.kind}/${d.metadata.name}`));
+    const cm = (t: string) => docs(t).find((d) => d.kind === 'ConfigMap')!.data.cni_network_config;
+    expect(cm(out)).toBe(cm(source));
+  });
+
+}
+
 describe('calico manifest mode: transformCalicoManifest on the excerpt', () => {
+  transformCases(excerpt);
+
   it('sets CALICO_IPV4POOL_CIDR to the pod subnet (upstream has it commented out) next to the pool settings', () => {
     const v = view('containerd2'); // podSubnet 10.244.0.0/16
     const out = transformCalicoManifest(excerpt, v);
@@ -89,48 +141,6 @@ describe('calico manifest mode: transformCalicoManifest on the excerpt', () => {
     expect(names.indexOf('IP_AUTODETECTION_METHOD')).toBe(names.indexOf('IP') + 1);
   });
 
-  it('IPIP (default): IPIP Always, VXLAN Never, BIRD kept', () => {
-    const out = transformCalicoManifest(excerpt, view('runbook-ha'));
-    expect(env(out)).toMatchObject({ CALICO_IPV4POOL_IPIP: 'Always', CALICO_IPV4POOL_VXLAN: 'Never' });
-    expect(docs(out).find((d) => d.kind === 'ConfigMap')!.data.calico_backend).toBe('bird');
-    expect(calicoNode(out).livenessProbe.exec.command).toContain('-bird-live');
-  });
-
-  it('VXLAN: IPIP Never, VXLAN Always, calico_backend vxlan and no BIRD probes', () => {
-    const out = transformCalicoManifest(excerpt, view('runbook-ha', (s) => (s.spec.addons.cni.calico.encapsulation = 'VXLAN')));
-    expect(env(out)).toMatchObject({ CALICO_IPV4POOL_IPIP: 'Never', CALICO_IPV4POOL_VXLAN: 'Always' });
-    expect(docs(out).find((d) => d.kind === 'ConfigMap')!.data.calico_backend).toBe('vxlan');
-    expect(calicoNode(out).livenessProbe.exec.command).toEqual(['/bin/calico-node', '-felix-live']);
-    expect(calicoNode(out).readinessProbe.exec.command).toEqual(['/bin/calico-node', '-felix-ready']);
-  });
-
-  it('None: both encapsulations Never, BGP kept', () => {
-    const out = transformCalicoManifest(excerpt, view('runbook-ha', (s) => (s.spec.addons.cni.calico.encapsulation = 'None')));
-    expect(env(out)).toMatchObject({ CALICO_IPV4POOL_IPIP: 'Never', CALICO_IPV4POOL_VXLAN: 'Never' });
-    expect(docs(out).find((d) => d.kind === 'ConfigMap')!.data.calico_backend).toBe('bird');
-  });
-
-  it('moves every image (init containers included) to the registry; images() lists exactly those', () => {
-    const v = view('runbook-ha', withRegistry);
-    const out = transformCalicoManifest(excerpt, v);
-    expect(out).not.toMatch(UPSTREAM_HOSTS);
-    expect(images(out)).toEqual(calicoAddon.images(v).sort());
-    expect(images(out)).toEqual([
-      'registry.local:5000/k8s/calico/cni:v3.27.0',
-      'registry.local:5000/k8s/calico/kube-controllers:v3.27.0',
-      'registry.local:5000/k8s/calico/node:v3.27.0',
-    ]);
-    // without a registry: fully qualified upstream names
-    expect(images(transformCalicoManifest(excerpt, view('runbook-ha')))).toEqual(calicoAddon.images(view('runbook-ha')).sort());
-  });
-
-  it('keeps everything else: all documents, in order, and the CNI config text', () => {
-    const out = transformCalicoManifest(excerpt, view('runbook-ha'));
-    expect(docs(out).map((d) => `${d.kind}/${d.metadata.name}`)).toEqual(docs(excerpt).map((d) => `${d.kind}/${d.metadata.name}`));
-    const cm = (t: string) => docs(t).find((d) => d.kind === 'ConfigMap')!.data.cni_network_config;
-    expect(cm(out)).toBe(cm(excerpt));
-  });
-
   it('is a file: marker first, the source named, one newline at the end, deterministic', () => {
     const v = view('runbook-ha');
     const out = transformCalicoManifest(excerpt, v);
@@ -151,6 +161,16 @@ describe('calico manifest mode: transformCalicoManifest on the excerpt', () => {
     expect(() => transformCalicoManifest(`${excerpt}---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\ndata:\n  mode: 0644\n`, v)).toThrow(/octal/);
     expect(() => transformCalicoManifest('a: [', v)).toThrow(/not valid YAML/);
     expect(() => transformCalicoManifest('- just\n- a list\n', v)).toThrow(/not a Kubernetes object/);
+  });
+});
+
+const REAL_CALICO = join(ROOT, '..', 'shared', 'upstream', 'calico-v3.27.0.yaml');
+describe.skipIf(!existsSync(REAL_CALICO))(`calico manifest mode on the real calico.yaml v3.27.0 (${REAL_CALICO})`, () => {
+  const real = existsSync(REAL_CALICO) ? readFileSync(REAL_CALICO, 'utf8') : '';
+  transformCases(real);
+  it('the real manifest carries its CRDs and the upstream images the excerpt names', () => {
+    expect(docs(real).filter((d) => d.kind === 'CustomResourceDefinition').length).toBeGreaterThan(15);
+    expect(images(real)).toEqual(images(excerpt));
   });
 });
 
