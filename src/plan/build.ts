@@ -49,6 +49,16 @@ export function phaseForOrder(n: number): PhaseName {
 
 const kubectl = (...args: string[]) => ['kubectl', '--kubeconfig', KUBECONFIG, ...args];
 
+/**
+ * kubeadm init/join at most once per host, even when an earlier run's invocation is still going: an apply killed
+ * (or a dropped connection) leaves kubeadm running on the host, and a rerun must not start a second one beside it.
+ * Under a host-wide lock, `done` existing means another invocation finished it.
+ */
+export const KUBEADM_LOCK = '/run/airgap-k8s-kubeadm.lock';
+function kubeadmOnce(done: string, argv: string[]): string[] {
+  return ['flock', KUBEADM_LOCK, 'sh', '-c', 'done=$1; shift; if [ -f "$done" ]; then echo "$done exists: already done"; exit 0; fi; exec "$@"', 'kubeadm-once', done, ...argv];
+}
+
 export function buildPlan(spec: ClusterSpec, facts: Facts): Plan {
   const view = deriveView(spec);
   return planFromFiles(view, renderView(view, facts), facts);
@@ -284,7 +294,7 @@ export function planFromFiles(view: ClusterView, files: readonly GeneratedFile[]
         host: h.name,
         kind: 'exec',
         description: `kubeadm init (endpoint ${view.endpoint.host}:${view.endpoint.port}, certificates uploaded for the other control planes)`,
-        argv: ['kubeadm', 'init', '--config', `${KUBEADM_DIR}/kubeadm-init.yaml`, '--upload-certs'],
+        argv: kubeadmOnce(KUBECONFIG, ['kubeadm', 'init', '--config', `${KUBEADM_DIR}/kubeadm-init.yaml`, '--upload-certs']),
         timeoutMs: 15 * MIN,
         retry: NO_RETRY,
         probe: { kind: 'command', argv: ['test', '-f', KUBECONFIG] },
@@ -300,7 +310,7 @@ export function planFromFiles(view: ClusterView, files: readonly GeneratedFile[]
         description: h.isControlPlane
           ? `kubeadm join as a control plane through ${view.endpoint.host}:${view.endpoint.port}`
           : `kubeadm join as a worker through ${view.endpoint.host}:${view.endpoint.port}`,
-        argv: ['kubeadm', 'join', '--config', `${KUBEADM_DIR}/kubeadm-join.yaml`],
+        argv: kubeadmOnce('/etc/kubernetes/kubelet.conf', ['kubeadm', 'join', '--config', `${KUBEADM_DIR}/kubeadm-join.yaml`]),
         timeoutMs: 15 * MIN,
         retry: NO_RETRY,
         probe: { kind: 'command', argv: ['test', '-f', '/etc/kubernetes/kubelet.conf'] },

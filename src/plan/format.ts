@@ -19,7 +19,11 @@ function detail(s: Step): string {
       return `${s.action} ${s.unit}`;
     case 'exec':
     case 'wait-for':
-      return s.argv[0] === 'sh' && s.argv[1] === '-c' ? `sh -c <script> ${s.argv.slice(3).join(' ')}` : s.argv.join(' ');
+    {
+      // an inline script prints as <script>, whatever wraps it (flock ... sh -c ...)
+      const at = s.argv.findIndex((a, i) => a === 'sh' && s.argv[i + 1] === '-c');
+      return at < 0 ? s.argv.join(' ') : [...s.argv.slice(0, at), 'sh -c <script>', ...s.argv.slice(at + 3)].join(' ');
+    }
     case 'kube-apply':
       return `${s.source} sha256 ${s.sha256.slice(0, 12)}`;
     case 'helm-install':

@@ -64,7 +64,7 @@ describe('runPlan', () => {
 
   it('resumes after a failure without repeating finished steps', async () => {
     let failJoin = true;
-    const t = setup((host, argv) => (failJoin && host === 'master3' && argv[0] === 'kubeadm' ? { exitCode: 1, stderr: 'etcd cluster is not healthy' } : undefined));
+    const t = setup((host, argv) => (failJoin && host === 'master3' && argv.includes('kubeadm') ? { exitCode: 1, stderr: 'etcd cluster is not healthy' } : undefined));
     const base = { plan: t.plan, files: t.files, executor: t.executor, clusterHost: 'master1', probes: false, journal: t.journal };
     const first = await runPlan(base);
     expect(first.ok).toBe(false);
@@ -99,7 +99,7 @@ describe('runPlan', () => {
 
   it('retries with backoff, then succeeds', async () => {
     let calls = 0;
-    const t = setup((host, argv) => (host === 'master1' && argv[0] === 'kubeadm' && ++calls < 3 ? { exitCode: 1 } : undefined));
+    const t = setup((host, argv) => (host === 'master1' && argv.includes('kubeadm') && ++calls < 3 ? { exitCode: 1 } : undefined));
     const step = steps(t.plan).find((s) => s.id === 'first-control-plane/master1/kubeadm-init')!;
     step.retry = { attempts: 3, backoffMs: 10 };
     const events: RunEvent[] = [];
@@ -112,7 +112,7 @@ describe('runPlan', () => {
   it('cancellation stops before the next phase', async () => {
     const ac = new AbortController();
     const t = setup((_h, argv) => {
-      if (argv[0] === 'kubeadm') ac.abort();
+      if (argv.includes('kubeadm')) ac.abort();
       return undefined;
     });
     const events: RunEvent[] = [];
@@ -124,7 +124,7 @@ describe('runPlan', () => {
 
   it('masks secrets in events: kubeadm init prints the token and certificate key', async () => {
     const t = setup((host, argv) =>
-      argv[0] === 'kubeadm' && argv[1] === 'init'
+      argv[argv.indexOf('kubeadm') + 1] === 'init'
         ? { stdout: `kubeadm join 55.192.0.1:6553 --token ${testFacts().secrets.bootstrapToken} --control-plane --certificate-key ${testFacts().secrets.certificateKey}\n` }
         : undefined,
     );
@@ -137,7 +137,7 @@ describe('runPlan', () => {
         return { host: h, fileRoot: undefined, close: () => e.close(), run: async (argv, opts) => {
           const res = await e.run(argv, { ...opts, allowFailure: true });
           if (res.stdout) opts?.onStdout?.(Buffer.from(res.stdout));
-          if (argv[0] === 'kubeadm' && argv[1] === 'init') throw new Error(`init failed after printing: ${res.stdout}`);
+          if (argv[argv.indexOf('kubeadm') + 1] === 'init') throw new Error(`init failed after printing: ${res.stdout}`);
           return res;
         } };
       },

@@ -4,17 +4,20 @@
 // --internal docker network (no way out: an install that reaches for the internet fails), from the real offline
 // bundle of scripts/supply/build.sh. Then asserted with @kubernetes/client-node through the VIP.
 // `npm run test:e2e:cluster` (root; the supply and the test bed are prepared first). Timings printed as [cluster].
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { NODE_CLUSTER_LABEL, NODE_HOST_LABEL } from '../../src/executors/kind/kind.js';
 import { FileJournal } from '../../src/runner/journal.js';
-import type { RunEvent } from '../../src/runner/runner.js';
 import { secretValues } from '../../src/runner/redact.js';
 import { createTestbed, type Testbed, waitFor } from '../testbed/testbed.js';
 import { supplyBundle } from '../supply/supply.js';
 import { clusterClient, install, type Install, prepareInstall, rehearsalOn } from './cluster-support.js';
+
+const ROOT = join(import.meta.dirname, '../..');
 
 const log = (line: string) => console.log(`[cluster] ${line}`);
 
@@ -24,14 +27,24 @@ describe('a real HA cluster from the offline bundle, through the kind executor',
   let bundle: string;
   let inst: Install;
   let kc: k8s.KubeConfig;
-  const events: RunEvent[] = [];
+  let specFile: string;
+  const cliOutput: string[] = [];
 
   beforeAll(async () => {
     bundle = supplyBundle();
     tmp = mkdtempSync(join(tmpdir(), 'airgap-k8s-cluster-'));
-    tb = await createTestbed({ name: 'cluster', hosts: ['cp1', 'cp2', 'cp3', 'w1'], kubernetes: true, log });
+    tb = await createTestbed({
+      name: 'cluster',
+      hosts: ['cp1', 'cp2', 'cp3', 'w1'],
+      kubernetes: true,
+      // what the kind executor of `airgap-k8s apply --executor kind` finds a host's container by
+      hostLabels: (h) => ({ [NODE_HOST_LABEL]: h, [NODE_CLUSTER_LABEL]: 'rehearsal' }),
+      log,
+    });
     const vip = tb.network.spareAddresses[0]!;
-    inst = prepareInstall(tb, rehearsalOn(tb, vip), join(tmp, 'secrets.yaml'), bundle);
+    specFile = join(tmp, 'rehearsal.yaml');
+    writeFileSync(specFile, rehearsalOn(tb, vip));
+    inst = prepareInstall(tb, readFileSync(specFile, 'utf8'), join(tmp, 'secrets.yaml'), bundle);
     log(`hosts ${tb.hosts.map((h) => `${h.name}=${h.address}`).join(' ')}, VIP ${vip}:6553`);
   }, 300_000);
 
@@ -44,16 +57,29 @@ describe('a real HA cluster from the offline bundle, through the kind executor',
     if (tmp) rmSync(tmp, { recursive: true, force: true });
   }, 300_000);
 
-  it('installs: every phase of the real plan succeeds', async () => {
+  it('installs with the real `airgap-k8s apply --executor kind`: killed -9 during the control-planes phase, the rerun completes without repeating a finished step', async () => {
+    const args = ['apply', specFile, '--executor', 'kind', '--bundle', bundle, '--secrets', join(tmp, 'secrets.yaml'), '--journal', join(tmp, 'journal.json'), '--verbose'];
     const t0 = Date.now();
-    const summary = await install(inst, bundle, new FileJournal(join(tmp, 'journal.json')), (e) => {
-      events.push(e);
-      if (e.type === 'phase-finished') log(`phase ${e.phase}: ${e.ok ? 'ok' : 'FAILED'} in ${(e.durationMs / 1000).toFixed(1)} s`);
-      if (e.type === 'step-failed') log(`step ${e.stepId} on ${e.host} failed (attempt ${e.attempt}${e.willRetry ? ', will retry' : ''}): ${e.error.slice(0, 2000)}`);
+    // run 1: killed -9 as soon as the first step of the control-planes phase finished
+    const first = await cli(args, (line, child) => {
+      if (/^\[\s*\d+\/\d+\] \S+\s+(changed|ok     ) control-planes\//.test(line)) child.kill('SIGKILL');
     });
-    log(`install: ${summary.ok ? 'ok' : 'FAILED'} in ${((Date.now() - t0) / 1000).toFixed(1)} s (${summary.changed} changed, ${summary.skipped} skipped)`);
-    expect(summary.failures).toEqual([]);
-    expect(summary.ok).toBe(true);
+    cliOutput.push(first.out);
+    expect(first.signal).toBe('SIGKILL');
+    const finished = performed(first.out);
+    expect(finished.some((id) => id.startsWith('control-planes/'))).toBe(true);
+    expect(finished.some((id) => id.startsWith('workers/'))).toBe(false);
+    log(`apply killed -9 after ${((Date.now() - t0) / 1000).toFixed(1)} s with ${finished.length} steps finished (the last: ${finished.at(-1)})`);
+    // run 2: the same command completes; no step run 1 finished runs again (read-only checks are not journaled)
+    const t1 = Date.now();
+    const second = await cli(args);
+    cliOutput.push(second.out);
+    for (const l of second.out.split('\n')) if (/^== |FAILED|retry/.test(l)) log(`rerun: ${l}`);
+    expect(second.code, second.out.slice(-4000)).toBe(0);
+    const again = performed(second.out).filter((id) => finished.includes(id) && !/^(preflight|verify)\//.test(id));
+    expect(again).toEqual([]);
+    expect(second.out).toMatch(/skipped .* \(journal\)/);
+    log(`rerun completed the install in ${((Date.now() - t1) / 1000).toFixed(1)} s; total ${((Date.now() - t0) / 1000).toFixed(1)} s`);
   }, 1_800_000);
 
   it('all 4 nodes Ready, through the VIP', async () => {
@@ -169,10 +195,10 @@ describe('a real HA cluster from the offline bundle, through the kind executor',
     expect(changedSteps).toEqual([]);
   }, 900_000);
 
-  it('the journal and the events of the install hold no secret', async () => {
+  it('the journal and the output of the install hold no secret', async () => {
     const values = secretValues(inst.secrets).filter((v) => v.length >= 8);
     expect(values.length).toBeGreaterThanOrEqual(3);
-    const texts = [readFileSync(join(tmp, 'journal.json'), 'utf8'), JSON.stringify(events)];
+    const texts = [readFileSync(join(tmp, 'journal.json'), 'utf8'), ...cliOutput];
     for (const v of values) for (const t of texts) expect(t.includes(v)).toBe(false);
   });
 
@@ -293,4 +319,28 @@ async function vipHolder(tb: Testbed, vip: string, skip?: string): Promise<strin
 
 function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
   return Promise.race([p, new Promise<T>((_, j) => setTimeout(() => j(new Error(`timed out after ${ms} ms`)), ms))]);
+}
+
+/** `airgap-k8s ARGS` as a child process (the real CLI); onLine sees each stdout line as it comes. */
+function cli(args: string[], onLine?: (line: string, child: ChildProcess) => void): Promise<{ code: number | null; signal: string | null; out: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli/main.ts'), ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let partial = '';
+    child.stdout!.on('data', (b: Buffer) => {
+      out += b.toString();
+      partial += b.toString();
+      const lines = partial.split('\n');
+      partial = lines.pop()!;
+      for (const l of lines) onLine?.(l, child);
+    });
+    child.stderr!.on('data', (b: Buffer) => (out += b.toString()));
+    child.on('error', reject);
+    child.on('close', (code, signal) => resolve({ code, signal, out }));
+  });
+}
+
+/** Step ids the progress printer reported as finished (changed or ok). */
+function performed(out: string): string[] {
+  return [...out.matchAll(/^\[\s*\d+\/\d+\] \S+\s+(?:changed|ok     ) (\S+) \(/gm)].map((m) => m[1]!);
 }

@@ -65,6 +65,8 @@ export interface TestbedOptions {
    * an anonymous volume (overlayfs cannot hold containerd's overlay snapshots; removed with the container)
    */
   kubernetes?: boolean;
+  /** extra labels per host container (e.g. the kind executor's airgap-k8s.node.host / .cluster) */
+  hostLabels?: (host: string) => Record<string, string>;
 }
 
 export interface TestbedHost {
@@ -532,6 +534,7 @@ export async function createTestbed(opts: TestbedOptions): Promise<Testbed> {
             // privileged works through the airgap-k8s-runc default runtime (setup.sh); systemd needs /run as tmpfs
             '--privileged', '--tmpfs', '/run', '--tmpfs', '/run/lock',
             ...(opts.kubernetes ? ['--cgroupns', 'private', '--tmpfs', '/tmp', '-v', '/var/lib/containerd'] : []),
+            ...Object.entries(opts.hostLabels?.(h.name) ?? {}).flatMap(([k, v]) => ['--label', `${k}=${v}`]),
             // systemd halts on SIGRTMIN+3 (SIGTERM makes it re-execute itself)
             '--stop-signal', 'SIGRTMIN+3', '--stop-timeout', '20',
             ...labels, image,
