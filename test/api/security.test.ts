@@ -109,7 +109,7 @@ describe('no secret in any response, event, log line or the database', () => {
           respond: (argv) => {
             const cmd = argv.join(' ');
             // kubeadm init prints the join command with the token and the certificate key
-            if (cmd.startsWith('kubeadm init')) return { stdout: `You can now join any number of control-plane nodes:\n  kubeadm join 55.192.0.1:6553 --token ${secrets[0]} --certificate-key ${secrets[2]}\n` };
+            if (/(^| )kubeadm init /.test(cmd)) return { stdout: `You can now join any number of control-plane nodes:\n  kubeadm join 55.192.0.1:6553 --token ${secrets[0]} --certificate-key ${secrets[2]}\n` };
             // a failing command (no retries: the install fails) that echoes a password and a CA key line on stderr
             if (failOnce && argv[0] === '/bin/sh' && cmd.endsWith('prepare-os.sh')) {
               failOnce = false;
