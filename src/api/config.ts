@@ -149,7 +149,10 @@ export function ensureToken(t: ServiceConfig['token']): { ok: true; token: strin
     if (t.kind === 'generated' && (statSync(t.file).mode & 0o077) !== 0) chmodSync(t.file, 0o600);
     return { ok: true, token: r.token, generated: false };
   }
-  const token = randomBytes(32).toString('base64url');
+  // never a leading '-': the token goes on command lines (`--token $(cat data/token)`), where one reads as an option
+  // (1 generated token in 64 did; seen as a failed `apply --server` in CI)
+  let token = randomBytes(32).toString('base64url');
+  while (token.startsWith('-')) token = randomBytes(32).toString('base64url');
   mkdirSync(resolve(t.file, '..'), { recursive: true, mode: 0o700 });
   writeFileSync(t.file, `${token}\n`, { mode: 0o600, flag: 'wx' });
   return { ok: true, token, generated: true };
