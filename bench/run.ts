@@ -7,6 +7,7 @@ import { loadFixture, testFacts } from '../test/support/fixtures.js';
 import { benchRunnerOverhead, benchSshFanout } from './ssh.js';
 import { benchApi } from './api.js';
 import { benchBundle } from './bundle.js';
+import { benchInstall } from './cluster.js';
 
 function measure(name: string, runs: number, fn: () => unknown): void {
   fn(); // warm up
@@ -73,3 +74,6 @@ await benchApi();
 
 // the offline bundle: upload throughput to 1 and 3 test-bed hosts vs scp, sha256 speed (bench/bundle.ts)
 await benchBundle();
+
+// the whole offline HA install on node containers: wall time vs the plan's critical path (bench/cluster.ts)
+await benchInstall();

@@ -12,6 +12,7 @@ import { formatIssues, type SpecIssue } from '../spec/issues.js';
 import { parseSpec } from '../spec/load.js';
 import type { ClusterSpec } from '../spec/schema.js';
 import { deriveView, type ClusterView } from '../spec/derive.js';
+import { criticalPath } from '../runner/critical-path.js';
 import { FileJournal, MemoryJournal } from '../runner/journal.js';
 import type { RunEvent, RunSummary } from '../runner/runner.js';
 import type { Plan } from '../plan/types.js';
@@ -71,7 +72,12 @@ export const REHEARSE_OPTIONS = {
   remove: { type: 'string' },
 } as const;
 
-const secs = (ms: number) => (ms >= 60_000 ? `${Math.floor(ms / 60_000)}m${String(Math.round((ms % 60_000) / 1000)).padStart(2, '0')}s` : `${(ms / 1000).toFixed(1)}s`);
+/** 4.2s, 3m07s (rounded to whole seconds first: 239.6 s is 4m00s, not 3m60s) */
+export const secs = (ms: number) => {
+  if (ms < 59_950) return `${(ms / 1000).toFixed(1)}s`;
+  const s = Math.round(ms / 1000);
+  return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
+};
 
 export async function rehearseCommand(values: Record<string, unknown>, positionals: string[], io: Io, deps: RehearseDeps): Promise<number> {
   const err = (s: string) => io.stderr(`rehearse: ${s}\n`);
@@ -225,13 +231,14 @@ export async function rehearseCommand(values: Record<string, unknown>, positiona
     const t1 = Date.now();
     let result: { summary: RunSummary; plan: Plan } | undefined;
     let crash: Error | undefined;
+    const journal = journalFile ? new FileJournal(journalFile) : new MemoryJournal();
     try {
       result = await deps.applyLocal({
         view,
         secrets,
         executor: 'kind',
         bundle: b,
-        journal: journalFile ? new FileJournal(journalFile) : new MemoryJournal(),
+        journal,
         concurrency,
         verbose: !!values.verbose,
         signal: ac.signal,
@@ -262,6 +269,11 @@ export async function rehearseCommand(values: Record<string, unknown>, positiona
       }
       const s = result.summary;
       out.push(`steps: ${s.changed} changed, ${s.skipped} skipped, ${s.failed} failed`);
+      if (ok) {
+        // the runner's own cost: wall time against the longest chain of dependent steps (src/runner/critical-path.ts)
+        const cp = criticalPath(result.plan, journal, view.firstControlPlane.name);
+        out.push(`critical path of the plan: ${secs(cp.ms)} (the longest chain of dependent steps, from the journal); install wall time / critical path = ${(installMs / Math.max(1, cp.ms)).toFixed(3)}`);
+      }
       if (s.failures.length > 0) {
         out.push('failed steps:');
         for (const f of s.failures) out.push(`  ${f.stepId} on ${f.host}:`, ...f.error.split('\n').map((l) => `    ${l}`));

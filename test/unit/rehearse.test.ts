@@ -10,6 +10,7 @@ import { MemoryJournal } from '../../src/runner/journal.js';
 import { deriveView } from '../../src/spec/derive.js';
 import { testFacts } from '../support/fixtures.js';
 import { parseSpec } from '../../src/spec/load.js';
+import { secs } from '../../src/rehearse/cli.js';
 import { asDebianNodes, checkCidr, gatewayFor, hostSubnetOf, RemapError, remapSpec } from '../../src/rehearse/remap.js';
 import { parseRehearsalRules } from '../../src/rehearse/nodes.js';
 import { FIXTURES, loadFixture } from '../support/fixtures.js';
@@ -218,5 +219,11 @@ describe('applyLocal: the one install path of apply and rehearse', () => {
     const ssh = await applyLocal({ ...base, executor: 'ssh', journal: new MemoryJournal(), signal: AbortSignal.abort() });
     expect(ssh.plan.overlay).toBeUndefined();
     expect(JSON.stringify(kind.plan)).not.toEqual(JSON.stringify(ssh.plan));
+  });
+});
+
+describe('the report\'s durations', () => {
+  it('round to whole seconds before splitting minutes (239.6 s is 4m00s, never 3m60s)', () => {
+    expect([secs(4_240), secs(59_940), secs(59_960), secs(187_000), secs(239_600)]).toEqual(['4.2s', '59.9s', '1m00s', '3m07s', '4m00s']);
   });
 });
