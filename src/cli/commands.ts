@@ -7,7 +7,8 @@ import { formatIssues, type SpecIssue } from '../spec/issues.js';
 import type { ClusterSpec } from '../spec/schema.js';
 import type { Facts, Secrets, UpstreamTexts } from '../generators/types.js';
 import { renderCluster } from '../generators/index.js';
-import { writeRendered } from '../generators/output.js';
+import { unignoredInGit } from '../secrets/git.js';
+import { ensureDir, OutputDirError, writeRendered } from '../generators/output.js';
 import { factsFromSecrets, loadOrCreateSecrets } from '../secrets/secrets.js';
 import { EXAMPLE_SPEC_PATH, exampleSpecText } from './example.js';
 import { buildPlan, formatPlan } from '../plan/index.js';
@@ -298,17 +299,25 @@ DIR/cluster/helm/<release>.values.yaml and DIR/images.txt. Files holding secrets
         io.stderr(`${loaded.source}: invalid cluster spec\n${formatIssues(loaded.issues)}\n`);
         return EXIT_INPUT;
       }
-      const secretsFile = resolve(io.cwd, (values.secrets as string | undefined) ?? 'airgap-k8s.secrets.yaml');
-      const secrets = loadOrCreateSecrets(secretsFile, loaded.spec);
-      if (!secrets.ok) {
-        io.stderr(`${secretsFile}: unusable secrets file\n${formatIssues(secrets.issues)}\n`);
-        return EXIT_INPUT;
-      }
-      if (secrets.created) io.stderr(`created ${secretsFile} (mode 0600) with fresh secrets\n`);
-      else if (secrets.added.length > 0) io.stderr(`added to ${secretsFile}: ${secrets.added.join(', ')}\n`);
-      const files = renderCluster(loaded.spec, factsFromSecrets(secrets.secrets));
+      // the output directory first: an unwritable one fails at once (exit 1, its path), before any secret is made
       const dir = resolve(io.cwd, out);
-      writeRendered(dir, files);
+      try {
+        ensureDir(dir);
+      } catch (e) {
+        if (!(e instanceof OutputDirError)) throw e;
+        io.stderr(`render: -o ${out}: ${e.message}\n`);
+        return EXIT_FAIL;
+      }
+      const secrets = secretsFor(loaded.spec, values, io);
+      if (!secrets) return EXIT_INPUT;
+      const files = renderCluster(loaded.spec, factsFromSecrets(secrets));
+      try {
+        writeRendered(dir, files);
+      } catch (e) {
+        if (!(e instanceof OutputDirError)) throw e;
+        io.stderr(`render: ${e.message}\n`);
+        return EXIT_FAIL;
+      }
       const hosts = new Set(files.filter((f) => f.kind === 'host').map((f) => (f.kind === 'host' ? f.host : '')));
       const secretCount = files.filter((f) => f.secret).length;
       io.stdout(`rendered ${files.length} files for Cluster "${loaded.spec.metadata.name}" (${hosts.size} hosts, ${secretCount} secret files at 0600) into ${dir}\n`);
@@ -397,6 +406,8 @@ function secretsFor(spec: ClusterSpec, values: Record<string, unknown>, io: Io):
   }
   if (secrets.created) io.stderr(`created ${secretsFile} (mode 0600) with fresh secrets\n`);
   else if (secrets.added.length > 0) io.stderr(`added to ${secretsFile}: ${secrets.added.join(', ')}\n`);
+  const tracked = unignoredInGit(secretsFile);
+  if (tracked) io.stderr(`WARNING: ${secretsFile} holds the cluster's secrets and is inside the git work tree ${tracked} without being ignored there: add it to .gitignore (or keep it outside) before the next commit\n`);
   return secrets.secrets;
 }
 

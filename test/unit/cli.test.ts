@@ -1,6 +1,6 @@
 // The CLI in-process (commands.run with a captured Io) and once as a real process for exit codes and file modes.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -76,6 +76,28 @@ spec:
 });
 
 describe('airgap-k8s render', () => {
+  it('warns when the secrets file lies in a git work tree that does not ignore it, and not once it is ignored', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'render-git-'));
+    execFileSync('git', ['init', '-q', dir]);
+    const io = capture(dir);
+    expect(await run(['render', join(FIXTURES, 'valid-runbook-ha.yaml'), '-o', 'out'], io)).toBe(0);
+    expect(io.err).toContain(`WARNING: ${join(dir, 'airgap-k8s.secrets.yaml')} holds the cluster's secrets and is inside the git work tree ${dir} without being ignored there`);
+    writeFileSync(join(dir, '.gitignore'), 'airgap-k8s.secrets.yaml\n');
+    const again = capture(dir);
+    expect(await run(['render', join(FIXTURES, 'valid-runbook-ha.yaml'), '-o', 'out'], again)).toBe(0);
+    expect(again.err).not.toContain('WARNING');
+    // this repository ignores the file a render here would make
+    expect(spawnSync('git', ['-C', ROOT, 'check-ignore', '-q', 'airgap-k8s.secrets.yaml']).status).toBe(0);
+  });
+
+  it.each(['/proc/x', '/sys/x', '/etc/passwd/x', '/proc/self/status/out'])('-o %s (a place nothing can be written) fails at once: exit 1 naming the path, no secrets file made', async (out) => {
+    const dir = mkdtempSync(join(tmpdir(), 'render-bad-'));
+    const io = capture(dir);
+    expect(await run(['render', join(FIXTURES, 'valid-runbook-ha.yaml'), '-o', out], io)).toBe(1);
+    expect(io.err).toMatch(new RegExp(`^render: -o ${out}: .*${out.split('/').slice(0, 3).join('/')}`, 'm'));
+    expect(existsSync(join(dir, 'airgap-k8s.secrets.yaml'))).toBe(false);
+  });
+
   it('writes host and cluster files, creates a 0600 secrets file, secret files at 0600', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'render-'));
     const io = capture(dir);
