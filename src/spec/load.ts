@@ -126,7 +126,9 @@ function zodIssues(raw: readonly z.core.$ZodIssue[]): SpecIssue[] {
       out.push(...zodIssues(i.errors.flat().map((n) => ({ ...n, path: [...i.path, ...n.path] }))));
       continue;
     }
-    out.push({ path: formatPath(i.path), code: i.code, message: humanMessage(i) });
+    // a refinement names its own code in params.code (e.g. impossible_address); other custom checks stay `custom`
+    const code = i.code === 'custom' && typeof i.params?.code === 'string' ? i.params.code : i.code;
+    out.push({ path: formatPath(i.path), code, message: humanMessage(i) });
   }
   return dedupe(out);
 }

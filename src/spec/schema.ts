@@ -19,6 +19,26 @@ export const InterfaceName = z
   .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,14}$/, 'must be a Linux interface name: 1-15 chars of letters, digits, "_", "." or "-" (no spaces or shell metacharacters)');
 
 export const IPv4 = z.ipv4({ message: 'must be an IPv4 address such as 55.192.0.125' });
+
+/** Address ranges no host (and no VIP) can have: the name says why. Loopback is a warning (validate.ts). */
+const IMPOSSIBLE_HOST_RANGES: readonly [first: number, bits: number, why: string][] = [
+  [0x00000000, 8, 'is in 0.0.0.0/8 ("this network", the unspecified address): no host can be reached at it'],
+  [0xa9fe0000, 16, 'is link-local (169.254.0.0/16): not routed beyond one link and reassigned at will; give the host its real address'],
+  [0xe0000000, 4, 'is a multicast address (224.0.0.0/4), not a host address'],
+  [0xf0000000, 4, 'is reserved (240.0.0.0/4, 255.255.255.255 is the broadcast address), not a host address'],
+];
+
+/** An IPv4 address a machine (or a VIP) can have: the schema refuses unspecified, link-local, multicast and reserved. */
+export const HostIPv4 = IPv4.superRefine((ip, ctx) => {
+  const p = ip.split('.').map(Number);
+  const n = ((p[0]! << 24) >>> 0) + (p[1]! << 16) + (p[2]! << 8) + p[3]!;
+  for (const [first, bits, why] of IMPOSSIBLE_HOST_RANGES) {
+    if ((n >>> (32 - bits)) === (first >>> (32 - bits))) {
+      ctx.addIssue({ code: 'custom', message: `${ip} ${why}`, params: { code: 'impossible_address' } });
+      return;
+    }
+  }
+});
 export const CIDRv4 = z.cidrv4({ message: 'must be an IPv4 CIDR such as 10.96.0.0/12' });
 
 /** A Kubernetes-style semantic version with a leading v: v1.34.3 */
@@ -108,7 +128,7 @@ export const GpuSpec = z.strictObject({
 
 export const Host = z.strictObject({
   name: DnsLabel,
-  address: IPv4,
+  address: HostIPv4,
   roles: z.array(Role).min(1, 'needs at least one role').refine((r) => new Set(r).size === r.length, 'roles must not repeat'),
   /** The NIC carrying `address`; used by keepalived and Calico autodetection. */
   interface: InterfaceName.optional(),
@@ -127,7 +147,7 @@ export const Host = z.strictObject({
 // ---- control plane ----
 
 export const Endpoint = z.strictObject({
-  host: IPv4,
+  host: HostIPv4,
   port: Port.default(6443),
 });
 

@@ -25,6 +25,9 @@ export function crossFieldChecks(cluster: ClusterSpec): { errors: SpecIssue[]; w
     const a = byAddress.get(h.address);
     if (a !== undefined) err(hostPath(i, 'address'), 'duplicate', `duplicate address ${h.address} (also spec.hosts[${a}])`);
     else byAddress.set(h.address, i);
+    if (h.address.startsWith('127.')) {
+      warn(hostPath(i, 'address'), 'loopback', `${h.address} is a loopback address: every host would reach itself there, so only a one-host cluster on the machine running airgap-k8s can work; give the host the address the others reach it at`);
+    }
     if (h.gpu && !h.roles.includes('worker')) {
       err(hostPath(i, 'roles'), 'gpu_not_worker', 'a host with a GPU must have the worker role (GPU workloads are scheduled on workers)');
     }
@@ -36,6 +39,14 @@ export function crossFieldChecks(cluster: ClusterSpec): { errors: SpecIssue[]; w
   const cps = s.hosts.map((h, i) => [h, i] as const).filter(([h]) => h.roles.includes('control-plane'));
   const lbs = s.hosts.map((h, i) => [h, i] as const).filter(([h]) => h.roles.includes('load-balancer'));
   if (cps.length === 0) err(['spec', 'hosts'], 'no_control_plane', 'at least one host needs the control-plane role');
+  // etcd is stacked on the control planes (kubeadm's default; the only topology offered) and needs a majority of its
+  // members: 2 members need both, so either failing stops the cluster — less available than 1, with twice the parts
+  // that can fail. 4, 6, ... tolerate no more failures than one fewer, at the cost of slower writes: a warning.
+  if (cps.length === 2) {
+    err(['spec', 'hosts'], 'two_control_planes', '2 control planes: their stacked etcd needs both members for quorum, so either one failing stops the cluster (less available than 1); use 3 for HA, or 1');
+  } else if (cps.length > 2 && cps.length % 2 === 0) {
+    warn(['spec', 'hosts'], 'even_control_planes', `${cps.length} control planes: etcd tolerates no more failures than with ${cps.length - 1}; use an odd number`);
+  }
 
   // ---- control plane endpoint and load balancer ----
   const lb = s.controlPlane.loadBalancer;
@@ -46,9 +57,6 @@ export function crossFieldChecks(cluster: ClusterSpec): { errors: SpecIssue[]; w
       err(['spec', 'hosts'], 'lb_hosts', `keepalived needs at least 2 hosts with the load-balancer role, found ${lbs.length}`);
     }
     if (cps.length === 1) err(['spec', 'hosts'], 'ha_control_planes', 'an HA load balancer needs an odd number of control planes, at least 3; found 1');
-    else if (cps.length > 0 && cps.length % 2 === 0) {
-      warn(['spec', 'hosts'], 'even_control_planes', `${cps.length} control planes: etcd tolerates no more failures than with ${cps.length - 1}; use an odd number`);
-    }
     if (ep) {
       const owner = byAddress.get(ep.host);
       if (owner !== undefined) {

@@ -120,6 +120,12 @@ describe('defaults', () => {
 describe('warnings', () => {
   const warned = (name: string) => ok(parseSpec(fixtureText(name))).warnings;
 
+  it('a loopback host address is accepted with a warning naming the host (only a one-host cluster here could work)', () => {
+    const w = ok(parseSpec(fixtureText('rehearsal').replace('address: 10.250.0.21', 'address: 127.0.0.2'))).warnings;
+    expect(w.filter((x) => x.code === 'loopback').map((x) => x.path)).toEqual(['spec.hosts[3].address']);
+    expect(warned('rehearsal').some((x) => x.code === 'loopback')).toBe(false);
+  });
+
   it.each(['runbook-ha', 'runbook-single'])('%s: the runbook choices are accepted with warnings', (name) => {
     const w = warned(name);
     expect(codes(w)).toEqual(
@@ -156,6 +162,19 @@ describe('warnings', () => {
     expect(even).toEqual([{ path: 'spec.hosts', code: 'even_control_planes', message: expect.stringContaining('4 control planes') }]);
     // and an odd number draws no such warning
     expect(warned('runbook-ha').filter((i) => i.code === 'even_control_planes')).toEqual([]);
+  });
+
+  it('2 control planes are refused, with a load balancer or without: stacked etcd loses quorum when either fails', () => {
+    const withLb = fixtureObject('runbook-ha');
+    withLb.spec.hosts = withLb.spec.hosts.filter((h: { name: string }) => h.name !== 'master3');
+    expect(withLb.spec.hosts.filter((h: { roles: string[] }) => h.roles.includes('control-plane')).length).toBe(2);
+    const single = fixtureObject('runbook-single');
+    single.spec.hosts.push({ name: 'master2', address: '55.192.0.126', roles: ['control-plane'], interface: 'ens0' });
+    single.spec.controlPlane = { endpoint: { host: '55.192.0.200', port: 6443 }, loadBalancer: { mode: 'external' } };
+    for (const obj of [withLb, single]) {
+      const issues = refused(parseSpec(obj)).filter((i) => i.code === 'two_control_planes');
+      expect(issues).toEqual([{ path: 'spec.hosts', code: 'two_control_planes', message: expect.stringContaining('either one failing stops the cluster') }]);
+    }
   });
 });
 
