@@ -4,7 +4,7 @@
 import yaml from 'js-yaml';
 import type { z } from 'zod';
 import { API_VERSION, Cluster, type ClusterSpec } from './schema.js';
-import { formatPath, issue, type SpecIssue } from './issues.js';
+import { formatPath, issue, type PathSegment, type SpecIssue } from './issues.js';
 import { crossFieldChecks } from './validate.js';
 
 export type ParseResult =
@@ -12,7 +12,9 @@ export type ParseResult =
   | { ok: false; issues: SpecIssue[]; warnings: SpecIssue[] };
 
 export const MAX_SPEC_BYTES = 1024 * 1024;
-const MAX_DEPTH = 32;
+/** Nesting deeper than this is refused, YAML or JSON, with the code too_deep (the API answers 422). */
+export const MAX_DEPTH = 32;
+const tooDeep = (path: PathSegment[]) => issue(path, 'too_deep', `nesting deeper than ${MAX_DEPTH} levels`);
 
 export function parseSpec(input: string | unknown): ParseResult {
   let doc: unknown = input;
@@ -62,12 +64,15 @@ function loadText(text: string): { ok: true; value: unknown } | { ok: false; iss
     return { ok: false, issues: [issue('', 'too_large', `the spec is larger than ${MAX_SPEC_BYTES} bytes`)] };
   }
   try {
-    const docs = yaml.loadAll(text, undefined, { schema: yaml.CORE_SCHEMA, json: false });
+    // js-yaml stops a deeper document itself (its own bound, checked while reading): a little beyond MAX_DEPTH, so
+    // that what it refuses is certainly too deep and is reported like checkShape's refusal (one limit, one code)
+    const docs = yaml.loadAll(text, undefined, { schema: yaml.CORE_SCHEMA, json: false, maxDepth: MAX_DEPTH + 3 } as yaml.LoadOptions); // maxDepth: js-yaml >= 4.1.1, not in its types
     if (docs.length !== 1) {
       return { ok: false, issues: [issue('', 'document_count', `expected exactly one YAML document, found ${docs.length}`)] };
     }
     return { ok: true, value: docs[0] };
   } catch (e) {
+    if (e instanceof Error && e.message.startsWith('nesting exceeded maxDepth')) return { ok: false, issues: [tooDeep([])] };
     const msg = e instanceof Error ? e.message.split('\n')[0] ?? 'unreadable' : 'unreadable';
     return { ok: false, issues: [issue('', 'syntax', `not valid YAML or JSON: ${msg}`)] };
   }
@@ -93,7 +98,7 @@ function checkShape(doc: unknown): SpecIssue[] {
       return;
     }
     if (path.length > MAX_DEPTH) {
-      issues.push(issue(path, 'too_deep', `nesting deeper than ${MAX_DEPTH} levels`));
+      issues.push(tooDeep(path));
       return;
     }
     if (seen.has(v)) {

@@ -50,6 +50,9 @@ const cases: Case[] = [
   { name: 'a YAML alias bomb', body: aliasBomb, status: 422, code: 'invalid_spec', issue: /aliases/ },
   { name: 'deep nesting (YAML)', body: deepYaml, status: 422, code: 'invalid_spec', issue: /nesting deeper/ },
   { name: 'deep nesting (JSON)', body: deep, type: 'application/json', status: 422, code: 'invalid_spec', issue: /nesting deeper/ },
+  // one limit, one code, whatever the body type and however deep (js-yaml's own bound is mapped to the same issue)
+  { name: 'deep nesting (YAML, 150 levels)', body: deepYaml.replace(/\{a: /g, '').replace(/}+\n$/, '\n').replace('spec: 1', `spec: ${'{a: '.repeat(150)}1${'}'.repeat(150)}`), status: 422, code: 'invalid_spec', issue: /^(\S*): nesting deeper than 32 levels$/m },
+  { name: 'deep nesting (JSON as YAML, 10,000 levels)', body: `${'['.repeat(10000)}${']'.repeat(10000)}`, status: 422, code: 'invalid_spec', issue: /^: nesting deeper than 32 levels$/m },
   { name: 'a body over 1 MiB', body: `# ${'x'.repeat(1024 * 1024 + 10)}\n${HA_TEXT}`, status: 413, code: 'too_large' },
   { name: 'a binary body', body: new Uint8Array([0xff, 0xfe, 0x00, 0x01, 0x80]), status: 400, code: 'malformed_body' },
   { name: 'text/plain', body: HA_TEXT, type: 'text/plain', status: 415, code: 'unsupported_media_type' },
