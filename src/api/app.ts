@@ -38,7 +38,24 @@ export function createApp(d: AppDeps): OpenAPIHono {
     return c.html(docsPage(document()));
   });
 
-  app.notFound((c) => c.json(errorBody('not_found', `no route ${c.req.method} ${c.req.path.slice(0, 200)}`), 404));
+  // a known path with another method is 405 with the methods it has (RFC 9110 15.5.6), not 404
+  let table: { re: RegExp; method: string }[] | undefined;
+  const allowed = (path: string) => {
+    table ??= app.routes
+      .filter((r) => r.method !== 'ALL' && !r.path.includes('*'))
+      .map((r) => ({ method: r.method, re: new RegExp(`^${r.path.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/:[A-Za-z_]+/g, '[^/]+')}/?$`) }));
+    const m = new Set(table.filter((t) => t.re.test(path)).map((t) => t.method));
+    if (m.has('GET')) m.add('HEAD');
+    return [...m].sort();
+  };
+  app.notFound((c) => {
+    const allow = allowed(c.req.path);
+    if (allow.length > 0) {
+      c.header('Allow', allow.join(', '));
+      return c.json(errorBody('method_not_allowed', `${c.req.method.slice(0, 20)} is not allowed on ${c.req.path.slice(0, 200)}; allowed: ${allow.join(', ')}`), 405);
+    }
+    return c.json(errorBody('not_found', `no route ${c.req.method} ${c.req.path.slice(0, 200)}`), 404);
+  });
   app.onError((err, c) => {
     if (err instanceof ApiError) return errorResponse(c, err);
     if (err instanceof HTTPException) {

@@ -176,3 +176,33 @@ export const FilesQuery = z.object({
 export const EventsQuery = z.object({
   after: z.string().regex(/^\d{1,12}$/, 'must be a sequence number').optional().openapi({ description: 'replay events after this sequence number (like the Last-Event-ID header)' }),
 });
+
+// ---- events: one schema per type, the SSE stream's `data` and the JSON list's items ----
+const evBase = { seq: z.number().int().min(1).openapi({ description: 'per install, gap-free; the SSE `id`' }), at: z.string().openapi({ description: 'ISO 8601 time it was committed' }) };
+const stepBase = { stepId: z.string(), host: z.string() };
+const ev = <T extends string, S extends z.ZodRawShape>(type: T, shape: S) => z.object({ type: z.literal(type), ...evBase, ...shape });
+const RunTotalsSchema = z.object({ changed: z.number().int(), skipped: z.number().int(), failed: z.number().int(), durationMs: z.number() });
+
+/** Every event an install emits, by `type` (the SSE `event:` name). Kept in step with RunEvent and StatusEvent. */
+export const EventSchema = z
+  .discriminatedUnion('type', [
+    ev('run-started', { cluster: z.string(), phases: z.number().int(), steps: z.number().int() }),
+    ev('phase-started', { phase: z.string(), index: z.number().int(), steps: z.number().int() }),
+    ev('phase-finished', { phase: z.string(), index: z.number().int(), ok: z.boolean(), durationMs: z.number() }),
+    ev('step-started', { ...stepBase, kind: z.string(), description: z.string(), attempt: z.number().int() }),
+    ev('step-output', { ...stepBase, text: z.string() }),
+    ev('step-progress', { ...stepBase, bytes: z.number(), total: z.number(), path: z.string() }),
+    ev('step-finished', { ...stepBase, changed: z.boolean(), durationMs: z.number() }),
+    ev('step-skipped', { ...stepBase, reason: z.enum(['journal', 'probe', 'no-change']) }),
+    ev('step-failed', { ...stepBase, error: z.string(), attempt: z.number().int(), willRetry: z.boolean(), durationMs: z.number() }),
+    ev('run-finished', { ok: z.boolean(), cancelled: z.boolean(), changed: z.number().int(), skipped: z.number().int(), failed: z.number().int(), durationMs: z.number() }),
+    ev('status', { status: JobStatus, reason: z.string().optional(), summary: RunTotalsSchema.optional() }),
+  ])
+  .openapi('Event', { description: 'one event of an install: the SSE `data:` line (JSON), whose `type` is the SSE `event:` name and `seq` its `id:`' });
+
+export const EventList = z
+  .object({
+    events: z.array(EventSchema),
+    done: z.boolean().openapi({ description: 'true when the last event is a terminal status: no more will come' }),
+  })
+  .openapi('EventList');

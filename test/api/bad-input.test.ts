@@ -1,6 +1,9 @@
 // Bad input is answered 4xx with the one error shape — never 5xx, never a stack trace — and nothing is stored.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HA_TEXT, harness, JSONH, type Harness } from './harness.js';
+import { request as httpRequest } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { serve } from '@hono/node-server';
 
 let h: Harness;
 beforeAll(() => {
@@ -108,6 +111,41 @@ describe('bad requests elsewhere', () => {
     const r = await h.req('/nothing/here');
     expect(r.status).toBe(404);
     expect(await r.json()).toMatchObject({ error: { code: 'not_found' } });
-    expect((await h.req('/clusters', { method: 'PUT' })).status).toBe(404);
+  });
+
+  it('a known path with a method it does not have: 405 with an Allow header listing the ones it has', async () => {
+    const cases: [string, string, string][] = [
+      ['/clusters', 'PUT', 'GET, HEAD, POST'],
+      ['/healthz', 'DELETE', 'GET, HEAD'],
+      ['/clusters/abc/events', 'POST', 'GET, HEAD'],
+      ['/validate', 'GET', 'POST'],
+    ];
+    for (const [path, method, allow] of cases) {
+      const r = await h.req(path, { method });
+      expect(r.status, `${method} ${path}`).toBe(405);
+      expect(r.headers.get('allow'), `${method} ${path}`).toBe(allow);
+      expect(await r.json()).toMatchObject({ error: { code: 'method_not_allowed' } });
+    }
+    // an unknown path stays 404 whatever the method
+    expect((await h.req('/clusters/abc/nothing', { method: 'PUT' })).status).toBe(404);
+  });
+
+  it('TRACE over real HTTP (fetch cannot send it): 405 with Allow', async () => {
+    const server = serve({ fetch: h.app.fetch, hostname: '127.0.0.1', port: 0 });
+    await new Promise<void>((r) => server.once('listening', () => r()));
+    try {
+      const port = (server.address() as AddressInfo).port;
+      const res = await new Promise<{ status: number; allow: string | undefined }>((resolve, reject) => {
+        const rq = httpRequest({ host: '127.0.0.1', port, path: '/healthz', method: 'TRACE' }, (r) => {
+          r.resume();
+          r.on('end', () => resolve({ status: r.statusCode!, allow: r.headers.allow }));
+        });
+        rq.on('error', reject);
+        rq.end();
+      });
+      expect(res).toEqual({ status: 405, allow: 'GET, HEAD' });
+    } finally {
+      await new Promise((r) => server.close(r));
+    }
   });
 });

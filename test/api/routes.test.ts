@@ -3,6 +3,7 @@
 import yaml from 'js-yaml';
 import { afterEach, describe, expect, it } from 'vitest';
 import { HA_TEXT, harness, parseSse, specNamed, until, type Harness } from './harness.js';
+import { EventSchema } from '../../src/api/schemas.js';
 
 let h: Harness;
 afterEach(async () => {
@@ -167,6 +168,28 @@ describe('GET /clusters/{id}/events', () => {
     const after = parseSse(await (await h.req(`/clusters/${id}/events?after=${all.length - 1}`)).text());
     expect(after).toHaveLength(1);
     expect((await h.req(`/clusters/${id}/events`, { headers: { 'last-event-id': 'x' } })).status).toBe(400);
+  });
+
+  it('every event, streamed or listed as JSON (Accept: application/json), is valid against the OpenAPI document\'s Event schema', async () => {
+    h = harness({ seedSecrets: ['gpu-prod'] });
+    const id = await created(await h.post('/clusters?dryRun=true', HA_TEXT));
+    await h.jobs.idle();
+    const sse = parseSse(await (await h.req(`/clusters/${id}/events`)).text());
+    const res = await h.req(`/clusters/${id}/events`, { headers: { accept: 'application/json' } });
+    expect(res.headers.get('content-type')).toMatch(/^application\/json/);
+    const list = (await res.json()) as { events: { seq: number; type: string }[]; done: boolean };
+    expect(list.done).toBe(true);
+    expect(list.events).toEqual(sse.map((e) => e.data));
+    for (const e of sse) expect(e.event).toBe(e.data.type);
+    // the Event schema as the document publishes it: every type seen has its own branch, and each event matches it
+    const doc = (await (await h.req('/openapi.json')).json()) as { components: { schemas: Record<string, { oneOf?: { properties: { type: { const?: string; enum?: string[] } } }[] }> } };
+    const branches = doc.components.schemas.Event!.oneOf!.map((b) => b.properties.type.const ?? b.properties.type.enum?.[0]);
+    expect(new Set(sse.map((e) => e.data.type)).size).toBeGreaterThanOrEqual(7);
+    for (const t of new Set(sse.map((e) => e.data.type))) expect(branches).toContain(t);
+    for (const e of list.events) expect(EventSchema.safeParse(e).success, JSON.stringify(e)).toBe(true);
+    // paging: after the last seq there is nothing more, and it is done
+    const rest = (await (await h.req(`/clusters/${id}/events?after=${list.events.at(-1)!.seq}`, { headers: { accept: 'application/json' } })).json()) as { events: unknown[]; done: boolean };
+    expect(rest).toEqual({ events: [], done: true });
   });
 
   it('streams live events of a running install with heartbeats, then closes', async () => {

@@ -10,6 +10,7 @@ import { parseSpec } from '../../spec/load.js';
 import type { Plan } from '../../plan/types.js';
 import type { PhaseName } from '../../plan/types.js';
 import { tokenEquals } from '../auth.js';
+import { isTerminal } from '../model.js';
 import { limitBody, readSpec } from '../body.js';
 import { ApiError } from '../errors.js';
 import { SecretsError } from '../jobs.js';
@@ -23,6 +24,7 @@ import {
   ClusterList,
   ClusterSummary,
   CreateQuery,
+  EventList,
   EventsQuery,
   FilesQuery,
   IdParam,
@@ -32,6 +34,9 @@ import {
   truthy,
 } from '../schemas.js';
 import { errorResponses, newApp, specBody, type AppDeps } from './common.js';
+
+/** At most this many events per JSON answer; ask again with ?after=<last seq> */
+const EVENTS_PAGE = 10_000;
 
 const tag = ['clusters'];
 
@@ -253,7 +258,21 @@ export function clustersApp(d: AppDeps) {
         headers: z.object({ 'last-event-id': z.string().optional().openapi({ description: 'resume after this event' }) }),
       },
       responses: {
-        200: { description: 'an event stream', content: { 'text/event-stream': { schema: z.string() } } },
+        200: {
+          description:
+            'text/event-stream (the default): per event the lines `id: <seq>`, `event: <type>` and `data: <one Event as JSON>`, then a ' +
+            'blank line; `: keep-alive` comment lines as heartbeat; `retry: 2000` first. application/json (ask with Accept): the ' +
+            'events stored so far after ?after=/Last-Event-ID, at once, each validated by the same Event schema.',
+          content: {
+            'text/event-stream': {
+              schema: z.string().openapi({
+                description: 'a stream of `id: <seq>\\nevent: <type>\\ndata: <Event JSON>\\n\\n` blocks; each data line is one #/components/schemas/Event',
+                example: 'retry: 2000\n\nid: 1\nevent: status\ndata: {"type":"status","status":"pending","seq":1,"at":"2026-12-03T10:00:00.000Z"}\n\n',
+              }),
+            },
+            'application/json': { schema: EventList },
+          },
+        },
         ...errorResponses(400, 401, 404),
       },
     }),
@@ -262,6 +281,14 @@ export function clustersApp(d: AppDeps) {
       const header = c.req.header('last-event-id');
       const raw = header ?? c.req.valid('query').after ?? '0';
       if (!/^\d{1,12}$/.test(raw)) throw new ApiError(400, 'invalid_request', 'Last-Event-ID must be an event sequence number');
+      // a client that asks for JSON (and not for the stream) gets what is stored so far, at once
+      const accept = (c.req.header('accept') ?? '').toLowerCase();
+      if (accept.includes('application/json') && !accept.includes('text/event-stream')) {
+        // the status first: when it was already terminal, every event (the terminal status among them) is stored
+        const finished = isTerminal(d.store.get(r.id)?.status ?? 'pending');
+        const events = d.store.eventsAfter(r.id, Number(raw), EVENTS_PAGE);
+        return c.json({ events, done: finished && events.length < EVENTS_PAGE } as never, 200);
+      }
       return c.body(eventStream(d.store, d.jobs, r.id, Number(raw), d.heartbeatMs), 200, {
         'Content-Type': 'text/event-stream; charset=utf-8',
         'Cache-Control': 'no-store',
