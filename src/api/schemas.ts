@@ -194,7 +194,7 @@ export const EventSchema = z
     ev('step-progress', { ...stepBase, bytes: z.number(), total: z.number(), path: z.string() }),
     ev('step-finished', { ...stepBase, changed: z.boolean(), durationMs: z.number() }),
     ev('step-skipped', { ...stepBase, reason: z.enum(['journal', 'probe', 'no-change']) }),
-    ev('step-failed', { ...stepBase, error: z.string(), attempt: z.number().int(), willRetry: z.boolean(), durationMs: z.number() }),
+    ev('step-failed', { ...stepBase, error: z.string(), command: z.string().optional().openapi({ description: 'the whole command that failed (the error names only its start)' }), attempt: z.number().int(), willRetry: z.boolean(), durationMs: z.number() }),
     ev('run-finished', { ok: z.boolean(), cancelled: z.boolean(), changed: z.number().int(), skipped: z.number().int(), failed: z.number().int(), durationMs: z.number() }),
     ev('status', { status: JobStatus, reason: z.string().optional(), summary: RunTotalsSchema.optional() }),
   ])

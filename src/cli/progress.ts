@@ -32,6 +32,8 @@ export function progressPrinter(write: (s: string) => void, opts: { verbose?: bo
       case 'step-failed':
         if (!e.willRetry) done++;
         write(`${count()} ${e.host.padEnd(10)} ${e.willRetry ? 'retry  ' : 'FAILED '} ${e.stepId}: ${e.error}\n`);
+        // the whole command under a final failure (the error names only its start), to rerun it by hand
+        if (!e.willRetry && e.command && (opts.verbose || e.command.length <= 2000)) write(`${e.command.replace(/^/gm, '        command| ')}\n`);
         break;
       case 'step-progress': {
         // uploads: a line per step at most every 5 s (and one at the end), the same on a TTY and in CI logs

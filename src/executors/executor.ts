@@ -51,9 +51,24 @@ export class ExecError extends Error {
     readonly result: RunResult,
   ) {
     const why = result.timedOut ? 'timed out' : result.signal ? `killed by ${result.signal}` : `exit code ${result.exitCode}`;
-    super(`${host}: \`${prettyCommand(argv)}\` ${why}${tail(result.stderr) ? `: ${tail(result.stderr)}` : ''}`);
+    super(`${host}: ${why}${tail(result.stderr) ? `: ${tail(result.stderr)}` : ''} (running ${briefCommand(argv)})`);
     this.name = 'ExecError';
   }
+
+  /** the whole command, quoted for a terminal (the message carries only its start) */
+  get command(): string {
+    return prettyCommand(this.argv);
+  }
+}
+
+/**
+ * The start of a command for a one-line message: the cause leads, the command follows it briefly (a 10-line
+ * preflight script must not push the cause off the screen). The whole command is in the error's `command`.
+ */
+export function briefCommand(argv: readonly string[], max = 80): string {
+  const full = prettyCommand(argv);
+  const first = full.split('\n')[0]!;
+  return `\`${first.length > max ? `${first.slice(0, max)}` : first}${first.length > max || first !== full ? '…' : ''}\``;
 }
 
 /**
@@ -70,8 +85,13 @@ export class ExecConnectionError extends Error {
     readonly retryable: boolean,
     options?: { cause?: unknown },
   ) {
-    super(`${host}: ${argv ? `\`${prettyCommand(argv)}\`: ` : ''}${detail}`, options);
+    super(`${host}: ${detail}${argv ? ` (running ${briefCommand(argv)})` : ''}`, options);
     this.name = 'ExecConnectionError';
+  }
+
+  /** the whole command that was cut off, when one was running */
+  get command(): string | undefined {
+    return this.argv ? prettyCommand(this.argv) : undefined;
   }
 }
 
@@ -82,8 +102,12 @@ export class ExecAbortedError extends Error {
     readonly argv: readonly string[],
     options?: { cause?: unknown },
   ) {
-    super(`${host}: \`${prettyCommand(argv)}\` aborted`, options);
+    super(`${host}: aborted (running ${briefCommand(argv)})`, options);
     this.name = 'AbortError';
+  }
+
+  get command(): string {
+    return prettyCommand(this.argv);
   }
 }
 

@@ -62,6 +62,18 @@ describe('runPlan', () => {
     expect(started.filter((id) => !readOnly.has(id))).toEqual([]);
   });
 
+  it('a failed step\'s error leads with the host and the cause; the whole command is in the event\'s command field', async () => {
+    const t = setup((host, argv) => (host === 'master3' && argv.includes('kubeadm') ? { exitCode: 1, stderr: 'etcd cluster is not healthy' } : undefined));
+    const events: RunEvent[] = [];
+    await runPlan({ plan: t.plan, files: t.files, executor: t.executor, clusterHost: 'master1', probes: false, journal: t.journal, onEvent: (e) => events.push(e) });
+    const failed = events.find((e) => e.type === 'step-failed' && !e.willRetry) as Extract<RunEvent, { type: 'step-failed' }>;
+    expect(failed.error).toMatch(/^master3: exit code 1: etcd cluster is not healthy \(running `flock .{1,74}…`\)$/);
+    expect(failed.error).not.toContain('\n');
+    // the join runs inside the host-lock script: all of it is in `command`, only its start in the error
+    expect(failed.command).toMatch(/^flock \/run\/airgap-k8s-kubeadm\.lock sh -c .* kubeadm join /);
+    expect(failed.command!.length).toBeGreaterThan(200);
+  });
+
   it('resumes after a failure without repeating finished steps', async () => {
     let failJoin = true;
     const t = setup((host, argv) => (failJoin && host === 'master3' && argv.includes('kubeadm') ? { exitCode: 1, stderr: 'etcd cluster is not healthy' } : undefined));

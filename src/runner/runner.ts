@@ -20,7 +20,8 @@ export type RunEvent =
   | { type: 'step-progress'; stepId: string; host: string; bytes: number; total: number; path: string }
   | { type: 'step-finished'; stepId: string; host: string; changed: boolean; durationMs: number }
   | { type: 'step-skipped'; stepId: string; host: string; reason: 'journal' | 'probe' | 'no-change' }
-  | { type: 'step-failed'; stepId: string; host: string; error: string; attempt: number; willRetry: boolean; durationMs: number }
+  /** error: the cause first (host, then why); command: the whole command that failed, when one did (redacted) */
+  | { type: 'step-failed'; stepId: string; host: string; error: string; command?: string; attempt: number; willRetry: boolean; durationMs: number }
   | { type: 'run-finished'; ok: boolean; cancelled: boolean; changed: number; skipped: number; failed: number; durationMs: number };
 
 export interface RunOptions {
@@ -95,8 +96,14 @@ export async function runPlan(o: RunOptions): Promise<RunSummary> {
   return summary;
 
   async function runPhase(phase: Phase): Promise<boolean> {
+    // steps that run on this machine (the bundle's verification) come first, before any host is contacted: a local
+    // problem stops the install with no connection made
+    for (const step of phase.steps.filter(runsHere)) {
+      if (o.signal?.aborted) return false;
+      if (!(await runStep(o.clusterHost, step))) return false;
+    }
     const byHost = new Map<string, Step[]>();
-    for (const s of phase.steps) {
+    for (const s of phase.steps.filter((x) => !runsHere(x))) {
       const h = s.host ?? o.clusterHost;
       byHost.set(h, [...(byHost.get(h) ?? []), s]);
     }
@@ -138,9 +145,12 @@ export async function runPlan(o: RunOptions): Promise<RunSummary> {
       // a handler whose triggers did not change anything
       if (step.onChangeOf && !step.probe) return skip('no-change');
     }
-    const exec = o.executor(host);
+    // the host's executor only when the step needs it (a step that runs here never connects)
+    let exec: Executor | undefined;
     const ctx = {
-      exec,
+      get exec() {
+        return (exec ??= o.executor(host));
+      },
       content: (source: string) => {
         const c = o.files.get(source);
         if (c === undefined) throw new Error(`rendered file ${source} is missing`);
@@ -177,7 +187,8 @@ export async function runPlan(o: RunOptions): Promise<RunSummary> {
         const error = e instanceof Error ? e.message : String(e);
         const cancelled = !!o.signal?.aborted;
         const willRetry = attempt < attempts && !cancelled;
-        emit({ type: 'step-failed', stepId: step.id, host, error, attempt, willRetry, durationMs: Date.now() - s0 });
+        const command = (e as { command?: unknown }).command;
+        emit({ type: 'step-failed', stepId: step.id, host, error, ...(typeof command === 'string' ? { command } : {}), attempt, willRetry, durationMs: Date.now() - s0 });
         if (willRetry) {
           await new Promise((r) => setTimeout(r, step.retry.backoffMs * 2 ** (attempt - 1) * (o.backoffScale ?? 1)));
           continue;
@@ -193,3 +204,6 @@ export async function runPlan(o: RunOptions): Promise<RunSummary> {
     return false;
   }
 }
+
+/** Steps performed on the machine running airgap-k8s, not on a host. */
+const runsHere = (s: Step): boolean => s.kind === 'verify-bundle';

@@ -3,9 +3,9 @@
 // Needs scripts/setup-sshd.sh (openssh-server, /run/sshd, the two test users).
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePort } from '../support/ports.js';
 
 export const SSHD = '/usr/sbin/sshd';
 export const SUDO_USER = 'airgap-k8s-sudo';
@@ -27,17 +27,6 @@ export interface TestSshd {
   /** pids of the sshd processes serving the connection from 127.0.0.1:clientPort (via ss) */
   connectionPids(clientPort: number): number[];
   stop(): Promise<void>;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      srv.close(() => (typeof addr === 'object' && addr ? resolve(addr.port) : reject(new Error('no port'))));
-    });
-  });
 }
 
 function keygen(type: string, file: string, comment: string): void {

@@ -13,11 +13,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import yaml from 'js-yaml';
 import { run, type RunResult } from './toolchain.js';
+import { freePort } from '../support/ports.js';
 
 export const CONTROL_PLANE_KUBERNETES_VERSION = 'v1.34.3';
 export const SERVICE_SUBNET = '10.96.0.0/12';
@@ -51,18 +51,6 @@ export interface ControlPlane {
   get(path: string): Promise<{ status: number; body: string }>;
   /** Kills every process (TERM, then KILL after 5 s) and removes the directory. Idempotent. */
   stop(): Promise<void>;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.unref();
-    s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      s.close(() => (typeof a === 'object' && a ? resolve(a.port) : reject(new Error('no port'))));
-    });
-  });
 }
 
 async function freePorts(n: number): Promise<number[]> {
