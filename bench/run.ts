@@ -8,6 +8,7 @@ import { benchRunnerOverhead, benchSshFanout } from './ssh.js';
 import { benchApi } from './api.js';
 import { benchBundle } from './bundle.js';
 import { benchInstall } from './cluster.js';
+import { benchCliStartup } from './cli.js';
 
 function measure(name: string, runs: number, fn: () => unknown): void {
   fn(); // warm up
@@ -51,6 +52,9 @@ ${hosts.join('\n')}
   network: {hostSubnet: 10.0.0.0/16, podSubnet: 10.244.0.0/16, serviceSubnet: 10.96.0.0/16}
 `;
 }
+
+// the CLI from a cold process (bench/cli.ts)
+benchCliStartup();
 
 const facts = testFacts();
 const ha = loadFixture('runbook-ha');

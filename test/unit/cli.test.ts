@@ -123,6 +123,22 @@ describe('airgap-k8s render', () => {
 });
 
 describe('the installed binary', () => {
+  it('validate, plan and render start without the SSH, HTTP, SQLite and docker stacks (loaded only by the commands that use them)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'bin-lazy-'));
+    // a module hook that prints every file module the process loads
+    writeFileSync(join(dir, 'hooks.mjs'), "export async function resolve(s, c, next) { const r = await next(s, c); if (r.url.startsWith('file:')) process.stderr.write('MOD ' + r.url + '\\n'); return r; }\n");
+    writeFileSync(join(dir, 'register.mjs'), `import { register } from 'node:module';\nregister(${JSON.stringify(`file://${join(dir, 'hooks.mjs')}`)});\n`);
+    const main = join(ROOT, 'src', 'cli', 'main.ts');
+    const spec = join(FIXTURES, 'valid-rehearsal.yaml');
+    for (const args of [['validate', spec], ['plan', spec], ['render', spec, '-o', join(dir, 'out'), '--secrets', join(dir, 's.yaml')]]) {
+      const r = spawnSync(process.execPath, ['--import', join(dir, 'register.mjs'), '--import', 'tsx', main, ...args], { cwd: ROOT, encoding: 'utf8' });
+      expect(r.status, r.stderr.slice(-2000)).toBe(0);
+      const mods = r.stderr.split('\n').filter((l) => l.startsWith('MOD '));
+      expect(mods.some((m) => m.includes('/node_modules/zod/')), 'the hook sees modules').toBe(true);
+      expect(mods.filter((m) => /\/node_modules\/(ssh2|hono|@hono|better-sqlite3|dockerode|testcontainers)\//.test(m)), args[0]).toEqual([]);
+    }
+  }, 60_000);
+
   it('runs with no spec on the embedded example and exits 2 on a bad spec', () => {
     const dir = mkdtempSync(join(tmpdir(), 'bin-'));
     const tsx = join(ROOT, 'node_modules', '.bin', 'tsx');

@@ -21,8 +21,7 @@
 // - Keep-alive (keepaliveIntervalMs, keepaliveCountMax) detects a silent drop (a host that stopped answering).
 import { createReadStream, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
-import ssh2 from 'ssh2';
-import type { ClientChannel, ConnectConfig, ServerHostKeyAlgorithm } from 'ssh2';
+import type { Client as Ssh2Client, ClientChannel, ConnectConfig, ServerHostKeyAlgorithm } from 'ssh2';
 import type { HostView } from '../../spec/derive.js';
 import type { Secrets } from '../../generators/types.js';
 import { checkRun, Collector, normalizeSignal, settle, watchStop } from '../common.js';
@@ -30,8 +29,11 @@ import { ExecAbortedError, ExecConnectionError, shellQuote, type Executor, type 
 import { KILL_SCRIPT, PID_ANNOUNCE, PidFilter } from '../process-group.js';
 import { checkHostKey, knownKeyTypes, type HostKeyPolicy } from './host-keys.js';
 
-const { Client, utils } = ssh2;
-type Ssh2Client = InstanceType<typeof Client>;
+/** ssh2, loaded on the first connection: commands that never connect (validate, plan, render) start without it */
+type Ssh2 = typeof import('ssh2');
+let ssh2Module: Promise<Ssh2> | undefined;
+// a CommonJS package: its module.exports is the ES module's default export
+const loadSsh2 = () => (ssh2Module ??= import('ssh2').then((m) => (m as unknown as { default: Ssh2 }).default));
 
 export interface SshExecutorOptions {
   /** host name (from the spec) used in messages */
@@ -271,7 +273,7 @@ export class SshExecutor implements Executor {
     return new ExecConnectionError(this.host, undefined, `ssh ${this.target}: ${message}`, retryable, cause === undefined ? undefined : { cause });
   }
 
-  private loadKey(): Buffer | string {
+  private loadKey(utils: Ssh2['utils']): Buffer | string {
     let key: Buffer | string;
     let where = 'the private key given';
     if (this.o.privateKey !== undefined) key = this.o.privateKey;
@@ -301,11 +303,12 @@ export class SshExecutor implements Executor {
     return { knownHostsFile: file, knownHostsText: text };
   }
 
-  private connect(): Promise<Connection> {
+  private async connect(): Promise<Connection> {
+    const { Client, utils } = await loadSsh2();
     let key: Buffer | string;
     let policy: HostKeyPolicy;
     try {
-      key = this.loadKey();
+      key = this.loadKey(utils);
       policy = this.hostKeyPolicy();
     } catch (e) {
       return Promise.reject(e);
