@@ -18,7 +18,7 @@ export interface RemoteIo {
 export const EXIT = { ok: 0, fail: 1, input: 2 } as const;
 
 type StatusName = 'pending' | 'running' | 'succeeded' | 'failed' | 'cancelled';
-interface StatusEvent {
+export interface StatusEvent {
   type: 'status';
   status: StatusName;
   reason?: string;

@@ -17,10 +17,9 @@
 // The bundle is made here as test/bundle/bundle.test.ts makes it (cached .debs from test/bundle/setup.sh, stand-in
 // kubeadm/kubelet/... .debs, a FROM-scratch image saved with docker), without the model. Needs root, the test bed
 // (`npm run testbed:setup`) and the bundle cache (`npm run test:bundle` once). Prints timings with [api-kill-ssh].
-import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -29,7 +28,6 @@ import { bundleContents } from '../../src/bundle/contents.js';
 import { packagesPath } from '../../src/bundle/layout.js';
 import { packBundle } from '../../src/bundle/pack.js';
 import { TarScanner } from '../../src/bundle/tar-scan.js';
-import { followEvents } from '../../src/cli/remote.js';
 import { completeSecrets, parseSecrets, writeSecretsFile } from '../../src/secrets/secrets.js';
 import { deriveView } from '../../src/spec/derive.js';
 import { parseSpec } from '../../src/spec/load.js';
@@ -37,6 +35,9 @@ import type { ClusterSpec } from '../../src/spec/schema.js';
 import { FIXTURES, ROOT } from '../support/fixtures.js';
 import { createTestbed, type Testbed } from '../testbed/testbed.js';
 import { retag, sh, standInDeb } from '../bundle/ingredients.js';
+import { children, type Ev, follow as followJob, freePort, serve, until } from './api-support.js';
+
+const follow = (o: Omit<Parameters<typeof followJob>[0], 'token'>) => followJob({ ...o, token: TOKEN });
 
 const report = (line: string) => console.log(`[api-kill-ssh] ${line}`);
 const CACHE = join(process.env.AIRGAP_K8S_CACHE || '/var/cache/airgap-k8s', 'bundle-test', 'current');
@@ -72,54 +73,6 @@ ${host(c, 'control-plane')}
 `;
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-    s.on('error', reject);
-  });
-}
-
-interface Proc {
-  child: ChildProcessWithoutNullStreams;
-  stderr: () => string;
-  exited: Promise<number | null>;
-}
-
-const children: ChildProcessWithoutNullStreams[] = [];
-function serve(env: Record<string, string>): Proc {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli/main.ts'), 'serve'], { cwd: ROOT, env: { ...process.env, ...env } });
-  children.push(child);
-  let err = '';
-  child.stdout.on('data', () => undefined);
-  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-  const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
-  return { child, stderr: () => err, exited };
-}
-
-async function until(cond: () => boolean, ms: number, what: string, p?: Proc): Promise<void> {
-  const t0 = Date.now();
-  while (!cond()) {
-    if (Date.now() - t0 > ms) throw new Error(`timed out waiting for ${what}${p ? `\nstderr:\n${p.stderr().slice(-3000)}` : ''}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
-/** followEvents with a hard bound: aborted after `ms` (the caller's own signal also stops it) */
-async function follow(o: { url: string; id: string; ms: number; onEvent: (e: Ev) => void; stop?: AbortController }) {
-  const ac = o.stop ?? new AbortController();
-  const timer = setTimeout(() => ac.abort(), o.ms);
-  try {
-    return await followEvents({ server: o.url, token: TOKEN, id: o.id, signal: ac.signal, giveUpMs: o.ms, onEvent: (e) => o.onEvent(e as Ev) });
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-type Ev = { seq: number; type: string; stepId?: string; status?: string; reason?: string; phase?: string; ok?: boolean };
 type PlanStep = { id: string; host: string | null; kind: string; phase: string; readOnly?: boolean; localPath?: string; remotePath?: string };
 
 describe('REST service over ssh on the test bed: kill -9 mid-install, restart, resume', () => {

@@ -5,7 +5,7 @@
 // bundle of scripts/supply/build.sh. Then asserted with @kubernetes/client-node through the VIP.
 // `npm run test:e2e:cluster` (root; the supply and the test bed are prepared first). Timings printed as [cluster].
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
@@ -15,11 +15,13 @@ import { FileJournal } from '../../src/runner/journal.js';
 import { secretValues } from '../../src/runner/redact.js';
 import { createTestbed, type Testbed, waitFor } from '../testbed/testbed.js';
 import { supplyBundle } from '../supply/supply.js';
+import { children, type Ev, follow, freePort, serve, until } from './api-support.js';
 import { clusterClient, install, type Install, prepareInstall, rehearsalOn } from './cluster-support.js';
 
 const ROOT = join(import.meta.dirname, '../..');
 
 const log = (line: string) => console.log(`[cluster] ${line}`);
+const API_TOKEN = 'cluster-e2e-api-token-0123456789';
 
 describe('a real HA cluster from the offline bundle, through the kind executor', () => {
   let tb: Testbed;
@@ -29,6 +31,7 @@ describe('a real HA cluster from the offline bundle, through the kind executor',
   let kc: k8s.KubeConfig;
   let specFile: string;
   const cliOutput: string[] = [];
+  const apiTexts: string[] = [];
 
   beforeAll(async () => {
     bundle = supplyBundle();
@@ -49,6 +52,7 @@ describe('a real HA cluster from the offline bundle, through the kind executor',
   }, 300_000);
 
   afterAll(async () => {
+    for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
     if (process.env.AIRGAP_K8S_KEEP === '1') {
       log(`kept: test bed ${tb?.runId}, ${tmp}`);
       return;
@@ -181,24 +185,55 @@ describe('a real HA cluster from the offline bundle, through the kind executor',
     expect(allowed.logs).toContain('airgap-ok');
   }, 300_000);
 
-  it('a second apply changes nothing: with the same journal, and with a fresh one (every step probed on the hosts)', async () => {
+  it('a second apply changes nothing: with the same journal (CLI runner), and through the real REST service (`POST /clusters?executor=kind`, its own fresh journal: every step probed on the hosts)', async () => {
     const same = await install(inst, bundle, new FileJournal(join(tmp, 'journal.json')), () => undefined);
     expect(same.ok).toBe(true);
     expect(same.changed).toBe(0);
-    const t0 = Date.now();
-    const changedSteps: string[] = [];
-    const fresh = await install(inst, bundle, new FileJournal(join(tmp, 'journal-fresh.json')), (e) => {
-      if (e.type === 'step-finished' && e.changed) changedSteps.push(e.stepId);
+
+    // the service, as an operator runs it: its own data dir, the cluster's secrets file in its secrets dir
+    const secretsDir = join(tmp, 'api-secrets');
+    mkdirSync(secretsDir, { mode: 0o700 });
+    copyFileSync(join(tmp, 'secrets.yaml'), join(secretsDir, `${inst.view.cluster.metadata.name}.secrets.yaml`));
+    const port = await freePort();
+    const url = `http://127.0.0.1:${port}`;
+    const server = serve({
+      AIRGAP_K8S_LISTEN: `127.0.0.1:${port}`, AIRGAP_K8S_DATA_DIR: join(tmp, 'api-data'), AIRGAP_K8S_SECRETS_DIR: secretsDir,
+      AIRGAP_K8S_TOKEN: API_TOKEN, AIRGAP_K8S_EXECUTOR: 'kind', AIRGAP_K8S_BUNDLE_DIR: bundle,
     });
-    log(`second apply with a fresh journal: ${fresh.skipped} skipped, ${fresh.changed} changed in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
-    expect(fresh.ok).toBe(true);
-    expect(changedSteps).toEqual([]);
+    try {
+      await until(() => server.stderr().includes('"msg":"listening"'), 30_000, 'the server to listen', server);
+      const t0 = Date.now();
+      const post = await fetch(`${url}/clusters?executor=kind`, {
+        method: 'POST', headers: { authorization: `Bearer ${API_TOKEN}`, 'content-type': 'application/yaml' }, body: readFileSync(specFile, 'utf8'), signal: AbortSignal.timeout(60_000),
+      });
+      expect(post.status, await post.clone().text()).toBe(202);
+      const { id, executor } = (await post.json()) as { id: string; executor: string };
+      expect(executor).toBe('kind');
+      const events: Ev[] = [];
+      const final = await follow({ url, token: API_TOKEN, id, ms: 600_000, onEvent: (e) => events.push(e) });
+      const finished = events.filter((e) => e.type === 'step-finished');
+      const skipped = events.filter((e) => e.type === 'step-skipped');
+      const changed = finished.filter((e) => e.changed).map((e) => e.stepId);
+      log(`second apply through POST /clusters?executor=kind (fresh journal): ${skipped.length} skipped (probed: already so), ${finished.length} run (read-only checks), ${changed.length} changed, ${final?.status} in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+      const job = await fetch(`${url}/clusters/${id}`, { headers: { authorization: `Bearer ${API_TOKEN}` }, signal: AbortSignal.timeout(10_000) });
+      apiTexts.push(JSON.stringify(events), server.stderr(), await job.text());
+      expect(final?.status, server.stderr().slice(-3000)).toBe('succeeded');
+      // every step of the plan was reached: skipped by its probe on the host, or run as a read-only check
+      expect(new Set([...finished, ...skipped].map((e) => e.stepId)).size).toBe(inst.plan.phases.reduce((n, p) => n + p.steps.length, 0));
+      // skipped because the host already is so (probe), or a restart handler with nothing changed to react to
+      expect(skipped.filter((e) => e.reason !== 'probe' && e.reason !== 'no-change')).toEqual([]);
+      expect(changed).toEqual([]);
+    } finally {
+      server.child.kill('SIGTERM');
+      await server.exited;
+    }
   }, 900_000);
 
-  it('the journal and the output of the install hold no secret', async () => {
+  it('the journal and the output of the install (CLI, and the REST service\'s events, log and job) hold no secret', async () => {
     const values = secretValues(inst.secrets).filter((v) => v.length >= 8);
     expect(values.length).toBeGreaterThanOrEqual(3);
-    const texts = [readFileSync(join(tmp, 'journal.json'), 'utf8'), ...cliOutput];
+    const texts = [readFileSync(join(tmp, 'journal.json'), 'utf8'), ...cliOutput, ...apiTexts];
+    expect(apiTexts.length).toBeGreaterThanOrEqual(3);
     for (const v of values) for (const t of texts) expect(t.includes(v)).toBe(false);
   });
 
