@@ -38,7 +38,12 @@ export function parseSpec(input: string | unknown): ParseResult {
   // reportInput: zod 4 leaves `input` off issues unless asked, and humanMessage needs it to tell "is required" from
   // "must be X, got Y" (only the input's type reaches a message, never its value).
   const parsed = Cluster.safeParse(doc, { reportInput: true });
-  if (!parsed.success) return { ok: false, issues: zodIssues(parsed.error.issues), warnings: [] };
+  if (!parsed.success) {
+    // every issue in one pass: the cross-field rules also run, on the parts of the spec that did parse
+    const schemaIssues = zodIssues(parsed.error.issues);
+    const partial = crossFieldOnValidParts(doc, parsed.error.issues);
+    return { ok: false, issues: [...schemaIssues, ...partial.errors], warnings: [...partial.warnings, ...partial.skipped] };
+  }
 
   const { errors, warnings } = crossFieldChecks(parsed.data);
   if (errors.length > 0) return { ok: false, issues: errors, warnings };
@@ -168,3 +173,101 @@ function dedupe(issues: SpecIssue[]): SpecIssue[] {
 }
 
 export { formatPath };
+
+/**
+ * The cross-field rules over what remains of a schema-invalid document once the invalid parts are set aside: a list
+ * item with a schema error (a host, an environment, a model) is left out whole, an unknown field is dropped, any
+ * other invalid field is removed (its default, if any, stands in). A rule whose finding touches a part set aside
+ * (its path is that part, inside it, or above it) is not reported: its input was not what the user wrote. What was
+ * set aside is named in one `checks_skipped` warning. Paths and messages keep the document's own list indices.
+ */
+function crossFieldOnValidParts(doc: unknown, raw: readonly z.core.$ZodIssue[]): { errors: SpecIssue[]; warnings: SpecIssue[]; skipped: SpecIssue[] } {
+  const none = { errors: [], warnings: [], skipped: [] };
+  if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) return none;
+  const copy = structuredClone(doc) as Record<string, unknown>;
+  const setAside = new Map<string, PathSegment[]>();
+  const removedItems = new Map<string, number[]>(); // list path -> original indices left out
+  const aside = (path: PathSegment[]) => setAside.set(formatPath(path), path);
+  let issues = raw;
+  for (let round = 0; round < 4 && issues.length > 0; round++) {
+    const lists = new Map<string, { path: PathSegment[]; indices: Set<number> }>();
+    for (const i of flatIssues(issues)) {
+      const path = i.path.map((p) => (typeof p === 'symbol' ? String(p) : p)) as PathSegment[];
+      const at = path.findIndex((p) => typeof p === 'number');
+      if (at > 0) {
+        const list = path.slice(0, at);
+        const key = formatPath(list);
+        const entry = lists.get(key) ?? { path: list, indices: new Set<number>() };
+        entry.indices.add(path[at] as number);
+        lists.set(key, entry);
+        continue;
+      }
+      if (i.code === 'unrecognized_keys') {
+        for (const k of i.keys) deleteAt(copy, [...path, k]);
+        continue;
+      }
+      if (path.length < 2 || path[0] !== 'spec') return { ...none, skipped: [skippedAll()] };
+      deleteAt(copy, path);
+      aside(path);
+    }
+    for (const { path, indices } of lists.values()) {
+      const arr = getAt(copy, path);
+      if (!Array.isArray(arr)) return { ...none, skipped: [skippedAll()] };
+      const key = formatPath(path);
+      const original = originalIndices(removedItems.get(key) ?? [], arr.length);
+      for (const n of indices) if (n < arr.length) aside([...path, original[n]!]);
+      removedItems.set(key, [...(removedItems.get(key) ?? []), ...[...indices].filter((n) => n < arr.length).map((n) => original[n]!)]);
+      setAt(copy, path, arr.filter((_, n) => !indices.has(n)));
+    }
+    const again = Cluster.safeParse(copy);
+    if (again.success) {
+      const { errors, warnings } = crossFieldChecks(again.data);
+      const remap = (x: SpecIssue): SpecIssue => ({ ...x, path: remapIndices(x.path, removedItems), message: remapIndices(x.message, removedItems) });
+      const touches = (x: SpecIssue) => [...setAside.keys()].some((a) => x.path === a || x.path.startsWith(`${a}.`) || x.path.startsWith(`${a}[`) || a.startsWith(`${x.path}.`) || a.startsWith(`${x.path}[`) || x.path === '');
+      const kept = (xs: SpecIssue[]) => xs.map(remap).filter((x) => !touches(x));
+      const skipped = setAside.size > 0 ? [issue('', 'checks_skipped', `cross-field checks left out ${[...setAside.keys()].join(', ')} (schema errors above); fix those and validate again for the checks that involve them`)] : [];
+      return { errors: kept(errors), warnings: kept(warnings), skipped };
+    }
+    issues = again.error.issues;
+  }
+  return { ...none, skipped: [skippedAll()] };
+}
+
+const skippedAll = () => issue('', 'checks_skipped', 'the cross-field checks did not run: fix the schema errors above first');
+
+function flatIssues(raw: readonly z.core.$ZodIssue[]): z.core.$ZodIssue[] {
+  return raw.flatMap((i) => (i.code === 'invalid_union' && i.errors.length > 0 && i.discriminator === undefined ? flatIssues(i.errors.flat().map((n) => ({ ...n, path: [...i.path, ...n.path] }))) : [i]));
+}
+
+/** For a list that already lost the items at `removed` (original indices), the original index of each current item. */
+function originalIndices(removed: number[], length: number): number[] {
+  const out: number[] = [];
+  for (let n = 0; out.length < length; n++) if (!removed.includes(n)) out.push(n);
+  return out;
+}
+
+/** spec.hosts[2] in the trimmed document is spec.hosts[3] in the user's when spec.hosts[1] was left out. */
+function remapIndices(text: string, removedItems: Map<string, number[]>): string {
+  let out = text;
+  for (const [list, removed] of removedItems) {
+    const esc = list.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    out = out.replace(new RegExp(`${esc}\\[(\\d+)\\]`, 'g'), (_m, n: string) => `${list}[${originalIndices(removed, Number(n) + 1)[Number(n)]}]`);
+  }
+  return out;
+}
+
+function getAt(obj: unknown, path: PathSegment[]): unknown {
+  let v = obj;
+  for (const p of path) v = v !== null && typeof v === 'object' ? (v as Record<PropertyKey, unknown>)[p] : undefined;
+  return v;
+}
+
+function setAt(obj: Record<string, unknown>, path: PathSegment[], value: unknown): void {
+  const parent = getAt(obj, path.slice(0, -1));
+  if (parent !== null && typeof parent === 'object') (parent as Record<PropertyKey, unknown>)[path.at(-1)!] = value;
+}
+
+function deleteAt(obj: Record<string, unknown>, path: PathSegment[]): void {
+  const parent = getAt(obj, path.slice(0, -1));
+  if (parent !== null && typeof parent === 'object' && !Array.isArray(parent)) delete (parent as Record<string, unknown>)[path.at(-1) as string];
+}

@@ -178,6 +178,28 @@ describe('warnings', () => {
   });
 });
 
+describe('every issue in one pass', () => {
+  it('schema errors and the cross-field errors of the parts that parsed come together; what was left out is named', () => {
+    const r = parseSpec(readFileSync(join(FIXTURES, 'invalid-schema-and-cross-field.yaml'), 'utf8'));
+    const issues = refused(r);
+    const codes = new Set(issues.map((i) => i.code));
+    for (const c of ['invalid_format', 'unknown_field', 'duplicate', 'vip_is_host', 'quota_exceeded']) expect(codes, c).toContain(c);
+    // indices stay the user's: hosts[1] and hosts[2] were left out, the duplicate is still hosts[3] vs hosts[0]
+    expect(issues).toContainEqual({ path: 'spec.hosts[3].address', code: 'duplicate', message: 'duplicate address 10.0.0.11 (also spec.hosts[0])' });
+    // nothing is said about the parts left out: master3's duplicate name involves hosts[2], which did not parse
+    expect(issues.filter((i) => i.code === 'duplicate' && i.path.endsWith('.name'))).toEqual([]);
+    expect(r.warnings.filter((w) => w.code === 'checks_skipped')).toEqual([
+      { path: '', code: 'checks_skipped', message: expect.stringMatching(/left out spec\.controlPlane\.loadBalancer\.virtualRouterId, spec\.hosts\[1\], spec\.hosts\[2\]/) },
+    ]);
+  });
+
+  it('a document whose required parts are invalid says the cross-field checks did not run', () => {
+    const r = parseSpec('apiVersion: airgap-k8s/v1alpha1\nkind: Cluster\nmetadata: {name: Bad_Name}\nspec: {hosts: []}\n');
+    refused(r);
+    expect(r.warnings.map((w) => w.code)).toContain('checks_skipped');
+  });
+});
+
 describe('the loader refuses', () => {
   it('a YAML alias bomb, quickly and with the alias message', () => {
     const levels = ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i', 'j'];
