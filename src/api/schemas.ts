@@ -2,6 +2,7 @@
 // cluster spec's own schema, registered as the `Cluster` component from src/spec/json-schema.ts).
 import { z } from '@hono/zod-openapi';
 import { PHASES } from '../plan/types.js';
+import { DnsLabel } from '../spec/schema.js';
 import { EXECUTOR_KINDS, JOB_STATUSES } from './store.js';
 
 export const Issue = z
@@ -158,7 +159,9 @@ export const CreateQuery = z.object({
 });
 
 export const ListQuery = z.object({
-  name: z.string().max(63).optional().openapi({ description: 'only installs of this cluster (metadata.name)' }),
+  // a cluster name is an RFC 1123 label; as a pattern (not a length) so every client counts it the same way (JS
+  // counts UTF-16 units, Python code points: a name of 40 emoji was 40 to one and 80 to the other)
+  name: DnsLabel.optional().openapi({ description: 'only installs of this cluster (metadata.name, an RFC 1123 label)' }),
   status: JobStatus.optional(),
   limit: z
     .string()
@@ -206,3 +209,12 @@ export const EventList = z
     done: z.boolean().openapi({ description: 'true when the last event is a terminal status: no more will come' }),
   })
   .openapi('EventList');
+
+/** One Server-Sent Event of GET /clusters/{id}/events: `id: <seq>`, `event: <type>`, `data: <one Event as JSON>`. */
+export const SseEvent = z
+  .object({
+    id: z.string().regex(/^\d+$/).openapi({ description: "the event's seq (send it back as Last-Event-ID to resume)" }),
+    event: z.enum(EventSchema.options.map((o) => o.shape.type.value) as [string, ...string[]]).openapi({ description: "the event's type" }),
+    data: z.string().openapi({ description: 'one Event (#/components/schemas/Event) as JSON', contentMediaType: 'application/json', contentSchema: { $ref: '#/components/schemas/Event' } } as never),
+  })
+  .openapi('SseEvent', { description: 'a stream of these, blank-line separated; `: keep-alive` comment lines between them; `retry: 2000` first' });

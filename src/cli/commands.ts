@@ -10,7 +10,7 @@ import { renderCluster } from '../generators/index.js';
 import { unignoredInGit } from '../secrets/git.js';
 import { ensureDir, OutputDirError, writeRendered } from '../generators/output.js';
 import { factsFromSecrets, loadOrCreateSecrets } from '../secrets/secrets.js';
-import { EXAMPLE_SPEC_PATH, exampleSpecText } from './example.js';
+import { EXAMPLE_SPEC_PATH, exampleSpecText } from '../spec/example.js';
 import { buildPlan, formatPlan } from '../plan/index.js';
 import { deriveView, type ClusterView } from '../spec/derive.js';
 import { outputPath, renderView } from '../generators/index.js';

@@ -3,7 +3,7 @@
 // or a restarted server loses nothing); `status ID --server URL` shows one install.
 import { resolve } from 'node:path';
 import { readFileSync } from 'node:fs';
-import { exampleSpecText } from './example.js';
+import { exampleSpecText } from '../spec/example.js';
 import { progressPrinter } from './progress.js';
 import type { RunEvent } from '../runner/runner.js';
 import type { SpecIssue } from '../spec/issues.js';

@@ -29,6 +29,9 @@ const IMPOSSIBLE_HOST_RANGES: readonly [first: number, bits: number, why: string
 ];
 
 /** An IPv4 address a machine (or a VIP) can have: the schema refuses unspecified, link-local, multicast and reserved. */
+const OCTET = '(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])';
+/** 1-223 without 169 in the first octet; 169 only with a second octet other than 254 (no lookahead: JSON Schema tools differ) */
+const HOST_IPV4_PATTERN = `^(?:(?:22[0-3]|2[01][0-9]|1[0-57-9][0-9]|16[0-8]|[1-9][0-9]?)\\.${OCTET}|169\\.(?:25[0-35]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9]))\\.${OCTET}\\.${OCTET}$`;
 export const HostIPv4 = IPv4.superRefine((ip, ctx) => {
   const p = ip.split('.').map(Number);
   const n = ((p[0]! << 24) >>> 0) + (p[1]! << 16) + (p[2]! << 8) + p[3]!;
@@ -38,6 +41,9 @@ export const HostIPv4 = IPv4.superRefine((ip, ctx) => {
       return;
     }
   }
+}).meta({
+  // the same rule for editors and the OpenAPI document: first octet 1-223, never 169.254.x.x
+  pattern: HOST_IPV4_PATTERN,
 });
 export const CIDRv4 = z.cidrv4({ message: 'must be an IPv4 CIDR such as 10.96.0.0/12' });
 

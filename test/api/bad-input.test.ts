@@ -107,6 +107,10 @@ describe('bad requests elsewhere', () => {
     expect((await h.post('/clusters?dryRun=maybe', HA_TEXT)).status).toBe(400);
     expect((await h.post('/clusters?executor=local', HA_TEXT)).status).toBe(400);
     expect((await h.req('/clusters?limit=-1')).status).toBe(400);
+    // a cluster name is an RFC 1123 label, in the document as a pattern (40 emoji are 40 code points, 80 UTF-16 units)
+    expect((await h.req(`/clusters?name=${encodeURIComponent('😀'.repeat(40))}`)).status).toBe(400);
+    expect((await h.req('/clusters?name=Bad_Name')).status).toBe(400);
+    expect((await h.req('/clusters?name=gpu-prod')).status).toBe(200);
     expect((await h.req('/clusters/x/files?includeSecrets=yes')).status).toBe(400);
     const r = await h.req('/nothing/here');
     expect(r.status).toBe(404);

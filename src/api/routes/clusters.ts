@@ -25,6 +25,7 @@ import {
   ClusterSummary,
   CreateQuery,
   EventList,
+  SseEvent,
   EventsQuery,
   FilesQuery,
   IdParam,
@@ -39,6 +40,15 @@ import { errorResponses, newApp, specBody, type AppDeps } from './common.js';
 const EVENTS_PAGE = 10_000;
 
 const tag = ['clusters'];
+
+/** OpenAPI links: where an install's id comes from, the operations that take it (clients and fuzzers follow them). */
+const linksFrom = (id: string) =>
+  Object.fromEntries(
+    ['getCluster', 'getPlan', 'getFiles', 'getEvents', 'cancelCluster', 'resumeCluster', 'deleteCluster'].map((op) => [
+      op.replace(/^./, (c) => c.toUpperCase()),
+      { operationId: op, parameters: { id }, description: `the install's id, for ${op}` },
+    ]),
+  );
 
 export function summary(r: ClusterRecord): z.infer<typeof ClusterSummary> {
   const self = `/clusters/${r.id}`;
@@ -103,6 +113,7 @@ export function clustersApp(d: AppDeps) {
     createRoute({
       method: 'post',
       path: '/',
+      operationId: 'createCluster',
       tags: tag,
       summary: 'Validate a cluster spec and start installing it',
       description:
@@ -112,7 +123,7 @@ export function clustersApp(d: AppDeps) {
       middleware: [limitBody] as const,
       request: { query: CreateQuery, body: specBody('the cluster spec') },
       responses: {
-        202: { description: 'accepted; the install runs in the background', content: { 'application/json': { schema: Accepted } } },
+        202: { description: 'accepted; the install runs in the background', content: { 'application/json': { schema: Accepted } }, links: linksFrom('$response.body#/id') },
         ...errorResponses(400, 401, 409, 413, 415, 422, 500),
       },
     }),
@@ -142,10 +153,11 @@ export function clustersApp(d: AppDeps) {
     createRoute({
       method: 'get',
       path: '/',
+      operationId: 'listClusters',
       tags: tag,
       summary: 'List installs, newest first',
       request: { query: ListQuery },
-      responses: { 200: { description: 'installs', content: { 'application/json': { schema: ClusterList } } }, ...errorResponses(400, 401) },
+      responses: { 200: { description: 'installs', content: { 'application/json': { schema: ClusterList } }, links: linksFrom('$response.body#/items/0/id') }, ...errorResponses(400, 401) },
     }),
     (c) => {
       const q = c.req.valid('query');
@@ -158,6 +170,7 @@ export function clustersApp(d: AppDeps) {
     createRoute({
       method: 'get',
       path: '/{id}',
+      operationId: 'getCluster',
       tags: tag,
       summary: 'Status, phase and every step with its state and timing',
       request: { params: IdParam },
@@ -170,6 +183,7 @@ export function clustersApp(d: AppDeps) {
     createRoute({
       method: 'get',
       path: '/{id}/plan',
+      operationId: 'getPlan',
       tags: tag,
       summary: 'The install plan (phases of steps; files by path and sha256, never content)',
       request: { params: IdParam },
@@ -190,6 +204,7 @@ export function clustersApp(d: AppDeps) {
     createRoute({
       method: 'get',
       path: '/{id}/files',
+      operationId: 'getFiles',
       tags: tag,
       summary: 'The rendered files as a tar.gz',
       description:
@@ -245,6 +260,7 @@ export function clustersApp(d: AppDeps) {
     createRoute({
       method: 'get',
       path: '/{id}/events',
+      operationId: 'getEvents',
       tags: tag,
       summary: 'Live progress as Server-Sent Events',
       description:
@@ -255,7 +271,7 @@ export function clustersApp(d: AppDeps) {
       request: {
         params: IdParam,
         query: EventsQuery,
-        headers: z.object({ 'last-event-id': z.string().optional().openapi({ description: 'resume after this event' }) }),
+        headers: z.object({ 'last-event-id': z.string().regex(/^\d{1,12}$/, 'must be an event sequence number').optional().openapi({ description: 'resume after this event (its seq)' }) }),
       },
       responses: {
         200: {
@@ -264,12 +280,8 @@ export function clustersApp(d: AppDeps) {
             'blank line; `: keep-alive` comment lines as heartbeat; `retry: 2000` first. application/json (ask with Accept): the ' +
             'events stored so far after ?after=/Last-Event-ID, at once, each validated by the same Event schema.',
           content: {
-            'text/event-stream': {
-              schema: z.string().openapi({
-                description: 'a stream of `id: <seq>\\nevent: <type>\\ndata: <Event JSON>\\n\\n` blocks; each data line is one #/components/schemas/Event',
-                example: 'retry: 2000\n\nid: 1\nevent: status\ndata: {"type":"status","status":"pending","seq":1,"at":"2026-12-03T10:00:00.000Z"}\n\n',
-              }),
-            },
+            // each event of the stream, as SSE clients (and OpenAPI 3.2's itemSchema) see it: its id, name and data
+            'text/event-stream': { schema: SseEvent },
             'application/json': { schema: EventList },
           },
         },
@@ -301,6 +313,7 @@ export function clustersApp(d: AppDeps) {
     createRoute({
       method: 'post',
       path: '/{id}/cancel',
+      operationId: 'cancelCluster',
       tags: tag,
       summary: 'Cancel a pending or running install (the step in flight is stopped)',
       request: { params: IdParam },
@@ -322,6 +335,7 @@ export function clustersApp(d: AppDeps) {
     createRoute({
       method: 'post',
       path: '/{id}/resume',
+      operationId: 'resumeCluster',
       tags: tag,
       summary: 'Run a failed or cancelled install again from its journal (finished steps are not repeated)',
       request: { params: IdParam },
@@ -351,6 +365,7 @@ export function clustersApp(d: AppDeps) {
     createRoute({
       method: 'delete',
       path: '/{id}',
+      operationId: 'deleteCluster',
       tags: tag,
       summary: 'Delete the record (events, journal, states); the hosts are not touched',
       description: 'Refused while the install is pending or running (cancel it first). The cluster\'s secrets file is kept: other installs of the same cluster use it.',

@@ -8,6 +8,10 @@ import { ErrorBody } from '../schemas.js';
 import type { ExecutorKind, Store } from '../store.js';
 import { ApiError } from '../errors.js';
 import { JSON_TYPES, YAML_TYPES } from '../body.js';
+import yaml from 'js-yaml';
+import { exampleSpecText } from '../../spec/example.js';
+
+const exampleSpecObject = () => yaml.load(exampleSpecText(), { schema: yaml.CORE_SCHEMA });
 
 export interface AppDeps {
   store: Store;
@@ -60,7 +64,9 @@ export function specBody(description: string) {
   return {
     description,
     required: true,
-    content: Object.fromEntries([...JSON_TYPES, ...YAML_TYPES].map((t) => [t, { schema: ref }])),
+    // the embedded example (the runbook's HA cluster): a request that is accepted, for readers and for clients that
+    // try the documented examples first
+    content: Object.fromEntries([...JSON_TYPES, ...YAML_TYPES].map((t) => [t, { schema: ref, example: JSON_TYPES.includes(t) ? exampleSpecObject() : exampleSpecText() }])),
   };
 }
 

@@ -1,5 +1,5 @@
 // The embedded default spec: the runbook's HA topology, shipped with the package so `airgap-k8s render` works
-// with no arguments (the README's quick start).
+// with no arguments (the README's quick start), and the REST API's documented request example.
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
