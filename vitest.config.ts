@@ -65,6 +65,15 @@ export default defineConfig({
         },
       },
       {
+        // The REST API under schemathesis (PyPI), server and fuzzer in a loopback-only network namespace, fixed seed,
+        // bounded examples and time: `npm run test:fuzz` (root).
+        test: {
+          name: 'fuzz',
+          include: ['test/fuzz/**/*.test.ts'],
+          testTimeout: 900_000,
+        },
+      },
+      {
         // End to end on the test bed's host-containers: the plan applied over SSH by the runner, then faults
         // (backend down, MASTER stopped/killed, failing keepalived check): `npm run test:e2e:lb`. Each test sets its
         // own bound; one file at a time (several systemd containers each, on a 2-core machine).

@@ -4,6 +4,7 @@
 #   unit      typecheck + pure code, golden files, CLI                    (seconds, no setup)
 #   tools     real haproxy/keepalived/containerd read our files        (apt packages)
 #   api       the REST service, incl. the real server killed mid-install (no setup)
+#   fuzz      schemathesis (PyPI venv) against the real server, loopback-only netns, fixed seed, ~2-4 min
 #   executors one conformance suite: local processes and a real sshd    (openssh-server, test users)
 #   testbed   systemd host containers with sshd, VRRP between them      (docker.io, debootstrap image, .deb bundle)
 #   e2e-lb    the HA load balancer applied over SSH, then its failovers (the test bed above)
@@ -30,6 +31,7 @@ tier() {
 tier unit npm run test:unit
 tier tools npm run test:tools
 tier api npm run test:api
+tier fuzz npm run test:fuzz
 tier executors npm run test:executors
 tier testbed npm run test:testbed
 tier e2e-lb npm run test:e2e:lb

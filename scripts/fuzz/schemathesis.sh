@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# The REST API under a third-party fuzzer: the real server (`airgap-k8s serve`, dry-run executor by default, no
+# offline bundle so an ssh or kind install stops at its local preflight) and schemathesis, both inside a network
+# namespace of their own that has nothing but loopback — whatever addresses the fuzzer puts in a spec, nothing can
+# leave this machine. Bounded: a fixed seed, a number of examples per operation and a time cap.
+#   scripts/fuzz/schemathesis.sh OUT_DIR [MAX_EXAMPLES] [SEED] [CAP_SECONDS]
+# Writes OUT_DIR/junit.xml, OUT_DIR/ndjson (every check), OUT_DIR/server.log, OUT_DIR/st.out; the exit code is
+# schemathesis' own (the test reads the reports and applies its allow-list).
+set -euo pipefail
+ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
+OUT="$(mkdir -p "$1" && cd "$1" && pwd)"
+MAX_EXAMPLES="${2:-25}"
+SEED="${3:-20261203}"
+CAP="${4:-420}"
+BIN="$(bash "$ROOT/scripts/fuzz/setup.sh")"
+export ROOT OUT MAX_EXAMPLES SEED CAP BIN
+exec unshare --net bash -c '
+set -euo pipefail
+ip link set lo up
+PORT=18080
+TOKEN=schemathesis-fuzz-token-0123456789
+mkdir -p "$OUT/data" "$OUT/secrets"
+chmod 700 "$OUT/secrets"
+AIRGAP_K8S_LISTEN=127.0.0.1:$PORT AIRGAP_K8S_DATA_DIR="$OUT/data" AIRGAP_K8S_SECRETS_DIR="$OUT/secrets" AIRGAP_K8S_TOKEN=$TOKEN \
+  AIRGAP_K8S_EXECUTOR=dry-run AIRGAP_K8S_BUNDLE_DIR="$OUT/no-bundle" \
+  node --import tsx "$ROOT/src/cli/main.ts" serve >"$OUT/server.log" 2>&1 &
+SERVER=$!
+trap "kill $SERVER 2>/dev/null; wait $SERVER 2>/dev/null || true" EXIT
+for i in $(seq 1 300); do
+  if (exec 3<>/dev/tcp/127.0.0.1/$PORT) 2>/dev/null; then break; fi
+  sleep 0.1
+done
+set +e
+timeout --kill-after=10 "$CAP" "$BIN/st" run "http://127.0.0.1:$PORT/openapi.json" \
+  -H "Authorization: Bearer $TOKEN" \
+  --phases examples,coverage,fuzzing,stateful --checks all \
+  --seed "$SEED" --max-examples "$MAX_EXAMPLES" \
+  --request-timeout 30 --workers 1 --continue-on-failure \
+  --report junit,ndjson --report-junit-path "$OUT/junit.xml" --report-ndjson-path "$OUT/events.ndjson" \
+  --no-color >"$OUT/st.out" 2>&1
+RC=$?
+echo "$RC" >"$OUT/st.rc"
+exit $RC
+'
