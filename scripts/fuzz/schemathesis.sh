@@ -31,6 +31,7 @@ for i in $(seq 1 300); do
   sleep 0.1
 done
 set +e
+cd "$OUT"   # schemathesis keeps its example database in the working directory
 timeout --kill-after=10 "$CAP" "$BIN/st" run "http://127.0.0.1:$PORT/openapi.json" \
   -H "Authorization: Bearer $TOKEN" \
   --phases examples,coverage,fuzzing,stateful --checks all \

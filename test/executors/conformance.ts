@@ -101,7 +101,7 @@ export function executorConformance(name: string, make: () => Promise<Executor> 
         }
       });
 
-      it('throws ExecError with the host, a paste-able command, the exit code and the stderr tail', async () => {
+      it('throws ExecError with the host and the cause first (exit code, stderr tail), then the command briefly; the whole paste-able command in .command', async () => {
         const argv = ['sh', '-c', "echo 'it broke' >&2; exit 3"];
         const err = await exec.run(argv).then(() => undefined, (e: unknown) => e);
         expect(err).toBeInstanceOf(ExecError);
@@ -110,8 +110,9 @@ export function executorConformance(name: string, make: () => Promise<Executor> 
         expect(e.message).toContain(`${exec.host}:`);
         expect(e.message).toContain('exit code 3');
         expect(e.message).toContain('it broke');
-        // the command in the message, pasted into a shell, does the same thing again
-        const pasted = /`(.*)` exit code 3/s.exec(e.message)?.[1];
+        expect(e.message).toMatch(new RegExp(`^${exec.host.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: exit code 3: it broke \\(running \``));
+        // the whole command, pasted into a shell, does the same thing again
+        const pasted = e.command;
         expect(pasted).toBe(prettyCommand(argv));
         const again = await exec.run(['sh', '-c', pasted!], { allowFailure: true });
         expect(again.exitCode).toBe(3);
