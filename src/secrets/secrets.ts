@@ -207,6 +207,19 @@ export function loadOrCreateSecrets(
   return { ok: true, secrets, created: false, added };
 }
 
+/**
+ * The secrets file as it is, for readers (GET …/files): never created, never completed, never written. Whatever the
+ * spec needs and the file lacks is an issue (`missing`), as is a value that does not fit.
+ */
+export function readSecretsFile(file: string, spec: ClusterSpec): { ok: true; secrets: Secrets } | { ok: false; issues: SpecIssue[] } {
+  if (!existsSync(file)) return { ok: false, issues: [{ path: '', code: 'missing', message: `${file} does not exist` }] };
+  const parsed = parseSecrets(readFileSync(file, 'utf8'));
+  if (!parsed.ok) return parsed;
+  const { secrets, added } = completeSecrets(parsed.secrets, spec);
+  const issues = [...added.map((a) => ({ path: a, code: 'missing', message: 'missing: the spec needs it and the file does not hold it' })), ...checkSecretsForSpec(secrets, spec)];
+  return issues.length > 0 ? { ok: false, issues } : { ok: true, secrets };
+}
+
 /** sha256:<hex> over the CA certificate's SubjectPublicKeyInfo (DER), kubeadm's CA pin format. */
 export function caCertHash(certPem: string): string {
   const spki = new X509Certificate(certPem).publicKey.export({ type: 'spki', format: 'der' });

@@ -1,5 +1,7 @@
 // The REST routes through app.request(): create, follow, inspect, cancel, resume, delete, stateless render/validate,
 // health and the generated OpenAPI document.
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import yaml from 'js-yaml';
 import { afterEach, describe, expect, it } from 'vitest';
 import { HA_TEXT, harness, parseSse, specNamed, until, type Harness } from './harness.js';
@@ -150,6 +152,24 @@ describe('GET /clusters, /clusters/{id}, /plan, /files', () => {
     const entries = listTar(gunzipSync(a));
     expect(entries.map((e) => e.path)).toContain('gpu-prod/hosts/master1/etc/haproxy/haproxy.cfg');
     expect(entries.every((e) => e.mode !== 0o600)).toBe(true);
+  });
+
+  it('a read never writes: a secrets file that lacks what the spec needs is a 409 naming it, and stays as it was', async () => {
+    h = harness({ seedSecrets: ['gpu-prod'] });
+    const id = await created(await h.post('/clusters?dryRun=true', HA_TEXT));
+    await h.jobs.idle();
+    const file = join(h.secretsDir, 'gpu-prod.secrets.yaml');
+    const without = readFileSync(file, 'utf8').replace(/^ {2}grafana: .*\n/m, '');
+    expect(without).not.toMatch(/grafana:/);
+    writeFileSync(file, without, { mode: 0o600 });
+    const before = statSync(file);
+    const r = await h.req(`/clusters/${id}/files`);
+    expect(r.status).toBe(409);
+    const body = (await r.json()) as { error: { code: string; issues: { path: string; code: string }[] } };
+    expect(body.error.code).toBe('invalid_secrets');
+    expect(body.error.issues).toContainEqual(expect.objectContaining({ path: 'passwords.grafana', code: 'missing' }));
+    expect(readFileSync(file, 'utf8')).toBe(without);
+    expect(statSync(file).mtimeMs).toBe(before.mtimeMs);
   });
 });
 

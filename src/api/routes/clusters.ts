@@ -3,7 +3,7 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { existsSync } from 'node:fs';
 import { outputPath, renderView } from '../../generators/index.js';
-import { loadOrCreateSecrets } from '../../secrets/secrets.js';
+import { readSecretsFile } from '../../secrets/secrets.js';
 import { gatherFacts } from '../../facts.js';
 import { deriveView } from '../../spec/derive.js';
 import { parseSpec } from '../../spec/load.js';
@@ -238,8 +238,9 @@ export function clustersApp(d: AppDeps) {
       if (!parsed.ok) throw new ApiError(409, 'invalid_spec', 'the stored spec no longer validates with this version', parsed.issues);
       const file = d.jobs.secretsFile(r.name);
       if (!existsSync(file)) throw new ApiError(409, 'secrets_missing', `the secrets file of cluster "${r.name}" is gone; the files cannot be rendered as installed`);
-      const secrets = loadOrCreateSecrets(file, parsed.spec);
-      if (!secrets.ok) throw new ApiError(409, 'invalid_secrets', 'the cluster\'s secrets file cannot be used', secrets.issues);
+      // a read never writes: the file as it is (not completed, as an install would), or 409 naming what it lacks
+      const secrets = readSecretsFile(file, parsed.spec);
+      if (!secrets.ok) throw new ApiError(409, 'invalid_secrets', 'the cluster\'s secrets file cannot be used as it is', secrets.issues);
       const view = deriveView(parsed.spec);
       const b = d.jobs.bundleDir(parsed.spec);
       const files = renderView(view, gatherFacts(view, secrets.secrets, b.present ? b.dir : undefined).facts);
