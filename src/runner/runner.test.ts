@@ -2,6 +2,7 @@
 // redaction. (The same runner over real SSH hosts is exercised by the load-balancer end-to-end test.)
 import { describe, expect, it } from 'vitest';
 import { DryRunExecutor, type DryRunResponse } from '../executors/dry-run/dry-run.js';
+import { ExecConnectionError, type Executor } from '../executors/executor.js';
 import { buildPlan } from '../plan/index.js';
 import { renderCluster, outputPath } from '../generators/index.js';
 import { loadFixture, testFacts } from '../../test/support/fixtures.js';
@@ -120,6 +121,46 @@ describe('runPlan', () => {
     const fails = events.filter((e) => e.type === 'step-failed' && e.stepId === step.id);
     expect(fails.map((e) => (e as { willRetry: boolean }).willRetry)).toEqual([true, true]);
   });
+
+  it('a connection error that retrying cannot fix (refused key, host key mismatch) is not retried; a retryable one is', async () => {
+    for (const retryable of [false, true]) {
+      const t = setup();
+      const step = steps(t.plan).find((s) => s.id === 'first-control-plane/master1/kubeadm-init')!;
+      step.retry = { attempts: 3, backoffMs: 1 };
+      const executor = (host: string): Executor => {
+        const inner = t.executor(host);
+        if (host !== 'master1') return inner;
+        return {
+          host,
+          run: (argv, opts) => (argv.includes('kubeadm') ? Promise.reject(new ExecConnectionError(host, argv, 'ssh root@10.0.0.1:22: authentication as root was refused', retryable)) : inner.run(argv, opts)),
+          close: () => inner.close(),
+        };
+      };
+      const events: RunEvent[] = [];
+      const r = await runPlan({ plan: t.plan, files: t.files, executor, clusterHost: 'master1', probes: false, journal: t.journal, onEvent: (e) => events.push(e) });
+      expect(r.ok).toBe(false);
+      const fails = events.filter((e) => e.type === 'step-failed' && e.stepId === step.id).map((e) => (e as { willRetry: boolean }).willRetry);
+      expect(fails, `retryable ${retryable}`).toEqual(retryable ? [true, true, false] : [false]);
+    }
+  });
+
+  it('a cancel during a retry backoff ends the wait at once (a 10-minute backoff here; the test would time out otherwise)', async () => {
+    const ac = new AbortController();
+    const t = setup((host, argv) => (host === 'master1' && argv.includes('kubeadm') ? { exitCode: 1, stderr: 'not yet' } : undefined));
+    const step = steps(t.plan).find((s) => s.id === 'first-control-plane/master1/kubeadm-init')!;
+    step.retry = { attempts: 3, backoffMs: 600_000 };
+    const events: RunEvent[] = [];
+    const r = await runPlan({
+      plan: t.plan, files: t.files, executor: t.executor, clusterHost: 'master1', probes: false, journal: t.journal, signal: ac.signal,
+      onEvent: (e) => {
+        events.push(e);
+        if (e.type === 'step-failed' && e.stepId === step.id) setImmediate(() => ac.abort());
+      },
+    });
+    expect(r.cancelled).toBe(true);
+    expect(events.filter((e) => e.type === 'step-failed' && e.stepId === step.id)).toHaveLength(1);
+    expect(t.journal.get(step.id)?.status).toBe('failed');
+  }, 20_000);
 
   it('cancellation stops before the next phase', async () => {
     const ac = new AbortController();

@@ -2,7 +2,7 @@
 // of a host in order. Each step: journal (resume) -> handler rule (onChangeOf) -> probe (skip when done) ->
 // perform with retries and backoff. Emits structured events; every text that leaves the runner is redacted.
 import { createHash } from 'node:crypto';
-import type { Executor } from '../executors/executor.js';
+import { ExecConnectionError, type Executor } from '../executors/executor.js';
 import type { Phase, Plan, Step } from '../plan/types.js';
 import { perform, probe } from './actions.js';
 import type { Journal } from './journal.js';
@@ -185,14 +185,14 @@ export async function runPlan(o: RunOptions): Promise<RunSummary> {
         return true;
       } catch (e) {
         const error = e instanceof Error ? e.message : String(e);
-        const cancelled = !!o.signal?.aborted;
-        const willRetry = attempt < attempts && !cancelled;
+        // trying again cannot help a refused key or a mismatched host key (ExecConnectionError.retryable false)
+        const hopeless = e instanceof ExecConnectionError && !e.retryable;
+        const willRetry = attempt < attempts && !o.signal?.aborted && !hopeless;
         const command = (e as { command?: unknown }).command;
         emit({ type: 'step-failed', stepId: step.id, host, error, ...(typeof command === 'string' ? { command } : {}), attempt, willRetry, durationMs: Date.now() - s0 });
-        if (willRetry) {
-          await new Promise((r) => setTimeout(r, step.retry.backoffMs * 2 ** (attempt - 1) * (o.backoffScale ?? 1)));
-          continue;
-        }
+        // the backoff ends at once on cancel
+        if (willRetry && (await backoff(step.retry.backoffMs * 2 ** (attempt - 1) * (o.backoffScale ?? 1), o.signal))) continue;
+        const cancelled = !!o.signal?.aborted;
         o.journal.put(step.id, { status: 'failed', fingerprint: fp, changedSeq: rec?.changedSeq ?? 0, completedSeq: rec?.completedSeq ?? 0, durationMs: Date.now() - s0, error: redact.text(error) });
         if (!cancelled) {
           summary.failed++;
@@ -207,3 +207,18 @@ export async function runPlan(o: RunOptions): Promise<RunSummary> {
 
 /** Steps performed on the machine running airgap-k8s, not on a host. */
 const runsHere = (s: Step): boolean => s.kind === 'verify-bundle';
+
+/** Waits `ms`; false at once when `signal` fires (before or during the wait). */
+async function backoff(ms: number, signal: AbortSignal | undefined): Promise<boolean> {
+  if (signal?.aborted) return false;
+  return new Promise<boolean>((resolve) => {
+    const done = (ok: boolean) => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+      resolve(ok);
+    };
+    const onAbort = () => done(false);
+    const timer = setTimeout(() => done(true), ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
