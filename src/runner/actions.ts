@@ -8,6 +8,7 @@ import { versionMatches } from '../plan/packages.js';
 import type { PackageRef, Probe, Step } from '../plan/types.js';
 import { bundlePathPresent, uploadBundlePath, type UploadProgress } from '../bundle/distribute.js';
 import type { BundleSource } from '../bundle/source.js';
+import { waitUnlessAborted } from './wait.js';
 
 export interface StepContext {
   exec: Executor;
@@ -28,16 +29,6 @@ function bundleOf(ctx: StepContext): BundleSource {
   }
   return ctx.bundle;
 }
-
-const sleep = (ms: number, signal?: AbortSignal) =>
-  new Promise<void>((resolve, reject) => {
-    if (signal?.aborted) return reject(new Error('cancelled'));
-    const t = setTimeout(resolve, ms);
-    signal?.addEventListener('abort', () => {
-      clearTimeout(t);
-      reject(new Error('cancelled'));
-    }, { once: true });
-  });
 
 async function ok(ctx: StepContext, argv: string[], opts: { stdin?: string; timeoutMs?: number } = {}): Promise<boolean> {
   const r = await ctx.exec.run(argv, { ...opts, allowFailure: true, signal: ctx.signal });
@@ -159,7 +150,7 @@ export async function perform(ctx: StepContext, step: Step): Promise<void> {
         if (r.exitCode === 0) return;
         last = (r.stderr || r.stdout).trim().split('\n').slice(-3).join(' | ');
         if (Date.now() + step.intervalMs > deadline) throw new Error(`gave up after ${Math.round(t / 1000)}s: ${last}`);
-        await sleep(step.intervalMs, ctx.signal);
+        if (!(await waitUnlessAborted(step.intervalMs, ctx.signal))) throw new Error('cancelled');
       }
     }
     case 'kube-apply':

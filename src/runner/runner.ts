@@ -7,6 +7,7 @@ import type { Phase, Plan, Step } from '../plan/types.js';
 import { perform, probe } from './actions.js';
 import type { Journal } from './journal.js';
 import { Redactor } from './redact.js';
+import { waitUnlessAborted } from './wait.js';
 import type { BundleSource } from '../bundle/source.js';
 import type { UploadProgress } from '../bundle/distribute.js';
 
@@ -191,7 +192,7 @@ export async function runPlan(o: RunOptions): Promise<RunSummary> {
         const command = (e as { command?: unknown }).command;
         emit({ type: 'step-failed', stepId: step.id, host, error, ...(typeof command === 'string' ? { command } : {}), attempt, willRetry, durationMs: Date.now() - s0 });
         // the backoff ends at once on cancel
-        if (willRetry && (await backoff(step.retry.backoffMs * 2 ** (attempt - 1) * (o.backoffScale ?? 1), o.signal))) continue;
+        if (willRetry && (await waitUnlessAborted(step.retry.backoffMs * 2 ** (attempt - 1) * (o.backoffScale ?? 1), o.signal))) continue;
         const cancelled = !!o.signal?.aborted;
         o.journal.put(step.id, { status: 'failed', fingerprint: fp, changedSeq: rec?.changedSeq ?? 0, completedSeq: rec?.completedSeq ?? 0, durationMs: Date.now() - s0, error: redact.text(error) });
         if (!cancelled) {
@@ -208,17 +209,3 @@ export async function runPlan(o: RunOptions): Promise<RunSummary> {
 /** Steps performed on the machine running airgap-k8s, not on a host. */
 const runsHere = (s: Step): boolean => s.kind === 'verify-bundle';
 
-/** Waits `ms`; false at once when `signal` fires (before or during the wait). */
-async function backoff(ms: number, signal: AbortSignal | undefined): Promise<boolean> {
-  if (signal?.aborted) return false;
-  return new Promise<boolean>((resolve) => {
-    const done = (ok: boolean) => {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', onAbort);
-      resolve(ok);
-    };
-    const onAbort = () => done(false);
-    const timer = setTimeout(() => done(true), ms);
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
-}
