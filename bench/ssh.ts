@@ -12,7 +12,7 @@ import type { Executor, RunResult } from '../src/executors/executor.js';
 import { SshExecutor } from '../src/executors/ssh/ssh.js';
 import { renderView } from '../src/generators/index.js';
 import { outputPath, type Facts } from '../src/generators/types.js';
-import { planFromFiles } from '../src/plan/build.js';
+import { planFor } from '../src/plan/build.js';
 import type { Plan } from '../src/plan/types.js';
 import { MemoryJournal } from '../src/runner/journal.js';
 import { secretValues } from '../src/runner/redact.js';
@@ -41,7 +41,7 @@ class NullExecutor implements Executor {
 export async function benchRunnerOverhead(spec: ClusterSpec, facts: Facts, runs = 5): Promise<void> {
   const view = deriveView(spec);
   const rendered = renderView(view, facts);
-  const full = planFromFiles(view, rendered);
+  const full = planFor(view, facts);
   // Steps that move the offline bundle from this machine (verify it, upload it) need the bundle itself; their cost
   // is file I/O, not the runner's. Everything else runs as planned.
   const needsBundle = (kind: string) => kind === 'upload' || kind === 'verify-bundle';

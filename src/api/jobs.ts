@@ -7,19 +7,12 @@ import { join } from 'node:path';
 import type { ClusterSpec } from '../spec/schema.js';
 import type { SpecIssue } from '../spec/issues.js';
 import { parseSpec } from '../spec/load.js';
-import { deriveView, type ClusterView } from '../spec/derive.js';
-import { outputPath, renderView } from '../generators/index.js';
-import type { GeneratedFile, Secrets } from '../generators/types.js';
-import { planFromFiles } from '../plan/build.js';
-import type { Plan } from '../plan/types.js';
-import type { Executor } from '../executors/executor.js';
-import { runPlan, type RunOptions } from '../runner/runner.js';
+import { deriveView } from '../spec/derive.js';
+import type { Secrets } from '../generators/types.js';
 import { Redactor, secretValues } from '../runner/redact.js';
 import { completeSecrets, loadOrCreateSecrets, newClusterCAAsync, writeSecretsFile } from '../secrets/secrets.js';
-import { gatherFacts } from '../facts.js';
-import { bundleForInstall } from './bundle.js';
+import { bundleDirOf, checkStartable, prepareInstall, runInstall, type ExecutorSettings, type Prepared } from '../install/index.js';
 import type { Logger } from './log.js';
-import { makeExecutor, type ExecutorSettings } from './executors.js';
 import { ConflictError, isTerminal, newId, type ClusterRecord, type ExecutorKind, type JobStatus, type RunTotals, type ServiceEvent, type StoredEvent, type Store } from './store.js';
 
 export interface JobsOptions {
@@ -32,8 +25,6 @@ export interface JobsOptions {
   concurrency: number;
   /** the unpacked offline bundle on this machine; default: each spec's spec.offline.bundleDir */
   bundleDir?: string;
-  /** replace how executors are made (tests) */
-  makeExecutor?: (kind: ExecutorKind, host: ClusterView['hosts'][number], secrets: Secrets) => Executor;
 }
 
 /** The secrets file exists but cannot serve this spec; issues name secrets-file paths, never values. */
@@ -42,16 +33,6 @@ export class SecretsError extends Error {
     super('the cluster\'s secrets file cannot be used');
     this.name = 'SecretsError';
   }
-}
-
-export interface Prepared {
-  spec: ClusterSpec;
-  secrets: Secrets;
-  view: ClusterView;
-  files: GeneratedFile[];
-  plan: Plan;
-  /** more runner options: the offline bundle (verified by the plan's preflight step, uploaded by its distribute steps) */
-  run: Partial<RunOptions>;
 }
 
 type Listener = (e: StoredEvent) => void;
@@ -83,16 +64,12 @@ export class Jobs {
     return r.secrets;
   }
 
-  /** The bundle directory for a spec, and whether it is there. */
-  bundleDir(spec: ClusterSpec): { dir: string; present: boolean } {
-    const dir = this.o.bundleDir ?? spec.spec.offline.bundleDir;
-    return { dir, present: existsSync(dir) };
+  /** The bundle directory for a spec on this machine. */
+  bundleDir(spec: ClusterSpec): string {
+    return bundleDirOf(deriveView(spec), this.o.bundleDir);
   }
 
-  /**
-   * Spec (validated, or the stored document) -> secrets -> facts (with upstream texts from the bundle) -> files -> plan.
-   * A dry run without the bundle on this machine leaves out the bundle's verification and uploads, as the CLI does.
-   */
+  /** The stored (or given) spec through the install pipeline: secrets, inputs from the bundle, files, plan. */
   async prepare(from: ({ spec: ClusterSpec; secrets?: Secrets } | { id: string }) & { executor: ExecutorKind }): Promise<Prepared> {
     let spec: ClusterSpec;
     if ('spec' in from) spec = from.spec;
@@ -102,21 +79,18 @@ export class Jobs {
       spec = parsed.spec;
     }
     const secrets = ('secrets' in from && from.secrets) || (await this.secretsFor(spec));
-    const view = deriveView(spec);
-    const b = this.bundleDir(spec);
-    // kind: every host is a container on this machine's kernel: the container-node overlay (shown in the plan)
-    const facts = { ...gatherFacts(view, secrets, b.present ? b.dir : undefined).facts, ...(from.executor === 'kind' ? { overlay: 'container-node' as const } : {}) };
-    const files = renderView(view, facts);
-    const { plan, run } = bundleForInstall(view, planFromFiles(view, files, facts), b, from.executor === 'dry-run');
-    return { spec, secrets, view, files, plan, run };
+    return prepareInstall({ view: deriveView(spec), secrets, executor: from.executor, bundleDir: this.o.bundleDir });
   }
 
   /**
-   * POST /clusters: reserve the cluster name (ConflictError while another install of it is active), load or make
-   * the cluster's secrets (SecretsError: the reservation is dropped), then start in the background — rendering and
-   * planning happen after the answer, so a request costs a validation, not a render.
+   * POST /clusters: refuse an install whose inputs are not on this machine (MissingInputsError: the bundle or a
+   * bundle file the render needs; a dry run starts without), reserve the cluster name (ConflictError while another
+   * install of it is active), load or make the cluster's secrets (SecretsError: the reservation is dropped), then
+   * start in the background — rendering and planning happen after the answer, so a request costs a validation, not
+   * a render.
    */
   async create(input: { spec: ClusterSpec; specInput: unknown; warnings: SpecIssue[]; executor: ExecutorKind }): Promise<ClusterRecord> {
+    checkStartable(deriveView(input.spec), input.executor, this.o.bundleDir);
     const rec = this.o.store.insertCluster({ id: newId(), name: input.spec.metadata.name, executor: input.executor, specInput: input.specInput, warnings: input.warnings });
     this.o.log.info('job', { id: rec.id, cluster: rec.name, status: 'pending', executor: rec.executor });
     let secrets: Secrets;
@@ -253,28 +227,12 @@ export class Jobs {
   private async execute(rec: ClusterRecord, p: Prepared, ac: AbortController, redactor: Redactor, reason?: string): Promise<void> {
     const id = rec.id;
     this.status(id, 'running', reason);
-    const executors = new Map<string, Executor>();
-    const make = this.o.makeExecutor ?? ((kind, host, secrets) => makeExecutor(kind, host, secrets, this.o.executors));
     try {
-      const summary = await runPlan({
-        ...p.run,
-        plan: p.plan,
-        files: new Map(p.files.map((f) => [outputPath(f), f.content])),
-        executor: (host) => {
-          let e = executors.get(host);
-          if (!e) {
-            const h = p.view.hosts.find((x) => x.name === host);
-            if (!h) throw new Error(`no host ${host} in the spec`);
-            executors.set(host, (e = make(rec.executor, h, p.secrets)));
-          }
-          return e;
-        },
-        clusterHost: p.view.firstControlPlane.name,
+      const { summary } = await runInstall(p, {
         journal: this.o.store.journal(id),
-        probes: rec.executor !== 'dry-run',
         concurrency: this.o.concurrency,
-        secrets: secretValues(p.secrets),
         signal: ac.signal,
+        executors: this.o.executors,
         onEvent: (e) => this.publish(id, e),
       });
       const totals: RunTotals = { changed: summary.changed, skipped: summary.skipped, failed: summary.failed, durationMs: summary.durationMs };
@@ -289,8 +247,6 @@ export class Jobs {
       }
     } catch (e) {
       this.status(id, 'failed', redactor.text(this.describe(e)));
-    } finally {
-      await Promise.all([...executors.values()].map((e) => e.close().catch(() => undefined)));
     }
   }
 }

@@ -64,7 +64,7 @@ export const StepView = z
     finishedAt: z.string().nullable(),
     durationMs: z.number().nullable(),
     changed: z.boolean().nullable(),
-    reason: z.string().nullable().openapi({ description: 'why it was skipped: journal (done in an earlier run), probe (already so on the host), no-change' }),
+    reason: z.string().nullable().openapi({ description: 'why it was skipped: journal (done in an earlier run), probe (already so on the host), no-change, no-bundle (a dry run without the offline bundle)' }),
     error: z.string().nullable(),
   })
   .openapi('StepState');
@@ -196,7 +196,7 @@ export const EventSchema = z
     ev('step-output', { ...stepBase, text: z.string() }),
     ev('step-progress', { ...stepBase, bytes: z.number(), total: z.number(), path: z.string() }),
     ev('step-finished', { ...stepBase, changed: z.boolean(), durationMs: z.number() }),
-    ev('step-skipped', { ...stepBase, reason: z.enum(['journal', 'probe', 'no-change']) }),
+    ev('step-skipped', { ...stepBase, reason: z.enum(['journal', 'probe', 'no-change', 'no-bundle']) }),
     ev('step-failed', { ...stepBase, error: z.string(), command: z.string().optional().openapi({ description: 'the whole command that failed (the error names only its start)' }), attempt: z.number().int(), willRetry: z.boolean(), durationMs: z.number() }),
     ev('run-finished', { ok: z.boolean(), cancelled: z.boolean(), changed: z.number().int(), skipped: z.number().int(), failed: z.number().int(), durationMs: z.number() }),
     ev('status', { status: JobStatus, reason: z.string().optional(), summary: RunTotalsSchema.optional() }),

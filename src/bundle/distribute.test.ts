@@ -10,7 +10,7 @@ import { loadFixture, testFacts } from '../../test/support/fixtures.js';
 import { ExecConnectionError, type Executor, type RunOptions, type RunResult } from '../executors/executor.js';
 import { LocalExecutor } from '../executors/local/local.js';
 import { renderView } from '../generators/index.js';
-import { planFromFiles } from '../plan/build.js';
+import { planFor } from '../plan/build.js';
 import type { Plan } from '../plan/types.js';
 import { MemoryJournal } from '../runner/journal.js';
 import { runPlan, type RunEvent } from '../runner/runner.js';
@@ -174,7 +174,7 @@ describe('the plan over the runner: preflight verification, then uploads', { tim
       .filter((p) => p.name === 'preflight' || p.name === 'distribute')
       .map((p) => ({ ...p, steps: p.steps.filter((s) => s.kind === 'verify-bundle' || s.kind === 'upload') })),
   });
-  const plan = onlyBundle(planFromFiles(view, renderView(view, testFacts())));
+  const plan = onlyBundle(planFor(view, testFacts()));
   const roots = new Map<string, string>();
   let base = 'plan-hosts';
   const executor = (h: string) => {

@@ -5,8 +5,7 @@ import type { SpecIssue } from '../spec/issues.js';
 import { formatIssues } from '../spec/issues.js';
 import type { ClusterSpec } from '../spec/schema.js';
 import { deriveView, type ClusterView } from '../spec/derive.js';
-import type { UpstreamTexts } from '../generators/types.js';
-import { calicoUpstreamManifestPath } from '../generators/manifests/calico/calico.js';
+import { MissingInputsError, type Prepared } from '../install/index.js';
 import { bundleContents, bundleNotes, type BundleRequirement } from '../bundle/contents.js';
 import { formatBundleIssues, verifyBundle, type VerifyResult } from '../bundle/verify.js';
 import { packBundle } from '../bundle/pack.js';
@@ -209,27 +208,26 @@ export async function bundleCommand(values: Record<string, unknown>, positionals
 }
 
 /**
- * apply's bundle check, before any host is touched: the bundle at DIR (default spec.offline.bundleDir on this
- * machine) is verified against the spec; problems are printed and the install does not start (exit 2).
- * A dry run without a bundle leaves the bundle steps out of the plan and says so.
+ * apply's bundle check, before any host is touched: the bundle (--bundle DIR, default spec.offline.bundleDir on
+ * this machine) is verified against the spec; problems are printed and the install does not start (exit 2). Only a
+ * dry run starts without one: it skips the steps that read the bundle and says so.
  */
-export async function bundleForApply(
-  view: ClusterView,
-  dirArg: string | undefined,
-  dryRun: boolean,
-  io: Io,
-): Promise<{ ok: true; bundle?: BundleSource; upstream?: UpstreamTexts; strip: boolean } | { ok: false }> {
-  const dir = resolve(io.cwd, dirArg ?? view.cluster.spec.offline.bundleDir);
-  if (dryRun && !existsSync(dir)) {
-    io.stderr(`note: no offline bundle at ${dir} (--bundle DIR): the dry run leaves out its verification and uploads\n`);
-    return { ok: true, strip: true };
+export async function bundleForApply(p: Prepared, io: Io): Promise<{ ok: true; bundle?: BundleSource } | { ok: false }> {
+  const dir = p.bundle.dir;
+  if (!p.bundle.present) {
+    if (p.executor === 'dry-run') {
+      io.stderr(`note: no offline bundle at ${dir} (--bundle DIR): the dry run skips its verification, its uploads and what is made from its files\n`);
+      return { ok: true };
+    }
+    io.stderr(`${new MissingInputsError(dir, p.missing).message}\n\`airgap-k8s bundle list SPEC\` prints what it must hold and the command that fetches each item.\n`);
+    return { ok: false };
   }
-  const p = progressLine(io, 'verifying the offline bundle:');
+  const pr = progressLine(io, 'verifying the offline bundle:');
   let r: VerifyResult;
   try {
-    r = await verifyBundle(view, dir, { onProgress: (x) => p.on(x) });
+    r = await verifyBundle(p.view, dir, { onProgress: (x) => pr.on(x) });
   } finally {
-    p.done();
+    pr.done();
   }
   if (!r.ok) {
     io.stderr(
@@ -239,15 +237,5 @@ export async function bundleForApply(
     return { ok: false };
   }
   io.stderr(`offline bundle ${dir}: ${r.files} files, ${size(r.bytes)} verified in ${(r.durationMs / 1000).toFixed(1)}s\n`);
-  return { ok: true, bundle: verifiedBundle(dir, r), upstream: upstreamFromBundle(view, dir), strip: false };
-}
-
-/** Upstream texts the generators transform, read from a (verified) bundle directory. */
-export function upstreamFromBundle(view: ClusterView, dir: string): UpstreamTexts {
-  const out: UpstreamTexts = {};
-  if (view.cluster.spec.addons.cni.calico.mode === 'manifest') {
-    const f = join(dir, calicoUpstreamManifestPath(view));
-    if (existsSync(f)) out.calicoManifest = readFileSync(f, 'utf8');
-  }
-  return out;
+  return { ok: true, bundle: verifiedBundle(dir, r) };
 }

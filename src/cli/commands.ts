@@ -5,33 +5,25 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { parseSpec } from '../spec/load.js';
 import { formatIssues, type SpecIssue } from '../spec/issues.js';
 import type { ClusterSpec } from '../spec/schema.js';
-import type { Facts, Secrets, UpstreamTexts } from '../generators/types.js';
-import { renderCluster } from '../generators/index.js';
+import type { Secrets } from '../generators/types.js';
 import { unignoredInGit } from '../secrets/git.js';
 import { ensureDir, OutputDirError, writeRendered } from '../generators/output.js';
-import { factsFromSecrets, loadOrCreateSecrets } from '../secrets/secrets.js';
+import { loadOrCreateSecrets } from '../secrets/secrets.js';
 import { EXAMPLE_SPEC_PATH, exampleSpecText } from '../spec/example.js';
-import { buildPlan, formatPlan } from '../plan/index.js';
+import { formatPlan } from '../plan/index.js';
 import { deriveView, type ClusterView } from '../spec/derive.js';
-import { outputPath, renderView } from '../generators/index.js';
-import { planFromFiles } from '../plan/build.js';
 import { FileJournal, MemoryJournal, type Journal } from '../runner/journal.js';
-import { runPlan, type RunEvent, type RunSummary } from '../runner/runner.js';
+import type { RunEvent, RunSummary } from '../runner/runner.js';
 import type { Plan } from '../plan/types.js';
-import { secretValues } from '../runner/redact.js';
-import type { Executor } from '../executors/executor.js';
-import { DryRunExecutor } from '../executors/dry-run/dry-run.js';
-import { LocalExecutor } from '../executors/local/local.js';
-import { sshExecutorForHost } from '../executors/ssh/ssh.js';
-import { kindExecutorForHost } from '../executors/kind/kind.js';
+import type { DryRunExecutor } from '../executors/dry-run/dry-run.js';
+import { EXECUTOR_KINDS, prepareInstall, runInstall, type ExecutorKind, type ExecutorPool, type Prepared } from '../install/index.js';
+import type { BundleSource } from '../bundle/source.js';
 import { progressPrinter } from './progress.js';
 import { remoteApply, remoteStatus, remoteTarget } from './remote.js';
 import { serveCommand } from './serve.js';
 import { ENV_HELP } from '../api/config.js';
 import { BUNDLE_OPTIONS, BUNDLE_USAGE, bundleCommand, bundleForApply } from './bundle.js';
-import { withoutBundleSteps, type BundleSource } from '../bundle/source.js';
 import { REHEARSE_OPTIONS, REHEARSE_USAGE, rehearseCommand } from '../rehearse/cli.js';
-
 
 export interface Io {
   stdout(s: string): void;
@@ -77,18 +69,23 @@ const SECRETS_HELP = `  --secrets FILE      secrets file (default: airgap-k8s.se
 const commands: Record<string, Command> = {
   plan: {
     summary: 'print the install plan',
-    usage: `Usage: airgap-k8s plan [SPEC] [--json] [--secrets FILE]
+    usage: `Usage: airgap-k8s plan [SPEC] [--json] [--bundle DIR] [--secrets FILE]
 
 Prints the phases and steps an install would run, per host, with what each step writes or runs. Steps marked
-[on change] run only when a file they depend on changed; [always] are checks that run every time.
+[on change] run only when a file they depend on changed; [always] are checks that run every time. The plan has
+the same steps with or without the offline bundle; steps whose files are made from bundle files (Calico's
+calico.yaml) show which, and their checksums only when the bundle is here.
   --json              the plan as JSON (file contents are referenced by path and sha256, never included)
+  --bundle DIR        the unpacked offline bundle on this machine (default: spec.offline.bundleDir)
 ${SECRETS_HELP}`,
-    options: { json: { type: 'boolean' }, secrets: { type: 'string' } },
+    options: { json: { type: 'boolean' }, secrets: { type: 'string' }, bundle: { type: 'string' } },
     run({ values, positionals }, io) {
       const l = loadWithSecrets(values, positionals, io);
       if (!l) return EXIT_INPUT;
-      const plan = buildPlan(l.spec, factsFromSecrets(l.secrets));
-      io.stdout(values.json ? `${JSON.stringify(plan, null, 2)}\n` : formatPlan(plan));
+      const view = deriveView(l.spec);
+      const p = prepareInstall({ view, secrets: l.secrets, executor: 'ssh', bundleDir: bundleDirArg(view, values, io) });
+      if (p.missing.length > 0) io.stderr(`note: ${missingText(p)}: an install needs ${p.missing.length === 1 ? 'it' : 'them'} (apply refuses to start without)\n`);
+      io.stdout(values.json ? `${JSON.stringify(p.plan, null, 2)}\n` : formatPlan(p.plan));
       return EXIT_OK;
     },
   },
@@ -145,7 +142,7 @@ exit code is the install's final status. Ctrl-C asks the server to cancel (twice
         const onSigint = { on: (fn: () => void) => (process.on('SIGINT', fn), () => void process.off('SIGINT', fn)) };
         return remoteApply({ ...target, specArg: positionals[0], ...(kind ? { executor: kind } : {}), verbose: !!values.verbose, io, interrupts: onSigint });
       }
-      if (kind !== 'dry-run' && kind !== 'ssh' && kind !== 'local' && kind !== 'kind') {
+      if (!isExecutorKind(kind)) {
         io.stderr('apply: --executor must be dry-run, ssh, local or kind\n');
         return EXIT_INPUT;
       }
@@ -157,8 +154,9 @@ exit code is the install's final status. Ctrl-C asks the server to cancel (twice
       const l = loadWithSecrets(values, positionals, io);
       if (!l) return EXIT_INPUT;
       const view = deriveView(l.spec);
+      const p = prepareInstall({ view, secrets: l.secrets, executor: kind, bundleDir: bundleDirArg(view, values, io) });
       // the offline bundle first: an install never starts on an incomplete one
-      const b = await bundleForApply(view, values.bundle as string | undefined, kind === 'dry-run', io);
+      const b = await bundleForApply(p, io);
       if (!b.ok) return EXIT_INPUT;
       const journalFile = resolve(io.cwd, (values.journal as string | undefined) ?? `.airgap-k8s/${view.name}.journal.json`);
       mkdirSync(dirname(journalFile), { recursive: true });
@@ -168,10 +166,8 @@ exit code is the install's final status. Ctrl-C asks the server to cancel (twice
       process.once('SIGTERM', onSignal);
       try {
         const { summary, executors } = await applyLocal({
-          view,
-          secrets: l.secrets,
-          executor: kind,
-          bundle: b,
+          prepared: p,
+          bundle: b.bundle,
           journal: kind === 'dry-run' ? new MemoryJournal() : new FileJournal(journalFile),
           concurrency,
           verbose: !!values.verbose,
@@ -180,7 +176,7 @@ exit code is the install's final status. Ctrl-C asks the server to cancel (twice
           io,
         });
         if (kind === 'dry-run' && values.script) {
-          for (const [host, e] of executors) io.stdout(`\n# ${host}\n${(e as DryRunExecutor).script()}\n`);
+          for (const [host, e] of executors.made) io.stdout(`\n# ${host}\n${(e as DryRunExecutor).script()}\n`);
         }
         return summary.ok ? EXIT_OK : EXIT_FAIL;
       } finally {
@@ -278,15 +274,17 @@ Prints warnings; on errors prints every issue as "path: message" and exits 2.
   },
   render: {
     summary: 'render every file for a spec',
-    usage: `Usage: airgap-k8s render [SPEC] -o DIR [--secrets FILE]
+    usage: `Usage: airgap-k8s render [SPEC] -o DIR [--bundle DIR] [--secrets FILE]
 
 Writes DIR/hosts/<host>/<absolute path> for host files, DIR/cluster/NN-<name>.yaml manifests in apply order,
 DIR/cluster/helm/<release>.values.yaml and DIR/images.txt. Files holding secrets are written with mode 0600.
+Files made from bundle files (Calico's calico.yaml) need the bundle; without it a .needs-upstream.txt says what.
   -o, --out DIR       output directory (required)
+  --bundle DIR        the unpacked offline bundle on this machine (default: spec.offline.bundleDir)
   --secrets FILE      secrets file (default: airgap-k8s.secrets.yaml in the current directory); created with
                       fresh random values and mode 0600 when missing, completed when the spec needs more
 `,
-    options: { out: { type: 'string', short: 'o' }, secrets: { type: 'string' } },
+    options: { out: { type: 'string', short: 'o' }, secrets: { type: 'string' }, bundle: { type: 'string' } },
     run({ values, positionals }, io) {
       const out = values.out as string | undefined;
       if (!out) {
@@ -310,7 +308,10 @@ DIR/cluster/helm/<release>.values.yaml and DIR/images.txt. Files holding secrets
       }
       const secrets = secretsFor(loaded.spec, values, io);
       if (!secrets) return EXIT_INPUT;
-      const files = renderCluster(loaded.spec, factsFromSecrets(secrets));
+      const view = deriveView(loaded.spec);
+      const p = prepareInstall({ view, secrets, executor: 'ssh', bundleDir: bundleDirArg(view, values, io) });
+      if (p.missing.length > 0) io.stderr(`note: ${missingText(p)}: what is made from it is described in *.needs-upstream.txt instead\n`);
+      const files = p.files;
       try {
         writeRendered(dir, files);
       } catch (e) {
@@ -326,15 +327,12 @@ DIR/cluster/helm/<release>.values.yaml and DIR/images.txt. Files holding secrets
   },
 };
 
-export type LocalExecutorKind = 'dry-run' | 'ssh' | 'local' | 'kind';
-
 /** What `apply` (without --server) and `rehearse` hand to applyLocal: the same install path for both. */
 export interface LocalApply {
-  view: ClusterView;
-  secrets: Secrets;
-  executor: LocalExecutorKind;
-  /** bundleForApply's verified bundle (checked before any host is touched) */
-  bundle: { bundle?: BundleSource; upstream?: UpstreamTexts; strip: boolean };
+  /** from prepareInstall: the render and the plan */
+  prepared: Prepared;
+  /** bundleForApply's verified bundle (checked before any host is touched); absent only in a dry run without one */
+  bundle?: BundleSource | undefined;
   journal: Journal;
   concurrency: number;
   verbose: boolean;
@@ -345,55 +343,31 @@ export interface LocalApply {
   onEvent?: (e: RunEvent) => void;
 }
 
-/**
- * Renders the spec, builds the plan and runs it with live progress: the one local install path. With the kind
- * executor every host is a container on this machine's kernel, so the files are rendered with the container-node
- * overlay (src/generators/overlay.ts; shown in the plan); real hosts (ssh, local) never get it.
- */
-export async function applyLocal(o: LocalApply): Promise<{ summary: RunSummary; plan: Plan; executors: Map<string, Executor> }> {
-  const { view, secrets, executor: kind } = o;
-  const facts: Facts = {
-    ...factsFromSecrets(secrets),
-    ...(o.bundle.upstream ? { upstream: o.bundle.upstream } : {}),
-    ...(kind === 'kind' ? { overlay: 'container-node' as const } : {}),
-  };
-  const files = renderView(view, facts);
-  const plan = o.bundle.strip ? withoutBundleSteps(planFromFiles(view, files, facts)) : planFromFiles(view, files, facts);
-  const executors = new Map<string, Executor>();
-  const executor = (host: string): Executor => {
-    let e = executors.get(host);
-    if (e) return e;
-    const h = view.hosts.find((x) => x.name === host);
-    if (!h) throw new Error(`no host ${host} in the spec`);
-    if (kind === 'dry-run') e = new DryRunExecutor({ host });
-    else if (kind === 'local') e = new LocalExecutor({ host });
-    else if (kind === 'kind') e = kindExecutorForHost(h, { cluster: view.name });
-    else e = sshExecutorForHost(h, secrets, { knownHostsFile: o.knownHosts });
-    executors.set(host, e);
-    return e;
-  };
+/** Runs a prepared install (src/install) with live progress on stdout. */
+export async function applyLocal(o: LocalApply): Promise<{ summary: RunSummary; plan: Plan; executors: ExecutorPool }> {
   const print = progressPrinter((s) => o.io.stdout(s), { verbose: o.verbose });
-  try {
-    const summary = await runPlan({
-      plan,
-      files: new Map(files.map((f) => [outputPath(f), f.content])),
-      executor,
-      clusterHost: view.firstControlPlane.name,
-      journal: o.journal,
-      probes: kind !== 'dry-run',
-      concurrency: o.concurrency,
-      secrets: secretValues(secrets),
-      signal: o.signal,
-      onEvent: (e) => {
-        print(e);
-        o.onEvent?.(e);
-      },
-      ...(o.bundle.bundle ? { bundle: o.bundle.bundle } : {}),
-    });
-    return { summary, plan, executors };
-  } finally {
-    await Promise.all([...executors.values()].map((e) => e.close().catch(() => undefined)));
-  }
+  const { summary, executors } = await runInstall(o.prepared, {
+    journal: o.journal,
+    concurrency: o.concurrency,
+    signal: o.signal,
+    executors: { knownHostsFile: o.knownHosts },
+    ...(o.bundle ? { bundle: o.bundle } : {}),
+    onEvent: (e) => {
+      print(e);
+      o.onEvent?.(e);
+    },
+  });
+  return { summary, plan: o.prepared.plan, executors };
+}
+
+/** --bundle DIR, or the spec's offline.bundleDir, relative to the working directory. */
+export function bundleDirArg(view: ClusterView, values: Record<string, unknown>, io: Io): string {
+  return resolve(io.cwd, (values.bundle as string | undefined) ?? view.cluster.spec.offline.bundleDir);
+}
+
+/** What is missing from this machine for an install, in one phrase. */
+export function missingText(p: Prepared): string {
+  return p.missing[0] === p.bundle.dir ? `no offline bundle at ${p.bundle.dir} (--bundle DIR)` : `the offline bundle at ${p.bundle.dir} lacks ${p.missing.join(', ')}`;
 }
 
 /** The secrets file for a (valid) spec: loaded, or created with fresh values, or completed; undefined after printing why not. */
@@ -409,6 +383,10 @@ function secretsFor(spec: ClusterSpec, values: Record<string, unknown>, io: Io):
   const tracked = unignoredInGit(secretsFile);
   if (tracked) io.stderr(`WARNING: ${secretsFile} holds the cluster's secrets and is inside the git work tree ${tracked} without being ignored there: add it to .gitignore (or keep it outside) before the next commit\n`);
   return secrets.secrets;
+}
+
+function isExecutorKind(k: string | undefined): k is ExecutorKind {
+  return (EXECUTOR_KINDS as readonly (string | undefined)[]).includes(k);
 }
 
 function loadWithSecrets(values: Record<string, unknown>, positionals: string[], io: Io) {

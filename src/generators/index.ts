@@ -9,24 +9,31 @@ import { kubeadmGenerator } from './kubeadm/kubeadm.js';
 import { imagesGenerator } from './manifests/images/images.js';
 import { manifestsGenerator } from './manifests/index.js';
 import { firewallGenerator, osGenerator } from './os/index.js';
-import { outputPath, type Facts, type GeneratedFile, type Generator } from './types.js';
+import { filesOf, outputPath, type Facts, type GeneratedFile, type Generator, type Unit } from './types.js';
 
-/** In apply order of concern: host basics, OS, runtime, load balancer, kubeadm, then cluster-level manifests. */
+/**
+ * In apply order of concern: host basics, OS, runtime, load balancer (haproxy before the keepalived that tracks
+ * it), kubeadm, then cluster-level manifests. The planner keeps this order among units of one host and phase.
+ */
 export const generators: Generator[] = [
   hostsGenerator,
   osGenerator,
   firewallGenerator,
   containerdGenerator,
-  keepalivedGenerator,
   haproxyGenerator,
+  keepalivedGenerator,
   kubeadmGenerator,
   manifestsGenerator,
   imagesGenerator,
 ];
 
-export function renderView(view: ClusterView, facts: Facts, only?: readonly Generator[]): GeneratedFile[] {
-  const files: GeneratedFile[] = [];
-  for (const g of only ?? generators) files.push(...g.generate(view, facts));
+/**
+ * Every unit of every generator (or of `only`), in registry order, each unit's files sorted by path. Pure: the same
+ * spec and facts give the same units. Checked: no two generators make the same file, every file ends in a newline.
+ */
+export function renderUnits(view: ClusterView, facts: Facts, only?: readonly Generator[]): Unit[] {
+  const units = (only ?? generators).flatMap((g) => g.units(view, facts));
+  const files = filesOf(units);
   const seen = new Map<string, string>();
   for (const f of files) {
     const p = outputPath(f);
@@ -35,7 +42,19 @@ export function renderView(view: ClusterView, facts: Facts, only?: readonly Gene
     seen.set(p, f.generator);
     if (!f.content.endsWith('\n')) throw new Error(`generator ${f.generator}: ${p} does not end with a newline`);
   }
-  return files.sort((a, b) => (outputPath(a) < outputPath(b) ? -1 : outputPath(a) > outputPath(b) ? 1 : 0));
+  return units.map((u) => ({ ...u, files: [...u.files].sort(byOutputPath) }) as Unit);
+}
+
+const byOutputPath = (a: GeneratedFile, b: GeneratedFile) => (outputPath(a) < outputPath(b) ? -1 : outputPath(a) > outputPath(b) ? 1 : 0);
+
+/** The units' files, sorted by output path (what `render` writes). */
+export function sortedFiles(units: readonly Unit[]): GeneratedFile[] {
+  return filesOf(units).sort(byOutputPath);
+}
+
+/** Every file for a view, sorted by output path. */
+export function renderView(view: ClusterView, facts: Facts, only?: readonly Generator[]): GeneratedFile[] {
+  return sortedFiles(renderUnits(view, facts, only));
 }
 
 /** Render every file for a validated spec. Pure: the same spec and facts give byte-identical files. */
@@ -44,4 +63,4 @@ export function renderCluster(spec: ClusterSpec, facts: Facts): GeneratedFile[] 
 }
 
 export { outputPath };
-export type { Facts, GeneratedFile, Generator };
+export type { Facts, GeneratedFile, Generator, Unit };

@@ -1,6 +1,8 @@
 // What every generator takes and returns. Generators are pure: (view, facts) -> files. No clock, randomness,
 // environment, filesystem or network; secrets arrive in `facts`.
 import type { ClusterView } from '../spec/derive.js';
+import type { ClusterPhase, HostPhase } from '../phases.js';
+import type { HelmRelease } from './manifests/helm.js';
 
 export interface Secrets {
   /** kubeadm bootstrap token, [a-z0-9]{6}.[a-z0-9]{16} */
@@ -56,9 +58,81 @@ export interface ClusterFile extends FileBase {
 
 export type GeneratedFile = HostFile | ClusterFile;
 
+/**
+ * What a generator hands the planner: its files together with what installing them means, so the planner never
+ * infers it from paths or re-reads rendered YAML. Host units go onto one host in a host phase; cluster units act on
+ * the cluster through its API, ordered by the units they declare `after`.
+ */
+export type Unit = HostUnit | ClusterUnit;
+
+export interface HostUnit {
+  kind: 'host';
+  /** what it configures, e.g. containerd, haproxy; unique per host */
+  name: string;
+  host: string;
+  phase: HostPhase;
+  files: HostFile[];
+  /** systemd units enabled and started in this phase, and restarted when one of this unit's files changed */
+  services?: string[];
+  /** a script run after the phase's files are written, and again whenever one of them changed */
+  run?: { id: string; argv: string[]; description: string };
+}
+
+/** A Job a cluster unit starts, completed before anything later runs (the GPU check before the models). */
+export interface JobRef {
+  namespace: string;
+  name: string;
+}
+
+export interface ClusterUnit {
+  kind: 'cluster';
+  /** unique among cluster units, e.g. calico, kube-prometheus-stack */
+  name: string;
+  phase: ClusterPhase;
+  /** cluster units (by name) that must be applied first; the planner orders by these */
+  after: string[];
+  /** apply: the manifest at `path` (server-side apply); helm: install the release with its rendered values file;
+   * none: rendered for people and the bundle (images.txt, notes), never applied */
+  action: { kind: 'apply'; path: string } | { kind: 'helm'; release: HelmRelease } | { kind: 'none' };
+  files: ClusterFile[];
+  /** Jobs the manifest starts that must complete before the next unit */
+  waitFor?: JobRef[];
+  /** bundle files (bundle-relative) the manifest is made from; without them it is not rendered (the unit is kept) */
+  needs?: string[];
+  /** how the install's last phase checks that it works */
+  verify?: UnitCheck[];
+}
+
+/** A check of the verify phase: every pod of a namespace Ready, or an HTTP endpoint answering. */
+export type UnitCheck = { kind: 'pods-ready'; namespace: string } | { kind: 'http'; name: string; url: string; description: string };
+
 export interface Generator {
   name: string;
-  generate(view: ClusterView, facts: Facts): GeneratedFile[];
+  units(view: ClusterView, facts: Facts): Unit[];
+}
+
+/** A generator's files (tests, tools that want only the files). */
+export function filesOf(units: readonly Unit[]): GeneratedFile[] {
+  return units.flatMap((u): GeneratedFile[] => u.files);
+}
+
+/** One unit per host of a generator's host files, all in the same phase (or one chosen per host). */
+export function hostUnits(
+  name: string,
+  files: readonly HostFile[],
+  phase: HostPhase | ((host: string) => HostPhase),
+  extra: Pick<HostUnit, 'services' | 'run'> | ((host: string) => Pick<HostUnit, 'services' | 'run'>) = {},
+): HostUnit[] {
+  const byHost = new Map<string, HostFile[]>();
+  for (const f of files) byHost.set(f.host, [...(byHost.get(f.host) ?? []), f]);
+  return [...byHost].map(([host, fs]) => ({
+    kind: 'host',
+    name,
+    host,
+    phase: typeof phase === 'function' ? phase(host) : phase,
+    files: fs,
+    ...(typeof extra === 'function' ? extra(host) : extra),
+  }));
 }
 
 /** Where a file lands under a render directory: hosts/<host>/<abs path> or the cluster file's own relative path. */

@@ -1,22 +1,25 @@
-// buildPlan: spec + facts -> Plan. Pure. Host files come from the same render the CLI writes; each becomes a
-// write-file step referenced by output path and sha256 (no content, so plans are safe to print and store).
+// The planner: the generators' units (src/generators/types.ts: files with their phase, services, scripts, order,
+// Jobs and checks) -> Plan. Pure. Each file becomes a write-file step referenced by output path and sha256 (no
+// content, so plans are safe to print and store). What is not made by a generator — the bundle's verification and
+// uploads, packages, kubeadm init/join, image imports — is planned here from the view and the bundle's contents.
 import { createHash } from 'node:crypto';
-import yaml from 'js-yaml';
 import { deriveView, type ClusterView, type HostView } from '../spec/derive.js';
 import type { ClusterSpec } from '../spec/schema.js';
-import { renderView } from '../generators/index.js';
-import { addonImages, helmReleases } from '../generators/manifests/index.js';
-import { valuesPath } from '../generators/manifests/helm.js';
-import { outputPath, type Facts, type GeneratedFile, type HostFile } from '../generators/types.js';
+import { renderUnits } from '../generators/index.js';
+import { addonImages } from '../generators/manifests/index.js';
+import { outputPath, type ClusterUnit, type Facts, type HostFile, type HostUnit, type Unit } from '../generators/types.js';
 import { overlayOf } from '../generators/overlay.js';
 import { kubeadmImages } from '../images.js';
+import { ADMIN_KUBECONFIG, KUBEADM_INIT_CONFIG, KUBEADM_JOIN_CONFIG, KUBEADM_LOCK, KUBELET_KUBECONFIG } from '../host-paths.js';
 import { groupPackages, hostPackageGroups, packageDir, packageManager, type PackageGroup } from './packages.js';
 import { bundleContents, hostUploads, registryPushes } from '../bundle/contents.js';
 import { IMAGES_DIR } from '../bundle/layout.js';
-import { PHASES, type Phase, type PhaseName, type Plan, type Retry, type Step } from './types.js';
+import { PHASES, type HostPhase, type Phase, type PhaseName, type Plan, type Retry, type Step } from './types.js';
+import { valuesPath as valuesPathOf } from '../generators/manifests/helm.js';
 
-export const KUBECONFIG = '/etc/kubernetes/admin.conf';
-export const KUBEADM_DIR = '/etc/kubernetes/airgap-k8s';
+/** the admin kubeconfig cluster steps use on the first control plane */
+export const KUBECONFIG = ADMIN_KUBECONFIG;
+export { KUBEADM_LOCK };
 const MIN = 60_000;
 
 const NO_RETRY: Retry = { attempts: 1, backoffMs: 0 };
@@ -26,27 +29,6 @@ export function sha256(text: string): string {
   return createHash('sha256').update(text).digest('hex');
 }
 
-/** Which phase installs a host file, by its absolute path. */
-export function phaseForHostPath(path: string, host: HostView): PhaseName {
-  if (path.startsWith('/etc/containerd/') || path === '/etc/crictl.yaml') return 'container-runtime';
-  if (path.startsWith('/etc/keepalived/') || path.startsWith('/etc/haproxy/')) return 'load-balancer';
-  if (path.startsWith('/etc/kubernetes/')) {
-    if (host.isFirstControlPlane) return 'first-control-plane';
-    return host.isControlPlane ? 'control-planes' : 'workers';
-  }
-  return 'prepare-os';
-}
-
-/** Phase of a cluster/NN-*.yaml manifest (or a Helm release with that order) by its number. */
-export function phaseForOrder(n: number): PhaseName {
-  if (n < 20) return 'cni';
-  if (n < 50) return 'addons';
-  if (n < 60) return 'environments';
-  if (n < 70) return 'models';
-  if (n < 90) return 'apps';
-  return 'verify';
-}
-
 const kubectl = (...args: string[]) => ['kubectl', '--kubeconfig', KUBECONFIG, ...args];
 
 /**
@@ -54,26 +36,63 @@ const kubectl = (...args: string[]) => ['kubectl', '--kubeconfig', KUBECONFIG, .
  * (or a dropped connection) leaves kubeadm running on the host, and a rerun must not start a second one beside it.
  * Under a host-wide lock, `done` existing means another invocation finished it.
  */
-export const KUBEADM_LOCK = '/run/airgap-k8s-kubeadm.lock';
 function kubeadmOnce(done: string, argv: string[]): string[] {
   return ['flock', KUBEADM_LOCK, 'sh', '-c', 'done=$1; shift; if [ -f "$done" ]; then echo "$done exists: already done"; exit 0; fi; exec "$@"', 'kubeadm-once', done, ...argv];
 }
 
 export function buildPlan(spec: ClusterSpec, facts: Facts): Plan {
-  const view = deriveView(spec);
-  return planFromFiles(view, renderView(view, facts), facts);
+  return planFor(deriveView(spec), facts);
 }
 
-/** The plan for rendered files; `facts` only for what the plan shows beside them (the overlay they were made with). */
-export function planFromFiles(view: ClusterView, files: readonly GeneratedFile[], facts: Pick<Facts, 'overlay'> = {}): Plan {
+/** Render the view's units and plan them. */
+export function planFor(view: ClusterView, facts: Facts): Plan {
+  return planFromUnits(view, renderUnits(view, facts), facts);
+}
+
+/**
+ * Cluster units in apply order: by phase, then by their declared `after` (a unit comes after every unit it names),
+ * otherwise in the order the generators returned them. Names must be unique and every `after` must name a unit of
+ * the same or an earlier phase.
+ */
+export function orderClusterUnits(units: readonly ClusterUnit[]): ClusterUnit[] {
+  const byName = new Map<string, ClusterUnit>();
+  for (const u of units) {
+    if (byName.has(u.name)) throw new Error(`two cluster units are named ${u.name}`);
+    byName.set(u.name, u);
+  }
+  const phaseIndex = (u: ClusterUnit) => PHASES.indexOf(u.phase);
+  for (const u of units) {
+    for (const a of u.after) {
+      const dep = byName.get(a);
+      if (!dep) throw new Error(`cluster unit ${u.name} comes after ${a}, which is not a unit of this cluster`);
+      if (phaseIndex(dep) > phaseIndex(u)) throw new Error(`cluster unit ${u.name} (${u.phase}) comes after ${a}, which is in the later phase ${dep.phase}`);
+    }
+  }
+  const out: ClusterUnit[] = [];
+  const placed = new Set<string>();
+  for (const phase of PHASES) {
+    const pending = units.filter((u) => u.phase === phase);
+    while (pending.length > 0) {
+      // the first unit (in generator order) whose dependencies are all placed
+      const i = pending.findIndex((u) => u.after.every((a) => placed.has(a)));
+      if (i < 0) throw new Error(`cluster units depend on each other in a cycle: ${pending.map((u) => `${u.name} after ${u.after.join(', ')}`).join('; ')}`);
+      const [u] = pending.splice(i, 1);
+      out.push(u!);
+      placed.add(u!.name);
+    }
+  }
+  return out;
+}
+
+/** The plan for rendered units; `facts` only for what the plan shows beside them (the overlay they were made with). */
+export function planFromUnits(view: ClusterView, units: readonly Unit[], facts: Pick<Facts, 'overlay'> = {}): Plan {
   const steps: Step[] = [];
   const s = view.cluster.spec;
   const bundle = s.offline.bundleDir;
-  const hostFiles = files.filter((f): f is HostFile => f.kind === 'host');
-  const writeStepsOf = new Map<string, string[]>(); // key `${host}:${phase}` -> write step ids
+  const hostUnits = units.filter((u): u is HostUnit => u.kind === 'host');
+  const clusterUnits = orderClusterUnits(units.filter((u): u is ClusterUnit => u.kind === 'cluster' && u.action.kind !== 'none'));
 
-  const writeFile = (h: HostView, f: HostFile): string => {
-    const phase = phaseForHostPath(f.path, h);
+  const writeFile = (h: HostView, phase: HostPhase, f: HostFile): string => {
     const id = `${phase}/${h.name}/file${f.path}`;
     const digest = sha256(f.content);
     steps.push({
@@ -91,12 +110,8 @@ export function planFromFiles(view: ClusterView, files: readonly GeneratedFile[]
       retry: RETRY_3,
       probe: { kind: 'file', path: f.path, sha256: digest, mode: f.mode },
     });
-    const key = `${h.name}:${phase}`;
-    writeStepsOf.set(key, [...(writeStepsOf.get(key) ?? []), id]);
     return id;
   };
-  const filesOf = (h: HostView, phase: PhaseName, prefix = '') =>
-    hostFiles.filter((f) => f.host === h.name && phaseForHostPath(f.path, h) === phase && f.path.startsWith(prefix));
   const install = (h: HostView, phase: PhaseName, group: PackageGroup) => {
     const manager = packageManager(h.os);
     const packages = groupPackages(group, h, view);
@@ -114,7 +129,7 @@ export function planFromFiles(view: ClusterView, files: readonly GeneratedFile[]
       probe: { kind: 'packages', manager, packages },
     });
   };
-  const unit = (h: HostView, phase: PhaseName, name: string, changedBy: string[]) => {
+  const service = (h: HostView, phase: PhaseName, name: string, changedBy: string[]) => {
     steps.push({
       id: `${phase}/${h.name}/service/${name}/enable`,
       phase,
@@ -141,6 +156,32 @@ export function planFromFiles(view: ClusterView, files: readonly GeneratedFile[]
         onChangeOf: changedBy,
       });
     }
+  };
+  /**
+   * A host's units of one phase: every file written first, then each unit's services and script, in unit order.
+   * Returns the ids of the phase's write steps.
+   */
+  const placeUnits = (h: HostView, phase: HostPhase): string[] => {
+    const mine = hostUnits.filter((u) => u.host === h.name && u.phase === phase);
+    const writes = new Map(mine.map((u) => [u, u.files.map((f) => writeFile(h, phase, f))]));
+    const phaseWrites = [...writes.values()].flat();
+    for (const u of mine) {
+      for (const unit of u.services ?? []) service(h, phase, unit, writes.get(u)!);
+      if (u.run) {
+        steps.push({
+          id: `${phase}/${h.name}/${u.run.id}`,
+          phase,
+          host: h.name,
+          kind: 'exec',
+          description: u.run.description,
+          argv: u.run.argv,
+          timeoutMs: 5 * MIN,
+          retry: NO_RETRY,
+          onChangeOf: phaseWrites,
+        });
+      }
+    }
+    return phaseWrites;
   };
 
   // ---- preflight: the offline bundle on this machine is complete and intact before any host is touched ----
@@ -188,41 +229,15 @@ export function planFromFiles(view: ClusterView, files: readonly GeneratedFile[]
     }
 
     // ---- prepare-os ----
-    const osWrites = filesOf(h, 'prepare-os').map((f) => writeFile(h, f));
-    const script = hostFiles.find((f) => f.host === h.name && f.path === '/usr/local/lib/airgap-k8s/prepare-os.sh');
-    if (script) {
-      steps.push({
-        id: `prepare-os/${h.name}/run`,
-        phase: 'prepare-os',
-        host: h.name,
-        kind: 'exec',
-        description: 'run prepare-os.sh (swap off, SELinux permissive, modules, sysctls, /etc/hosts, hostname)',
-        argv: ['/bin/sh', script.path],
-        timeoutMs: 5 * MIN,
-        retry: NO_RETRY,
-        onChangeOf: osWrites,
-      });
-    }
-    const firewall = hostFiles.find((f) => f.host === h.name && f.path === '/usr/local/lib/airgap-k8s/firewall.sh');
-    if (firewall) {
-      steps.push({
-        id: `prepare-os/${h.name}/firewall`,
-        phase: 'prepare-os',
-        host: h.name,
-        kind: 'exec',
-        description: 'open the ports this host\'s roles need in firewalld (VRRP only from the peer LB hosts)',
-        argv: ['/bin/sh', firewall.path],
-        timeoutMs: 5 * MIN,
-        retry: NO_RETRY,
-        onChangeOf: osWrites,
-      });
-    }
+    placeUnits(h, 'prepare-os');
 
     // ---- container runtime (+ kubelet/kubeadm packages, NVIDIA toolkit on GPU hosts) ----
     for (const g of hostPackageGroups(h, view).filter((g) => g !== 'load-balancer')) install(h, 'container-runtime', g);
-    const rtWrites = filesOf(h, 'container-runtime').map((f) => writeFile(h, f));
-    unit(h, 'container-runtime', 'containerd', rtWrites);
-    unit(h, 'container-runtime', 'kubelet', []);
+    // containerd and kubelet come with the packages: enabled wherever they are installed, containerd restarted when
+    // the phase's files (its configuration) changed
+    const runtimeWrites = placeUnits(h, 'container-runtime');
+    service(h, 'container-runtime', 'containerd', runtimeWrites);
+    service(h, 'container-runtime', 'kubelet', []);
     if (h.isFirstControlPlane && helm) {
       const installed = '/usr/local/bin/helm';
       steps.push({
@@ -279,29 +294,26 @@ export function planFromFiles(view: ClusterView, files: readonly GeneratedFile[]
     // ---- load balancer ----
     if (h.isLoadBalancer && view.managedLoadBalancer) {
       install(h, 'load-balancer', 'load-balancer');
-      const keepalived = filesOf(h, 'load-balancer', '/etc/keepalived/').map((f) => writeFile(h, f));
-      const haproxy = filesOf(h, 'load-balancer', '/etc/haproxy/').map((f) => writeFile(h, f));
-      unit(h, 'load-balancer', 'haproxy', haproxy);
-      unit(h, 'load-balancer', 'keepalived', keepalived);
+      placeUnits(h, 'load-balancer');
     }
 
     // ---- kubeadm ----
     if (h.isFirstControlPlane) {
-      filesOf(h, 'first-control-plane').forEach((f) => writeFile(h, f));
+      placeUnits(h, 'first-control-plane');
       steps.push({
         id: `first-control-plane/${h.name}/kubeadm-init`,
         phase: 'first-control-plane',
         host: h.name,
         kind: 'exec',
         description: `kubeadm init (endpoint ${view.endpoint.host}:${view.endpoint.port}, certificates uploaded for the other control planes)`,
-        argv: kubeadmOnce(KUBECONFIG, ['kubeadm', 'init', '--config', `${KUBEADM_DIR}/kubeadm-init.yaml`, '--upload-certs']),
+        argv: kubeadmOnce(ADMIN_KUBECONFIG, ['kubeadm', 'init', '--config', KUBEADM_INIT_CONFIG, '--upload-certs']),
         timeoutMs: 15 * MIN,
         retry: NO_RETRY,
-        probe: { kind: 'command', argv: ['test', '-f', KUBECONFIG] },
+        probe: { kind: 'command', argv: ['test', '-f', ADMIN_KUBECONFIG] },
       });
     } else if (h.isControlPlane || h.isWorker) {
-      const phase: PhaseName = h.isControlPlane ? 'control-planes' : 'workers';
-      filesOf(h, phase).forEach((f) => writeFile(h, f));
+      const phase = h.isControlPlane ? 'control-planes' : 'workers';
+      placeUnits(h, phase);
       steps.push({
         id: `${phase}/${h.name}/kubeadm-join`,
         phase,
@@ -310,96 +322,22 @@ export function planFromFiles(view: ClusterView, files: readonly GeneratedFile[]
         description: h.isControlPlane
           ? `kubeadm join as a control plane through ${view.endpoint.host}:${view.endpoint.port}`
           : `kubeadm join as a worker through ${view.endpoint.host}:${view.endpoint.port}`,
-        argv: kubeadmOnce('/etc/kubernetes/kubelet.conf', ['kubeadm', 'join', '--config', `${KUBEADM_DIR}/kubeadm-join.yaml`]),
+        argv: kubeadmOnce(KUBELET_KUBECONFIG, ['kubeadm', 'join', '--config', KUBEADM_JOIN_CONFIG]),
         timeoutMs: 15 * MIN,
         retry: NO_RETRY,
-        probe: { kind: 'command', argv: ['test', '-f', '/etc/kubernetes/kubelet.conf'] },
+        probe: { kind: 'command', argv: ['test', '-f', KUBELET_KUBECONFIG] },
       });
     }
   }
-
-  // ---- cluster phases: manifests and Helm releases by apply order ----
-  type Item = { n: number; rank: number; step: Step };
-  const items: Item[] = [];
-  for (const f of files) {
-    const m = f.kind === 'cluster' ? /^cluster\/(\d\d)-([a-z0-9.-]+)\.yaml$/.exec(f.path) : null;
-    if (!m) continue;
-    const n = Number(m[1]);
-    const phase = phaseForOrder(n);
-    items.push({
-      n,
-      rank: 0,
-      step: {
-        id: `${phase}/cluster/apply/${m[1]}-${m[2]}`,
-        phase,
-        host: null,
-        kind: 'kube-apply',
-        description: `apply ${f.path}${f.secret ? ' (secret)' : ''}`,
-        source: f.path,
-        sha256: sha256(f.content),
-        timeoutMs: 5 * MIN,
-        retry: RETRY_3,
-        probe: { kind: 'kube-diff', source: f.path },
-      },
-    });
-    // verify: wait for every Job a verify manifest starts
-    // wait for every Job a manifest starts (the GPU check) before anything later may take its GPUs
-    {
-      for (const doc of yaml.loadAll(f.content) as { kind?: string; metadata?: { name?: string; namespace?: string } }[]) {
-        if (doc?.kind !== 'Job' || !doc.metadata?.name) continue;
-        const ns = doc.metadata.namespace ?? 'default';
-        items.push({
-          n,
-          rank: 2,
-          step: {
-            id: `${phase}/cluster/job/${ns}/${doc.metadata.name}`,
-            phase,
-            host: null,
-            kind: 'wait-for',
-            readOnly: true,
-            description: `wait for Job ${ns}/${doc.metadata.name} to complete`,
-            argv: kubectl('wait', '--for=condition=complete', `job/${doc.metadata.name}`, '-n', ns, '--timeout=60s'),
-            intervalMs: 5_000,
-            timeoutMs: 15 * MIN,
-            retry: NO_RETRY,
-          },
-        });
-      }
+  const placed = new Set(steps.filter((x) => x.kind === 'write-file').map((x) => x.id));
+  for (const u of hostUnits) {
+    for (const f of u.files) {
+      if (!placed.has(`${u.phase}/${u.host}/file${f.path}`)) throw new Error(`unit ${u.name} on ${u.host}: ${f.path} (${u.phase}) has no place in the plan for that host`);
     }
   }
-  const filesByPath = new Map(files.map((f) => [outputPath(f), f]));
-  for (const r of helmReleases(view)) {
-    const values = valuesPath(r.release);
-    const vf = filesByPath.get(values);
-    if (!vf) throw new Error(`helm release ${r.release}: ${values} was not rendered`);
-    const digest = sha256(vf.content);
-    const phase = phaseForOrder(r.order);
-    items.push({
-      n: r.order,
-      rank: 1,
-      step: {
-        id: `${phase}/cluster/helm/${r.release}`,
-        phase,
-        host: null,
-        kind: 'helm-install',
-        description: `helm install ${r.release} (${r.chart} ${r.version}) into ${r.namespace}`,
-        release: r.release,
-        namespace: r.namespace,
-        chart: `${bundle}/${r.bundlePath}`,
-        version: r.version,
-        values,
-        sha256: digest,
-        timeoutMs: 15 * MIN,
-        retry: RETRY_3,
-        probe: {
-          kind: 'command',
-          argv: ['sh', '-c', 'helm --kubeconfig "$1" status "$2" -n "$3" -o json | grep -q "airgap-k8s:$4"', 'probe', KUBECONFIG, r.release, r.namespace, digest],
-        },
-      },
-    });
-  }
-  items.sort((a, b) => a.n - b.n || a.rank - b.rank || (a.step.id < b.step.id ? -1 : 1));
-  steps.push(...items.map((i) => i.step));
+
+  // ---- cluster phases: the cluster units in their declared order ----
+  for (const u of clusterUnits) steps.push(...clusterSteps(u, bundle));
 
   // ---- verify: the runbook's checks made automatic ----
   steps.push({
@@ -414,39 +352,35 @@ export function planFromFiles(view: ClusterView, files: readonly GeneratedFile[]
     timeoutMs: 15 * MIN,
     retry: NO_RETRY,
   });
-  const namespaces = ['kube-system'];
-  if (s.addons.gpuOperator.enabled && view.gpuHosts.length > 0) namespaces.push('gpu-operator');
-  if (s.addons.dashboard.enabled) namespaces.push(s.addons.dashboard.kind === 'headlamp' ? 'headlamp' : 'kubernetes-dashboard');
-  if (s.addons.monitoring.enabled) namespaces.push(s.addons.monitoring.namespace);
-  for (const ns of namespaces) {
-    steps.push({
-      id: `verify/cluster/pods/${ns}`,
-      phase: 'verify',
-      host: null,
-      kind: 'wait-for',
-      readOnly: true,
-      description: `wait for the pods in ${ns} to be Ready`,
-      argv: kubectl('wait', '--for=condition=Ready', 'pod', '--all', '-n', ns, '--field-selector=status.phase!=Succeeded', '--timeout=60s'),
-      intervalMs: 5_000,
-      timeoutMs: 20 * MIN,
-      retry: NO_RETRY,
-    });
-  }
-  for (const m of s.models) {
-    if (m.service.nodePort === undefined) continue;
-    const path = m.engine === 'ollama' ? '/api/version' : '/health';
-    steps.push({
-      id: `verify/cluster/model/${m.name}`,
-      phase: 'verify',
-      host: null,
-      kind: 'wait-for',
-      readOnly: true,
-      description: `model ${m.name} answers on ${view.firstControlPlane.address}:${m.service.nodePort}${path}`,
-      argv: ['curl', '-sf', '--max-time', '5', '-o', '/dev/null', `http://${view.firstControlPlane.address}:${m.service.nodePort}${path}`],
-      intervalMs: 10_000,
-      timeoutMs: 30 * MIN,
-      retry: NO_RETRY,
-    });
+  const checks = [{ kind: 'pods-ready' as const, namespace: 'kube-system' }, ...clusterUnits.flatMap((u) => u.verify ?? [])];
+  for (const c of checks) {
+    if (c.kind === 'pods-ready') {
+      steps.push({
+        id: `verify/cluster/pods/${c.namespace}`,
+        phase: 'verify',
+        host: null,
+        kind: 'wait-for',
+        readOnly: true,
+        description: `wait for the pods in ${c.namespace} to be Ready`,
+        argv: kubectl('wait', '--for=condition=Ready', 'pod', '--all', '-n', c.namespace, '--field-selector=status.phase!=Succeeded', '--timeout=60s'),
+        intervalMs: 5_000,
+        timeoutMs: 20 * MIN,
+        retry: NO_RETRY,
+      });
+    } else {
+      steps.push({
+        id: `verify/cluster/${c.name}`,
+        phase: 'verify',
+        host: null,
+        kind: 'wait-for',
+        readOnly: true,
+        description: c.description,
+        argv: ['curl', '-sf', '--max-time', '5', '-o', '/dev/null', c.url],
+        intervalMs: 10_000,
+        timeoutMs: 30 * MIN,
+        retry: NO_RETRY,
+      });
+    }
   }
 
   // cluster steps run on the first control plane
@@ -457,6 +391,69 @@ export function planFromFiles(view: ClusterView, files: readonly GeneratedFile[]
   })).filter((p) => p.steps.length > 0);
   const overlay = overlayOf(facts);
   return overlay ? { cluster: view.name, overlay, phases } : { cluster: view.name, phases };
+}
+
+/** A cluster unit's steps: its apply or Helm install, then a wait for each Job it starts. */
+function clusterSteps(u: ClusterUnit, bundle: string): Step[] {
+  const phase = u.phase;
+  const out: Step[] = [];
+  const { action } = u;
+  if (action.kind === 'apply') {
+    const f = u.files.find((x) => x.path === action.path);
+    if (!f && !u.needs?.length) throw new Error(`cluster unit ${u.name}: ${action.path} was not rendered`);
+    out.push({
+      id: `${phase}/cluster/apply/${action.path.replace(/^cluster\//, '').replace(/\.yaml$/, '')}`,
+      phase,
+      host: null,
+      kind: 'kube-apply',
+      description: `apply ${action.path}${f?.secret ? ' (secret)' : ''}`,
+      source: action.path,
+      ...(f ? { sha256: sha256(f.content) } : {}),
+      ...(u.needs?.length ? { needs: u.needs } : {}),
+      timeoutMs: 5 * MIN,
+      retry: RETRY_3,
+      probe: { kind: 'kube-diff', source: action.path },
+    });
+  } else if (action.kind === 'helm') {
+    const r = action.release;
+    const values = u.files.find((x) => x.path === valuesPathOf(r.release));
+    if (!values) throw new Error(`helm release ${r.release}: ${valuesPathOf(r.release)} was not rendered`);
+    const digest = sha256(values.content);
+    out.push({
+      id: `${phase}/cluster/helm/${r.release}`,
+      phase,
+      host: null,
+      kind: 'helm-install',
+      description: `helm install ${r.release} (${r.chart} ${r.version}) into ${r.namespace}`,
+      release: r.release,
+      namespace: r.namespace,
+      chart: `${bundle}/${r.bundlePath}`,
+      version: r.version,
+      values: values.path,
+      sha256: digest,
+      timeoutMs: 15 * MIN,
+      retry: RETRY_3,
+      probe: {
+        kind: 'command',
+        argv: ['sh', '-c', 'helm --kubeconfig "$1" status "$2" -n "$3" -o json | grep -q "airgap-k8s:$4"', 'probe', KUBECONFIG, r.release, r.namespace, digest],
+      },
+    });
+  }
+  for (const j of u.waitFor ?? []) {
+    out.push({
+      id: `${phase}/cluster/job/${j.namespace}/${j.name}`,
+      phase,
+      host: null,
+      kind: 'wait-for',
+      readOnly: true,
+      description: `wait for Job ${j.namespace}/${j.name} to complete`,
+      argv: kubectl('wait', '--for=condition=complete', `job/${j.name}`, '-n', j.namespace, '--timeout=60s'),
+      intervalMs: 5_000,
+      timeoutMs: 15 * MIN,
+      retry: NO_RETRY,
+    });
+  }
+  return out;
 }
 
 /**

@@ -25,7 +25,7 @@ function detail(s: Step): string {
       return at < 0 ? s.argv.join(' ') : [...s.argv.slice(0, at), 'sh -c <script>', ...s.argv.slice(at + 3)].join(' ');
     }
     case 'kube-apply':
-      return `${s.source} sha256 ${s.sha256.slice(0, 12)}`;
+      return `${s.source} ${s.sha256 ? `sha256 ${s.sha256.slice(0, 12)}` : `made from the bundle's ${s.needs?.join(', ')}: not here`}`;
     case 'helm-install':
       return `${s.release} ${s.chart} -n ${s.namespace} -f ${s.values}`;
   }

@@ -1,3 +1,3 @@
-export { buildPlan, planFromFiles, phaseForHostPath, phaseForOrder, KUBECONFIG } from './build.js';
+export { buildPlan, planFor, planFromUnits, orderClusterUnits, KUBECONFIG } from './build.js';
 export { formatPlan } from './format.js';
 export * from './types.js';

@@ -3,23 +3,8 @@
 // stored and resumed. Step payloads never contain secrets: files are referenced by output path and sha256.
 import type { Overlay } from '../generators/overlay.js';
 
-export const PHASES = [
-  'preflight',
-  'distribute',
-  'prepare-os',
-  'container-runtime',
-  'load-balancer',
-  'first-control-plane',
-  'control-planes',
-  'workers',
-  'cni',
-  'addons',
-  'environments',
-  'models',
-  'apps',
-  'verify',
-] as const;
-export type PhaseName = (typeof PHASES)[number];
+export { PHASES, type PhaseName, type HostPhase, type ClusterPhase } from '../phases.js';
+import type { PhaseName } from '../phases.js';
 
 /** How the runner decides a step is already done (skip) before running it. */
 export type Probe =
@@ -65,6 +50,11 @@ interface StepBase {
   onChangeOf?: string[];
   /** a check that changes nothing on the host: runs every time, never counts as a change */
   readOnly?: boolean;
+  /**
+   * Bundle files (bundle-relative) this step's file is made from, e.g. Calico's calico.yaml. The step is in every
+   * plan; without the bundle its sha256 is unknown (absent) and only a dry run may start, skipping it.
+   */
+  needs?: string[];
 }
 
 export type Step = StepBase &
@@ -123,7 +113,7 @@ export type Step = StepBase &
       }
     | { kind: 'exec'; argv: string[] }
     | { kind: 'wait-for'; argv: string[]; intervalMs: number }
-    | { kind: 'kube-apply'; source: string; sha256: string }
+    | { kind: 'kube-apply'; source: string; /** absent while the file's `needs` are not here */ sha256?: string }
     | {
         kind: 'helm-install';
         release: string;

@@ -8,6 +8,7 @@ import { resolve } from 'node:path';
 import type { Io, LocalApply } from '../cli/commands.js';
 import { bundleForApply } from '../cli/bundle.js';
 import type { Secrets } from '../generators/types.js';
+import { executorsFor, prepareInstall } from '../install/index.js';
 import { formatIssues, type SpecIssue } from '../spec/issues.js';
 import { parseSpec } from '../spec/load.js';
 import type { ClusterSpec } from '../spec/schema.js';
@@ -16,7 +17,6 @@ import { criticalPath } from '../runner/critical-path.js';
 import { FileJournal, MemoryJournal } from '../runner/journal.js';
 import type { RunEvent, RunSummary } from '../runner/runner.js';
 import type { Plan } from '../plan/types.js';
-import { kindExecutorForHost } from '../executors/kind/kind.js';
 import { tail } from '../executors/executor.js';
 import { asDebianNodes, checkCidr, RemapError, remapSpec, RHEL8_ON_DEBIAN_NOTES } from './remap.js';
 import { createNodes, DEFAULT_NODE_IMAGE, NodesInputError, sweepRehearsals, type RehearsalNodes } from './nodes.js';
@@ -179,9 +179,10 @@ export async function rehearseCommand(values: Record<string, unknown>, positiona
   const secrets = deps.secretsFor(spec, values, io);
   if (!secrets) return EXIT_INPUT;
   const view = deriveView(spec);
+  const prepared = prepareInstall({ view, secrets, executor: 'kind', bundleDir: resolve(io.cwd, bundleArg) });
 
   // ---- the bundle, before anything is made
-  const b = await bundleForApply(view, bundleArg, false, io);
+  const b = await bundleForApply(prepared, io);
   if (!b.ok) return EXIT_INPUT;
 
   // ---- Ctrl-C: cancel whatever runs, then clean up
@@ -234,10 +235,8 @@ export async function rehearseCommand(values: Record<string, unknown>, positiona
     const journal = journalFile ? new FileJournal(journalFile) : new MemoryJournal();
     try {
       result = await deps.applyLocal({
-        view,
-        secrets,
-        executor: 'kind',
-        bundle: b,
+        prepared,
+        bundle: b.bundle,
         journal,
         concurrency,
         verbose: !!values.verbose,
@@ -284,7 +283,8 @@ export async function rehearseCommand(values: Record<string, unknown>, positiona
     if (!ok && !ac.signal.aborted) for (const w of nodes.warnings) out.push(`WARNING (a likely cause): ${w}`);
     io.stdout(`${out.join('\n')}\n`);
     if (!ac.signal.aborted) {
-      const cp = kindExecutorForHost(view.firstControlPlane, { cluster: view.name });
+      const pool = executorsFor('kind', view, secrets);
+      const cp = pool.get(view.firstControlPlane.name);
       try {
         const r = await cp.run(['kubectl', '--kubeconfig', '/etc/kubernetes/admin.conf', 'get', 'nodes', '-o', 'wide'], { allowFailure: true, timeoutMs: 30_000 });
         io.stdout(`kubectl get nodes -o wide (on ${view.firstControlPlane.name}):\n`);
@@ -292,14 +292,14 @@ export async function rehearseCommand(values: Record<string, unknown>, positiona
       } catch (e) {
         io.stdout(`kubectl get nodes: ${(e as Error).message}\n`);
       } finally {
-        await cp.close();
+        await pool.closeAll();
       }
     }
 
     // ---- keep, or remove
     if (values.keep) {
       nodes.detach();
-      const kept = await keepReport(view, nodes, io);
+      const kept = await keepReport(view, secrets, nodes, io);
       io.stdout(kept);
       nodes = undefined;
     }
@@ -320,9 +320,10 @@ export async function rehearseCommand(values: Record<string, unknown>, positiona
 }
 
 /** --keep: admin.conf copied here (0600) and how to reach the cluster and remove it. */
-async function keepReport(view: ClusterView, nodes: RehearsalNodes, io: Io): Promise<string> {
+async function keepReport(view: ClusterView, secrets: Secrets, nodes: RehearsalNodes, io: Io): Promise<string> {
   const out: string[] = ['', `kept: rehearsal ${nodes.runId} stays running.`];
-  const cp = kindExecutorForHost(view.firstControlPlane, { cluster: view.name });
+  const pool = executorsFor('kind', view, secrets);
+  const cp = pool.get(view.firstControlPlane.name);
   try {
     const r = await cp.run(['cat', '/etc/kubernetes/admin.conf'], { allowFailure: true, timeoutMs: 30_000 }).catch((e: Error) => ({ exitCode: null, stdout: '', stderr: e.message }));
     if (r.exitCode === 0 && r.stdout.includes('apiVersion')) {
@@ -335,7 +336,7 @@ async function keepReport(view: ClusterView, nodes: RehearsalNodes, io: Io): Pro
       out.push(`  no admin.conf copied: ${r.exitCode === null ? r.stderr : `/etc/kubernetes/admin.conf is not on ${view.firstControlPlane.name} (kubeadm init did not run)`}`);
     }
   } finally {
-    await cp.close();
+    await pool.closeAll();
   }
   out.push(`  API endpoint: https://${view.endpoint.host}:${view.endpoint.port}${nodes.vip ? ` (the VIP ${nodes.vip})` : ''}`);
   out.push(`  a shell on a node: docker exec -it ${nodes.nodes[0]!.containerName} bash`);

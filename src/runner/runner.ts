@@ -20,10 +20,13 @@ export type RunEvent =
   /** transfer progress of an upload step: bytes of `total` on the host, the file in flight */
   | { type: 'step-progress'; stepId: string; host: string; bytes: number; total: number; path: string }
   | { type: 'step-finished'; stepId: string; host: string; changed: boolean; durationMs: number }
-  | { type: 'step-skipped'; stepId: string; host: string; reason: 'journal' | 'probe' | 'no-change' }
+  /** no-bundle: a dry run without the offline bundle passes over the steps that read it */
+  | { type: 'step-skipped'; stepId: string; host: string; reason: SkipReason }
   /** error: the cause first (host, then why); command: the whole command that failed, when one did (redacted) */
   | { type: 'step-failed'; stepId: string; host: string; error: string; command?: string; attempt: number; willRetry: boolean; durationMs: number }
   | { type: 'run-finished'; ok: boolean; cancelled: boolean; changed: number; skipped: number; failed: number; durationMs: number };
+
+export type SkipReason = 'journal' | 'probe' | 'no-change' | 'no-bundle';
 
 export interface RunOptions {
   plan: Plan;
@@ -49,6 +52,8 @@ export interface RunOptions {
   backoffScale?: number;
   /** the offline bundle on this machine: verified by the preflight step, uploaded by the distribute steps */
   bundle?: BundleSource;
+  /** a dry run without the bundle (at this path): the steps that read it are skipped, reason `no-bundle` */
+  withoutBundle?: string;
 }
 
 export interface RunSummary {
@@ -132,12 +137,13 @@ export async function runPlan(o: RunOptions): Promise<RunSummary> {
   async function runStep(host: string, step: Step): Promise<boolean> {
     const fp = stepFingerprint(step);
     const rec = o.journal.get(step.id);
-    const skip = (reason: 'journal' | 'probe' | 'no-change') => {
+    const skip = (reason: SkipReason) => {
       o.journal.put(step.id, { status: 'skipped', fingerprint: fp, changedSeq: rec?.changedSeq ?? 0, completedSeq: o.journal.nextSeq(), durationMs: 0 });
       summary.skipped++;
       emit({ type: 'step-skipped', stepId: step.id, host, reason });
       return true;
     };
+    if (!o.bundle && o.withoutBundle !== undefined && readsBundle(step)) return skip('no-bundle');
     // handler rule: a dependency changed after this step last completed (this run or an interrupted earlier one)
     const triggered = (step.onChangeOf ?? []).some((d) => changedThisRun.has(d) || (o.journal.get(d)?.changedSeq ?? 0) > (rec?.completedSeq ?? 0));
     if (!triggered && !step.readOnly) {
@@ -208,4 +214,7 @@ export async function runPlan(o: RunOptions): Promise<RunSummary> {
 
 /** Steps performed on the machine running airgap-k8s, not on a host. */
 const runsHere = (s: Step): boolean => s.kind === 'verify-bundle';
+
+/** Steps that read the offline bundle on this machine: its verification, its uploads, files rendered from it. */
+const readsBundle = (s: Step): boolean => s.kind === 'verify-bundle' || s.kind === 'upload' || (s.needs?.length ?? 0) > 0;
 

@@ -1,5 +1,6 @@
 // A service in-process for route tests: a temporary data directory, a real SQLite store, real jobs over the dry-run
 // executor, the app driven through app.request() (no server, no port). Log lines are captured for scanning.
+import type { ExecutorSettings } from '../../src/install/index.js';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -38,7 +39,7 @@ export interface Harness {
 }
 
 export function harness(
-  opts: { delayMs?: number; seedSecrets?: string[]; secretsToken?: boolean; defaultExecutor?: ExecutorKind; dir?: string; makeExecutor?: JobsOptions['makeExecutor'] } = {},
+  opts: { delayMs?: number; seedSecrets?: string[]; secretsToken?: boolean; defaultExecutor?: ExecutorKind; dir?: string; makeExecutor?: ExecutorSettings['make'] } = {},
 ): Harness {
   const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'api-'));
   const secretsDir = join(dir, 'secrets');
@@ -48,7 +49,7 @@ export function harness(
   const logs: string[] = [];
   const log = jsonLogger((l) => logs.push(l));
   const store = new Store(join(dir, 'airgap-k8s.db'));
-  const jobs = new Jobs({ store, log, secretsDir, executors: { dryRunDelayMs: opts.delayMs ?? 0 }, concurrency: 10, ...(opts.makeExecutor ? { makeExecutor: opts.makeExecutor } : {}) });
+  const jobs = new Jobs({ store, log, secretsDir, executors: { dryRunDelayMs: opts.delayMs ?? 0, ...(opts.makeExecutor ? { make: opts.makeExecutor } : {}) }, concurrency: 10 });
   jobs.recovered = true;
   const app = createApp({
     store,

@@ -1,5 +1,5 @@
 // No host is contacted before the local preflight has passed (issue 16): POST /clusters?executor=ssh for three hosts
-// without the offline bundle fails at preflight/local/bundle with ZERO connections to the hosts. The hosts are TCP
+// with an incomplete offline bundle fails at preflight/local/bundle with ZERO connections to the hosts. The hosts are TCP
 // listeners on loopback addresses (127.0.0.2-4, the spec's ssh port) that record every connection; the control at
 // the end shows the same executor settings do reach them, so zero is a real observation.
 import { generateKeyPairSync } from 'node:crypto';
@@ -8,11 +8,11 @@ import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { makeExecutor } from '../../src/api/executors.js';
+import { executorsFor } from '../../src/install/index.js';
 import { completeSecrets, parseSecrets, writeSecretsFile } from '../../src/secrets/secrets.js';
 import { deriveView } from '../../src/spec/derive.js';
 import { parseSpec } from '../../src/spec/load.js';
-import { FIXTURES } from '../support/fixtures.js';
+import { FIXTURES, renderInputsOnlyBundle } from '../support/fixtures.js';
 import { freePort } from '../support/ports.js';
 import { harness, type Harness, until } from './harness.js';
 
@@ -27,7 +27,7 @@ describe('preflight first: nothing reaches a host before the local checks pass',
     for (const s of servers) s.close();
   });
 
-  it('POST /clusters?executor=ssh without the bundle: failed at preflight/local/bundle, no connection to any host', async () => {
+  it('POST /clusters?executor=ssh with an incomplete bundle: failed at preflight/local/bundle, no connection to any host', async () => {
     const port = await freePort(ADDRESSES[0]);
     for (const a of ADDRESSES) {
       const s = createServer((sock) => {
@@ -38,6 +38,7 @@ describe('preflight first: nothing reaches a host before the local checks pass',
       servers.push(s);
     }
     const dir = mkdtempSync(join(tmpdir(), 'preflight-first-'));
+    const bundleDir = join(dir, 'inputs-only-bundle');
     const spec = `apiVersion: airgap-k8s/v1alpha1
 kind: Cluster
 metadata: {name: preflight-first}
@@ -47,7 +48,7 @@ spec:
     - {name: w1, address: ${ADDRESSES[1]}, roles: [worker], interface: lo, os: debian12}
     - {name: w2, address: ${ADDRESSES[2]}, roles: [worker], interface: lo, os: debian12}
   ssh: {user: root, port: ${port}, privateKeyRef: default}
-  offline: {bundleDir: ${join(dir, 'no-bundle-here')}}
+  offline: {bundleDir: ${bundleDir}}
   addons:
     dashboard: {enabled: false}
     gpuOperator: {enabled: false}
@@ -55,6 +56,7 @@ spec:
 `;
     const parsed = parseSpec(spec);
     if (!parsed.ok) throw new Error(JSON.stringify(parsed.issues));
+    renderInputsOnlyBundle(deriveView(parsed.spec), bundleDir);
     h = harness({ defaultExecutor: 'ssh' });
     // a usable private key (TEST-ONLY, made here), so a connection attempt would really be made
     const keyFile = join(dir, 'id_rsa');
@@ -70,12 +72,12 @@ spec:
     await until(() => ['failed', 'succeeded'].includes(h!.store.get(id)!.status), 60_000, 'the install to end');
     const rec = h.store.get(id)!;
     expect(rec.status).toBe('failed');
-    expect(rec.error).toMatch(/^preflight\/local\/bundle on \S+: .*no-bundle-here/);
+    expect(rec.error).toMatch(/^preflight\/local\/bundle on \S+: .*inputs-only-bundle/);
     expect(connections).toEqual([]);
 
     // control: the very executor the job would have made connects to the listener
     const view = deriveView(parsed.spec);
-    const e = makeExecutor('ssh', view.hosts[1]!, secrets, { dryRunDelayMs: 0, knownHostsFile: join(dir, 'known_hosts') });
+    const e = executorsFor('ssh', view, secrets, { knownHostsFile: join(dir, 'known_hosts') }).get(view.hosts[1]!.name);
     await expect(e.run(['true'], { timeoutMs: 10_000 })).rejects.toThrow();
     await e.close();
     expect(connections.length).toBeGreaterThanOrEqual(1);

@@ -1,11 +1,14 @@
 // The REST routes through app.request(): create, follow, inspect, cancel, resume, delete, stateless render/validate,
 // health and the generated OpenAPI document.
-import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import yaml from 'js-yaml';
 import { afterEach, describe, expect, it } from 'vitest';
 import { HA_TEXT, harness, parseSse, specNamed, until, type Harness } from './harness.js';
 import { EventSchema } from '../../src/api/schemas.js';
+import { loadFixture, renderInputsOnlyBundle } from '../support/fixtures.js';
+import { deriveView } from '../../src/spec/derive.js';
 
 let h: Harness;
 afterEach(async () => {
@@ -32,7 +35,7 @@ describe('POST /clusters', () => {
       executor: string;
       phase: string;
       progress: Record<string, number>;
-      steps: { id: string; state: string; startedAt: string | null; finishedAt: string | null; durationMs: number | null }[];
+      steps: { id: string; kind: string; state: string; reason: string | null; startedAt: string | null; finishedAt: string | null; durationMs: number | null }[];
       summary: { changed: number };
       runs: number;
     };
@@ -41,9 +44,11 @@ describe('POST /clusters', () => {
     expect(detail.progress.failed).toBe(0);
     expect(detail.progress.total).toBe(detail.steps.length);
     expect(detail.summary.changed).toBeGreaterThan(50);
+    // no bundle on this machine: the steps that read it are skipped (reason no-bundle), every other one ran
     for (const s of detail.steps) {
-      expect(s.state).toBe('done');
-      expect(s.startedAt && s.finishedAt && s.durationMs !== null).toBeTruthy();
+      const readsBundle = s.kind === 'verify-bundle' || s.kind === 'upload' || s.id === 'cni/cluster/apply/10-calico';
+      expect([s.id, s.state, s.reason]).toEqual([s.id, readsBundle ? 'skipped' : 'done', readsBundle ? 'no-bundle' : null]);
+      if (!readsBundle) expect(s.startedAt && s.finishedAt && s.durationMs !== null).toBeTruthy();
     }
   });
 
@@ -333,25 +338,51 @@ describe('health, OpenAPI, docs', () => {
 });
 
 describe('the offline bundle', () => {
-  it('a dry run without the bundle on this machine leaves out its verification and uploads', async () => {
+  it('a dry run without the bundle on this machine has the same plan; the steps that read the bundle are skipped (no-bundle)', async () => {
     h = harness({ seedSecrets: ['gpu-prod'] });
     const id = await created(await h.post('/clusters?dryRun=true', HA_TEXT));
     await h.jobs.idle();
-    const kinds = new Set(JSON.parse(h.store.plan(id)!).phases.flatMap((p: { steps: { kind: string }[] }) => p.steps.map((s) => s.kind)));
-    expect(kinds.has('verify-bundle') || kinds.has('upload')).toBe(false);
+    const steps = JSON.parse(h.store.plan(id)!).phases.flatMap((p: { steps: { id: string; kind: string; needs?: string[] }[] }) => p.steps);
+    const readsBundle = steps.filter((s: { kind: string; needs?: string[] }) => s.kind === 'verify-bundle' || s.kind === 'upload' || s.needs);
+    expect(steps.map((s: { id: string }) => s.id)).toContain('cni/cluster/apply/10-calico');
+    expect(readsBundle.length).toBeGreaterThan(5);
+    expect(h.store.get(id)!.status).toBe('succeeded');
+    const events = parseSse(await (await h.req(`/clusters/${id}/events`)).text()).map((e) => e.data as { type: string; reason?: string; stepId?: string });
+    const skipped = events.filter((e) => e.type === 'step-skipped' && e.reason === 'no-bundle').map((e) => e.stepId).sort();
+    expect(skipped).toEqual(readsBundle.map((s: { id: string }) => s.id).sort());
   });
 
-  it('a real install never starts without a verified bundle: it fails at preflight/local/bundle', async () => {
+  it('a real install never starts without the bundle: 409 bundle_missing naming it, nothing stored', async () => {
+    h = harness({ seedSecrets: ['gpu-prod'] });
+    const r = await h.post('/clusters?executor=ssh', HA_TEXT.replace('bundleDir: /data/k8s', 'bundleDir: /nonexistent/bundle'));
+    expect(r.status).toBe(409);
+    const body = (await r.json()) as { error: { code: string; message: string; issues: { path: string }[] } };
+    expect(body.error.code).toBe('bundle_missing');
+    expect(body.error.message).toContain('/nonexistent/bundle');
+    expect(body.error.issues.map((i) => i.path)).toEqual(['/nonexistent/bundle']);
+    expect(h.store.list({ limit: 10 })).toEqual([]);
+  });
+
+  it('a bundle lacking a file the render needs: 409 naming that file (Calico\'s calico.yaml)', async () => {
+    h = harness({ seedSecrets: ['gpu-prod'] });
+    const dir = mkdtempSync(join(tmpdir(), 'bundle-'));
+    const r = await h.post('/clusters?executor=ssh', HA_TEXT.replace('bundleDir: /data/k8s', `bundleDir: ${dir}`));
+    expect(r.status).toBe(409);
+    expect(((await r.json()) as { error: { issues: { path: string }[] } }).error.issues.map((i) => i.path)).toEqual(['manifests/calico-v3.27.0.yaml']);
+  });
+
+  it('a real install with an incomplete bundle fails at preflight/local/bundle before any host step', async () => {
     const { DryRunExecutor } = await import('../../src/executors/dry-run/dry-run.js');
     // "ssh" installs here run on recording executors: nothing may run beyond the read-only preflight checks
     h = harness({ seedSecrets: ['gpu-prod'], makeExecutor: (_k, host) => new DryRunExecutor({ host: host.name }) });
-    const id = await created(await h.post('/clusters?executor=ssh', HA_TEXT.replace('bundleDir: /data/k8s', 'bundleDir: /nonexistent/bundle')));
+    const dir = renderInputsOnlyBundle(deriveView(loadFixture('runbook-ha')));
+    const id = await created(await h.post('/clusters?executor=ssh', HA_TEXT.replace('bundleDir: /data/k8s', `bundleDir: ${dir}`)));
     await h.jobs.idle();
     const rec = h.store.get(id)!;
     expect(rec.status).toBe('failed');
     expect(rec.error).toMatch(/^preflight\/local\/bundle on \S+: /);
     expect(JSON.parse(h.store.plan(id)!).phases.flatMap((p: { steps: { kind: string }[] }) => p.steps.map((s) => s.kind))).toContain('upload');
-    expect(h.store.stepStates(id).filter((s) => s.state === 'done' && !s.stepId.startsWith('preflight/'))).toEqual([]);
+    expect(h.store.stepStates(id).filter((s) => !s.stepId.startsWith('preflight/local'))).toEqual([]);
   });
 });
 

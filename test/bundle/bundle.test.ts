@@ -23,11 +23,11 @@ import { packBundle } from '../../src/bundle/pack.js';
 import { localBundle } from '../../src/bundle/source.js';
 import { TarScanner } from '../../src/bundle/tar-scan.js';
 import { verifyBundle } from '../../src/bundle/verify.js';
-import { upstreamFromBundle } from '../../src/cli/bundle.js';
+import { readUpstream } from '../../src/install/inputs.js';
 import type { Executor } from '../../src/executors/executor.js';
 import { sshExecutorForHost } from '../../src/executors/ssh/ssh.js';
 import { renderView } from '../../src/generators/index.js';
-import { planFromFiles } from '../../src/plan/build.js';
+import { planFor } from '../../src/plan/build.js';
 import type { Plan, Step } from '../../src/plan/types.js';
 import { MemoryJournal } from '../../src/runner/journal.js';
 import { runPlan, type RunEvent } from '../../src/runner/runner.js';
@@ -146,8 +146,9 @@ describe('the offline bundle on the test bed (3 hosts, ssh)', () => {
     manifest = packed.manifest;
     report(`bundle made in ${Date.now() - t0} ms: ${packed.files} files, ${(packed.bytes / 1048576).toFixed(0)} MiB`);
 
-    files = renderView(view, { ...testFacts(), upstream: upstreamFromBundle(view, dir) });
-    plan = planFromFiles(view, files);
+    const facts = { ...testFacts(), upstream: readUpstream(view, dir).upstream };
+    files = renderView(view, facts);
+    plan = planFor(view, facts);
   }, 300_000);
 
   afterAll(async () => {
@@ -292,7 +293,7 @@ describe('the offline bundle on the test bed (3 hosts, ssh)', () => {
     const parsed = parseSpec(specText(tb, `{bundleDir: ${BUNDLE_DIR}, registry: "${registry}", registryInsecure: true}`));
     if (!parsed.ok) throw new Error(parsed.issues.map((i) => `${i.path}: ${i.message}`).join('\n'));
     const rv = deriveView(parsed.spec);
-    const rplan = planFromFiles(rv, renderView(rv, { ...testFacts(), upstream: upstreamFromBundle(rv, dir) }));
+    const rplan = planFor(rv, { ...testFacts(), upstream: readUpstream(rv, dir).upstream });
     const push = rplan.phases.flatMap((p) => p.steps).filter((s) => s.kind === 'push-images');
     expect(push.map((s) => s.host)).toEqual(['b1']);
     const t0 = Date.now();

@@ -10,7 +10,7 @@ import { readFile } from '../../src/executors/ops.js';
 import { renderView } from '../../src/generators/index.js';
 import type { Facts, GeneratedFile } from '../../src/generators/types.js';
 import { outputPath } from '../../src/generators/types.js';
-import { planFromFiles } from '../../src/plan/build.js';
+import { planFor } from '../../src/plan/build.js';
 import type { Plan } from '../../src/plan/types.js';
 import type { Journal } from '../../src/runner/journal.js';
 import { secretValues } from '../../src/runner/redact.js';
@@ -55,7 +55,7 @@ export function prepareInstall(tb: Testbed, specText: string, secretsFile: strin
     upstream: { calicoManifest: readFileSync(join(bundle, `manifests/calico-${view.cluster.spec.addons.cni.calico.version}.yaml`), 'utf8') },
   };
   const files = renderView(view, facts);
-  const plan = planFromFiles(view, files, facts);
+  const plan = planFor(view, facts);
   const executors = new Map<string, Executor>(tb.hosts.map((h) => [h.name, new KindExecutor({ host: h.name, container: h.containerId })]));
   return { view, secrets: s.secrets, facts, files, plan, executors };
 }

@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { sshExecutorForHost, type SshExecutor } from '../../src/executors/ssh/ssh.js';
 import { renderView } from '../../src/generators/index.js';
 import { outputPath } from '../../src/generators/types.js';
-import { planFromFiles } from '../../src/plan/build.js';
+import { planFor } from '../../src/plan/build.js';
 import type { PhaseName, Plan } from '../../src/plan/types.js';
 import type { Journal } from '../../src/runner/journal.js';
 import { secretValues } from '../../src/runner/redact.js';
@@ -75,7 +75,7 @@ export function lbCluster(tb: Testbed, vip: string, lbCount: number): LbCluster 
   const secrets: Secrets = { ...s.secrets, sshKeys: { default: { path: tb.privateKeyPath } } };
   const view = deriveView(parsed.spec);
   const rendered = renderView(view, factsFromSecrets(secrets));
-  const fullPlan = planFromFiles(view, rendered);
+  const fullPlan = planFor(view, factsFromSecrets(secrets));
   // preflight: the per-host checks; its machine-local step (verifying the bundle on this machine) belongs with the
   // bundle distribution, which the test stands in for by copying the .debs itself
   const plan: Plan = {

@@ -1,6 +1,9 @@
 // Fixture loading for tests and the golden updater: every valid-*.yaml renders with the TEST-ONLY secrets.
-import { readdirSync, readFileSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, relative } from 'node:path';
+import type { ClusterView } from '../../src/spec/derive.js';
+import { upstreamInputs } from '../../src/install/inputs.js';
 import { fileURLToPath } from 'node:url';
 import { parseSpec } from '../../src/spec/load.js';
 import type { ClusterSpec } from '../../src/spec/schema.js';
@@ -37,6 +40,18 @@ export function testFacts(): Facts {
     facts = { ...factsFromSecrets(r.secrets), upstream: { calicoManifest: readFileSync(join(FIXTURES, 'upstream', 'calico-excerpt.yaml'), 'utf8') } };
   }
   return facts;
+}
+
+/**
+ * A bundle directory holding only what the render reads (the Calico excerpt as calico.yaml): an install prepared
+ * from it may start, and then fails its bundle verification. TEST-ONLY.
+ */
+export function renderInputsOnlyBundle(view: ClusterView, dir = mkdtempSync(join(tmpdir(), 'inputs-only-bundle-'))): string {
+  for (const u of upstreamInputs(view)) {
+    mkdirSync(dirname(join(dir, u.path)), { recursive: true });
+    copyFileSync(join(FIXTURES, 'upstream', 'calico-excerpt.yaml'), join(dir, u.path));
+  }
+  return dir;
 }
 
 /** Every file below dir as relative path -> content. */

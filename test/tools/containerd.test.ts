@@ -38,7 +38,8 @@ import {
   writesNvidiaDropIn,
 } from '../../src/generators/containerd/containerd.js';
 import { effectiveCri, importReplacing } from '../../src/generators/containerd/effective.js';
-import { KUBEADM_INIT_CONFIG, kubeadmGenerator } from '../../src/generators/kubeadm/kubeadm.js';
+import { kubeadmGenerator } from '../../src/generators/kubeadm/kubeadm.js';
+import { KUBEADM_INIT_CONFIG } from '../../src/host-paths.js';
 import { hashMarker } from '../../src/generators/render/marker.js';
 import { toToml } from '../../src/generators/render/toml.js';
 import { NVIDIA_CONTAINER_RUNTIME } from '../../src/versions.js';

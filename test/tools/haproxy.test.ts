@@ -7,6 +7,7 @@
 //   rotation and put back when it answers 200 again, in both dialects; the runbook's backend (httpchk followed by
 //   ssl-hello-chk) must NOT notice, which shows the check is what makes the difference. Only loopback addresses.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { filesOf } from '../../src/generators/types.js';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpsServer, get as httpsGet, type Server } from 'node:https';
 import { createConnection, createServer as createTcpServer, type AddressInfo } from 'node:net';
@@ -32,7 +33,7 @@ function haproxyCheck(cfg: string, zeroWarnings = true) {
 
 const cases = validFixtureNames().flatMap((fixture) => {
   const view = deriveView(loadFixture(fixture));
-  const files = haproxyGenerator.generate(view, undefined as never) as HostFile[];
+  const files = filesOf(haproxyGenerator.units(view, undefined as never)) as HostFile[];
   return view.lbHosts.map((h) => ({ fixture, host: h.name, os: h.os, cfg: files.find((f) => f.host === h.name && f.path === HAPROXY_CFG)!.content }));
 });
 const rhel = cases.find((c) => c.os === 'rhel8')!;
@@ -229,7 +230,7 @@ describe('haproxy on loopback: the /healthz check takes a failing apiserver out 
       },
     });
     if (!r.ok) throw new Error(r.issues.map((i) => `${i.path}: ${i.message}`).join('\n'));
-    const files = haproxyGenerator.generate(deriveView(r.spec), undefined as never) as HostFile[];
+    const files = filesOf(haproxyGenerator.units(deriveView(r.spec), undefined as never)) as HostFile[];
     const cfg = files.find((f) => f.host === 'cp1')!.content;
     // The two adaptations for a test machine: listen on loopback only, and the admin socket in the temp dir.
     const socket = join(dir, `stats-${seq++}.sock`);

@@ -8,6 +8,7 @@
 //     never written.
 // Negative controls prove the checker rejects broken files, so a pass means something.
 import { spawnSync } from 'node:child_process';
+import { filesOf } from '../../src/generators/types.js';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -86,7 +87,7 @@ interface Case {
 
 const cases: Case[] = validFixtureNames().flatMap((fixture) => {
   const view = deriveView(loadFixture(fixture));
-  const files = keepalivedGenerator.generate(view, testFacts()) as HostFile[];
+  const files = filesOf(keepalivedGenerator.units(view, testFacts())) as HostFile[];
   return view.lbHosts.map((h) => ({
     fixture,
     host: h.name,

@@ -13,7 +13,8 @@ import { parseSpec } from '../../src/spec/load.js';
 import { secs } from '../../src/rehearse/cli.js';
 import { asDebianNodes, checkCidr, gatewayFor, hostSubnetOf, RemapError, remapSpec } from '../../src/rehearse/remap.js';
 import { parseRehearsalRules } from '../../src/rehearse/nodes.js';
-import { FIXTURES, loadFixture } from '../support/fixtures.js';
+import { FIXTURES, loadFixture, renderInputsOnlyBundle } from '../support/fixtures.js';
+import { prepareInstall } from '../../src/install/index.js';
 
 const REHEARSAL = join(FIXTURES, 'valid-rehearsal.yaml');
 
@@ -194,7 +195,8 @@ describe('airgap-k8s rehearse: bad input exits 2 before anything is made', () =>
 
   it('a bundle that does not verify: exit 2, nothing made (the mapping and rhel8 warnings come first)', async () => {
     const c = io();
-    expect(await run(['rehearse', REHEARSAL, '--bundle', join(tmp, 'no-bundle'), '--subnet', '10.251.0.0/24', ...secrets], c)).toBe(2);
+    const incomplete = renderInputsOnlyBundle(deriveView(loadFixture('rehearsal')));
+    expect(await run(['rehearse', REHEARSAL, '--bundle', incomplete, '--subnet', '10.251.0.0/24', ...secrets], c)).toBe(2);
     expect(c.out).toContain('rehearsing in 10.251.0.0/24');
     expect(c.err).toMatch(/the offline bundle has \d+ problems?; nothing was started/);
     expect(c.out).not.toContain('nodes:');
@@ -211,12 +213,15 @@ describe('applyLocal: the one install path of apply and rehearse', () => {
   it('renders with the container-node overlay for the kind executor only (nothing runs: the signal is aborted)', async () => {
     const view = deriveView(loadFixture('rehearsal'));
     const quiet: Io = { stdout: () => {}, stderr: () => {}, readFile: () => '', cwd: tmpdir(), isTTY: false };
-    const base = { view, secrets: testFacts().secrets, bundle: { strip: true }, concurrency: 1, verbose: false, io: quiet };
-    const kind = await applyLocal({ ...base, executor: 'kind', journal: new MemoryJournal(), signal: AbortSignal.abort() });
+    const secrets = testFacts().secrets;
+    const base = { concurrency: 1, verbose: false, io: quiet };
+    const bundleDir = renderInputsOnlyBundle(view);
+    const prepared = (executor: 'kind' | 'ssh') => prepareInstall({ view, secrets, executor, bundleDir });
+    const kind = await applyLocal({ ...base, prepared: prepared('kind'), journal: new MemoryJournal(), signal: AbortSignal.abort() });
     expect(kind.summary.cancelled).toBe(true);
-    expect(kind.executors.size).toBe(0);
+    expect(kind.executors.made.size).toBe(0);
     expect(kind.plan.overlay?.name).toBe('container-node');
-    const ssh = await applyLocal({ ...base, executor: 'ssh', journal: new MemoryJournal(), signal: AbortSignal.abort() });
+    const ssh = await applyLocal({ ...base, prepared: prepared('ssh'), journal: new MemoryJournal(), signal: AbortSignal.abort() });
     expect(ssh.plan.overlay).toBeUndefined();
     expect(JSON.stringify(kind.plan)).not.toEqual(JSON.stringify(ssh.plan));
   });

@@ -2,10 +2,9 @@
 // live event stream; cancel, resume and delete act on it.
 import { createRoute, z } from '@hono/zod-openapi';
 import { existsSync } from 'node:fs';
-import { outputPath, renderView } from '../../generators/index.js';
+import { outputPath } from '../../generators/index.js';
 import { readSecretsFile } from '../../secrets/secrets.js';
-import { gatherFacts } from '../../facts.js';
-import { deriveView } from '../../spec/derive.js';
+import { MissingInputsError } from '../../install/index.js';
 import { parseSpec } from '../../spec/load.js';
 import type { Plan } from '../../plan/types.js';
 import type { PhaseName } from '../../plan/types.js';
@@ -140,6 +139,7 @@ export function clustersApp(d: AppDeps) {
         rec = await d.jobs.create({ spec: body.spec, specInput: body.document, warnings: body.warnings, executor });
       } catch (e) {
         if (e instanceof ConflictError) throw new ApiError(409, 'conflict', `${e.message}; cancel it or wait for it to finish`);
+        if (e instanceof MissingInputsError) throw new ApiError(409, 'bundle_missing', `${e.message}; a dry run (dryRun=true) starts without it`, e.missing.map((path) => ({ path, code: 'missing', message: 'not on the server' })));
         if (e instanceof SecretsError) throw new ApiError(422, 'invalid_secrets', `${e.message} (server-side file for cluster "${body.spec.metadata.name}")`, e.issues);
         throw e;
       }
@@ -225,7 +225,7 @@ export function clustersApp(d: AppDeps) {
         ...errorResponses(400, 401, 403, 404, 409),
       },
     }),
-    (c) => {
+    async (c) => {
       const r = find(c.req.valid('param').id);
       const wantSecrets = truthy(c.req.valid('query').includeSecrets);
       if (wantSecrets) {
@@ -241,9 +241,8 @@ export function clustersApp(d: AppDeps) {
       // a read never writes: the file as it is (not completed, as an install would), or 409 naming what it lacks
       const secrets = readSecretsFile(file, parsed.spec);
       if (!secrets.ok) throw new ApiError(409, 'invalid_secrets', 'the cluster\'s secrets file cannot be used as it is', secrets.issues);
-      const view = deriveView(parsed.spec);
-      const b = d.jobs.bundleDir(parsed.spec);
-      const files = renderView(view, gatherFacts(view, secrets.secrets, b.present ? b.dir : undefined).facts);
+      // the files as the install made them (with its executor's overlay, from this machine's bundle)
+      const { files } = await d.jobs.prepare({ spec: parsed.spec, secrets: secrets.secrets, executor: r.executor });
       const included = files.filter((f) => wantSecrets || !f.secret);
       const archive = tarGz(
         included.map((f) => ({ path: `${r.name}/${outputPath(f)}`, content: f.content, mode: f.mode })),

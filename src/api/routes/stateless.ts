@@ -1,9 +1,9 @@
 // POST /validate and POST /render: answer about a spec without storing anything or touching a host.
 import { createRoute } from '@hono/zod-openapi';
-import { completeSecrets, factsFromSecrets, newBootstrapToken, newClusterCAAsync } from '../../secrets/secrets.js';
+import { completeSecrets, newBootstrapToken, newClusterCAAsync } from '../../secrets/secrets.js';
 import { randomBytes } from 'node:crypto';
 import type { Secrets } from '../../generators/types.js';
-import { renderCluster, outputPath } from '../../generators/index.js';
+import { outputPath } from '../../generators/index.js';
 import { Redactor, secretValues } from '../../runner/redact.js';
 import { sha256 } from '../../plan/build.js';
 import { limitBody, readSpec } from '../body.js';
@@ -19,7 +19,7 @@ function previewSecrets() {
   return ephemeral;
 }
 
-export function statelessApp(_d: AppDeps) {
+export function statelessApp(d: AppDeps) {
   const app = newApp();
 
   app.openapi(
@@ -62,7 +62,8 @@ export function statelessApp(_d: AppDeps) {
       const { spec, warnings } = await readSpec(c);
       const secrets = completeSecrets(await previewSecrets(), spec).secrets;
       const redact = new Redactor(secretValues(secrets));
-      const files = renderCluster(spec, factsFromSecrets(secrets)).map((f) => ({
+      const { files: rendered } = await d.jobs.prepare({ spec, secrets, executor: 'ssh' });
+      const files = rendered.map((f) => ({
         path: outputPath(f),
         host: f.kind === 'host' ? f.host : null,
         mode: f.mode,

@@ -7,7 +7,8 @@ import type { ClusterSpec } from '../../spec/schema.js';
 import { NVIDIA_CONTAINER_RUNTIME } from '../../versions.js';
 import { loadFixture, testFacts, validFixtureNames } from '../../../test/support/fixtures.js';
 import { renderView } from '../index.js';
-import { KUBEADM_INIT_CONFIG, kubeadmGenerator } from '../kubeadm/kubeadm.js';
+import { kubeadmGenerator } from '../kubeadm/kubeadm.js';
+import { KUBEADM_INIT_CONFIG } from '../../host-paths.js';
 import { markerText } from '../render/marker.js';
 import type { HostFile } from '../types.js';
 import {

@@ -16,7 +16,7 @@ import { hashMarker } from '../render/marker.js';
 import { toToml, type TomlTable } from '../render/toml.js';
 import { yamlFile } from '../render/yaml.js';
 import { hasOverlay, overlayComment } from '../overlay.js';
-import { hostFile, type Facts, type GeneratedFile, type Generator } from '../types.js';
+import { hostFile, type Facts, type Generator, hostUnits, type HostUnit, type HostFile } from '../types.js';
 
 export const CONTAINERD_CONFIG = '/etc/containerd/config.toml';
 export const CONTAINERD_DROPIN_DIR = '/etc/containerd/conf.d';
@@ -191,8 +191,8 @@ function tomlFile(view: ClusterView, t: TomlTable, facts: Pick<Facts, 'overlay'>
 
 export const containerdGenerator: Generator = {
   name: 'containerd',
-  generate(view: ClusterView, facts: Facts): GeneratedFile[] {
-    const files: GeneratedFile[] = [];
+  units(view: ClusterView, facts: Facts): HostUnit[] {
+    const files: HostFile[] = [];
     const file = (h: HostView, path: string, content: string) => files.push(hostFile('containerd', h.name, path, content));
     for (const h of view.hosts) {
       if (!h.isControlPlane && !h.isWorker) continue;
@@ -208,6 +208,8 @@ export const containerdGenerator: Generator = {
       }
       file(h, CRICTL_CONFIG, yamlFile(view.name, [{ 'runtime-endpoint': CONTAINERD_SOCKET, 'image-endpoint': CONTAINERD_SOCKET, timeout: 10 }]));
     }
-    return files;
+    // containerd itself comes with the packages: the planner enables it where it installs them and restarts it when
+    // these files change
+    return hostUnits('containerd', files, 'container-runtime');
   },
 };

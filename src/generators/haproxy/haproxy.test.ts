@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { filesOf } from '../types.js';
 import { join } from 'node:path';
 import yaml from 'js-yaml';
 import { describe, expect, it } from 'vitest';
@@ -11,7 +12,7 @@ import { HAPROXY_CFG, haproxyGenerator } from './haproxy.js';
 
 function render(spec: ClusterSpec): { view: ClusterView; files: HostFile[] } {
   const view = deriveView(spec);
-  return { view, files: haproxyGenerator.generate(view, undefined as never) as HostFile[] };
+  return { view, files: filesOf(haproxyGenerator.units(view, undefined as never)) as HostFile[] };
 }
 
 /** The indented lines of one top-level section ("global", "defaults", "frontend apiserver", "backend apiserver"). */

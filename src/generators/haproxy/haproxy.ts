@@ -8,7 +8,7 @@
 import type { ClusterView, HostView } from '../../spec/derive.js';
 import type { HostSpec } from '../../spec/schema.js';
 import { hashMarker, lines } from '../render/marker.js';
-import { hostFile, type GeneratedFile, type Generator } from '../types.js';
+import { hostFile, type Generator, hostUnits, type HostUnit } from '../types.js';
 
 export const HAPROXY_CFG = '/etc/haproxy/haproxy.cfg';
 /** Root-only admin socket for `show stat` / `show servers state`; the path RHEL's own haproxy.cfg (and SELinux policy) uses. */
@@ -101,8 +101,8 @@ export function renderHaproxyCfg(view: ClusterView, host: HostView): string {
 
 export const haproxyGenerator: Generator = {
   name: 'haproxy',
-  generate(view: ClusterView): GeneratedFile[] {
+  units(view: ClusterView): HostUnit[] {
     if (!view.managedLoadBalancer) return [];
-    return view.lbHosts.map((h) => hostFile('haproxy', h.name, HAPROXY_CFG, renderHaproxyCfg(view, h)));
+    return hostUnits('haproxy', view.lbHosts.map((h) => hostFile('haproxy', h.name, HAPROXY_CFG, renderHaproxyCfg(view, h))), 'load-balancer', { services: ['haproxy'] });
   },
 };

@@ -2,7 +2,7 @@
 // The block is delimited so that applying it replaces only our lines, never the host's own entries.
 import type { ClusterView } from '../../spec/derive.js';
 import { hashMarker, lines } from '../render/marker.js';
-import { hostFile, type GeneratedFile, type Generator } from '../types.js';
+import { hostFile, type Generator, hostUnits, type HostUnit } from '../types.js';
 
 export const HOSTS_BEGIN = '# BEGIN airgap-k8s';
 export const HOSTS_END = '# END airgap-k8s';
@@ -20,12 +20,13 @@ export function hostsBlock(view: ClusterView): string {
 
 export const hostsGenerator: Generator = {
   name: 'hosts',
-  generate(view: ClusterView): GeneratedFile[] {
+  units(view: ClusterView): HostUnit[] {
     const block = hostsBlock(view);
-    return view.hosts.flatMap((h) => [
+    const files = view.hosts.flatMap((h) => [
       hostFile('hosts', h.name, '/etc/hostname', `${h.name}\n`),
-      // A fragment, merged into /etc/hosts between the markers at apply time.
+      // A fragment, merged into /etc/hosts between the markers by prepare-os.sh (the os unit's run).
       hostFile('hosts', h.name, '/etc/hosts.d/airgap-k8s.hosts', block),
     ]);
+    return hostUnits('hosts', files, 'prepare-os');
   },
 };

@@ -1,4 +1,5 @@
 import { spawnSync } from 'node:child_process';
+import { filesOf } from '../types.js';
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -22,7 +23,7 @@ function variant(name: string, edit: (doc: any) => void): ClusterSpec {
 
 function render(spec: ClusterSpec, facts: Facts = testFacts()): { view: ClusterView; files: HostFile[] } {
   const view = deriveView(spec);
-  return { view, files: keepalivedGenerator.generate(view, facts) as HostFile[] };
+  return { view, files: filesOf(keepalivedGenerator.units(view, facts)) as HostFile[] };
 }
 
 const conf = (files: HostFile[], host: string) => files.find((f) => f.host === host && f.path === KEEPALIVED_CONF)!.content;

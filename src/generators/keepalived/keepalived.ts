@@ -8,7 +8,7 @@ import { parseCidr } from '../../spec/net.js';
 import type { HostSpec } from '../../spec/schema.js';
 import { VRRP_PASS } from '../../secrets/secrets.js';
 import { hashMarker, lines, shellScript } from '../render/marker.js';
-import { hostFile, type Facts, type GeneratedFile, type Generator } from '../types.js';
+import { hostFile, type Facts, type Generator, hostUnits, type HostUnit } from '../types.js';
 
 export const KEEPALIVED_CONF = '/etc/keepalived/keepalived.conf';
 export const CHECK_SCRIPT = '/etc/keepalived/check_apiserver.sh';
@@ -158,14 +158,15 @@ export function renderCheckScript(k: KeepalivedHost): string {
 
 export const keepalivedGenerator: Generator = {
   name: 'keepalived',
-  generate(view: ClusterView, facts: Facts): GeneratedFile[] {
+  units(view: ClusterView, facts: Facts): HostUnit[] {
     if (!view.managedLoadBalancer) return [];
-    return view.lbHosts.flatMap((h) => {
+    const files = view.lbHosts.flatMap((h) => {
       const k = keepalivedHost(view, h, facts);
       return [
         hostFile('keepalived', h.name, KEEPALIVED_CONF, renderKeepalivedConf(k), { mode: 0o600, secret: true }),
         hostFile('keepalived', h.name, CHECK_SCRIPT, renderCheckScript(k), { mode: 0o755 }),
       ];
     });
+    return hostUnits('keepalived', files, 'load-balancer', { services: ['keepalived'] });
   },
 };

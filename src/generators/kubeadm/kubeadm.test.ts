@@ -8,15 +8,8 @@ import { loadFixture, testFacts, validFixtureNames } from '../../../test/support
 import { renderView } from '../index.js';
 import { markerText } from '../render/marker.js';
 import type { GeneratedFile, HostFile } from '../types.js';
-import {
-  CA_CERT_PATH,
-  CA_KEY_PATH,
-  GPU_TAINT,
-  KUBEADM_API,
-  KUBEADM_INIT_CONFIG,
-  KUBEADM_JOIN_CONFIG,
-  kubeadmGenerator,
-} from './kubeadm.js';
+import { GPU_TAINT, KUBEADM_API, kubeadmGenerator } from './kubeadm.js';
+import { CA_CERT_PATH, CA_KEY_PATH, KUBEADM_INIT_CONFIG, KUBEADM_JOIN_CONFIG } from '../../host-paths.js';
 
 // Loosely typed views of what we parse back out of the files.
 type Doc = Record<string, any>;

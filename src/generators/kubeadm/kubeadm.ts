@@ -13,14 +13,11 @@ import type { ClusterView, HostView } from '../../spec/derive.js';
 import { hashMarker } from '../render/marker.js';
 import { hasOverlay, overlayComment } from '../overlay.js';
 import { toYaml } from '../render/yaml.js';
-import { hostFile, type Facts, type GeneratedFile, type Generator } from '../types.js';
+import { hostFile, type Facts, type Generator, hostUnits, type HostUnit, type HostFile } from '../types.js';
+import type { HostPhase } from '../../phases.js';
+import { CA_CERT_PATH, CA_KEY_PATH, KUBEADM_INIT_CONFIG, KUBEADM_JOIN_CONFIG, OVERLAY_RESOLV_CONF } from '../../host-paths.js';
 
 export const KUBEADM_API = 'kubeadm.k8s.io/v1beta4';
-export const KUBEADM_DIR = '/etc/kubernetes/airgap-k8s';
-export const KUBEADM_INIT_CONFIG = `${KUBEADM_DIR}/kubeadm-init.yaml`;
-export const KUBEADM_JOIN_CONFIG = `${KUBEADM_DIR}/kubeadm-join.yaml`;
-export const CA_CERT_PATH = '/etc/kubernetes/pki/ca.crt';
-export const CA_KEY_PATH = '/etc/kubernetes/pki/ca.key';
 export const CRI_SOCKET = 'unix:///run/containerd/containerd.sock';
 
 /** The command each file is meant for (printed in the file; the planner runs the same). */
@@ -130,7 +127,6 @@ export function usesCgroupV1(view: ClusterView): boolean {
 }
 
 /** overlay container-node: the resolv.conf kubelet hands to pods with dnsPolicy Default (CoreDNS itself) */
-export const OVERLAY_RESOLV_CONF = '/etc/kubernetes/airgap-k8s/resolv.conf';
 
 export function kubeletConfiguration(view: ClusterView, facts: Pick<Facts, 'overlay'> = {}) {
   return {
@@ -204,8 +200,8 @@ function pemFile(view: ClusterView, pem: string): string {
 
 export const kubeadmGenerator: Generator = {
   name: 'kubeadm',
-  generate(view: ClusterView, facts: Facts): GeneratedFile[] {
-    const files: GeneratedFile[] = [];
+  units(view: ClusterView, facts: Facts): HostUnit[] {
+    const files: HostFile[] = [];
     for (const h of view.hosts) {
       if (!h.isControlPlane && !h.isWorker) continue;
       if (hasOverlay(facts, 'container-node')) {
@@ -224,6 +220,13 @@ export const kubeadmGenerator: Generator = {
         files.push(hostFile('kubeadm', h.name, KUBEADM_JOIN_CONFIG, kubeadmFile(view, KUBEADM_JOIN_COMMAND, [doc], facts), { secret: true }));
       }
     }
-    return files;
+    // before kubeadm runs on the host: init on the first control plane, joins after it
+    return hostUnits('kubeadm', files, (host) => kubeadmPhase(view.hosts.find((h) => h.name === host)!));
   },
 };
+
+/** The phase in which a host's kubeadm runs: init on the first control plane, then the control planes, then workers. */
+export function kubeadmPhase(h: HostView): HostPhase {
+  if (h.isFirstControlPlane) return 'first-control-plane';
+  return h.isControlPlane ? 'control-planes' : 'workers';
+}

@@ -1,6 +1,6 @@
 // The addon registry: everything rendered into cluster/ comes from these modules, in apply order.
 import type { ClusterView } from '../../spec/derive.js';
-import type { Facts, GeneratedFile, Generator } from '../types.js';
+import type { ClusterUnit, Facts, Generator } from '../types.js';
 import type { AddonModule } from './addon.js';
 import type { HelmRelease } from './helm.js';
 import { calicoAddon } from './calico/calico.js';
@@ -12,26 +12,28 @@ import { environmentsAddon } from './environments/environments.js';
 import { modelsAddon } from './models/models.js';
 import { storageAddon } from './storage/storage.js';
 
+/** In the order their units are applied where no declared dependency says otherwise (files: cluster/NN-*.yaml). */
 export const addons: AddonModule[] = [
-  calicoAddon, // 10-11 (helm 10 in operator mode)
-  storageAddon, // 15
-  dashboardAddon, // 20, helm 20
-  gpuOperatorAddon, // 30, helm 30, 39 (GPU check, before the models take the GPUs)
-  monitoringAddon, // 40-42, helm 41
-  environmentsAddon, // 50-51
-  modelsAddon, // 60-69
-  difyAddon, // helm 70, 71
+  calicoAddon, // cni: 10-11 (the tigera-operator release first in operator mode)
+  storageAddon, // cni: 15
+  dashboardAddon, // addons: 20, its release
+  gpuOperatorAddon, // addons: 30, its release, 39 (the GPU check, before the models take the GPUs)
+  monitoringAddon, // addons: 40-41, its release, 42
+  environmentsAddon, // environments: 50-51
+  modelsAddon, // models: 60-69
+  difyAddon, // apps: its release, 71
 ];
 
 export const manifestsGenerator: Generator = {
   name: 'manifests',
-  generate(view: ClusterView, facts: Facts): GeneratedFile[] {
-    return addons.flatMap((a) => a.files(view, facts));
+  units(view: ClusterView, facts: Facts): ClusterUnit[] {
+    return addons.flatMap((a) => a.units(view, facts));
   },
 };
 
+/** Every Helm release the cluster's addons install (their charts are in the bundle), by release name. */
 export function helmReleases(view: ClusterView): HelmRelease[] {
-  return addons.flatMap((a) => a.helmReleases(view)).sort((a, b) => a.order - b.order || a.release.localeCompare(b.release));
+  return addons.flatMap((a) => a.helmReleases(view)).sort((a, b) => a.release.localeCompare(b.release));
 }
 
 /** Every image the cluster's addons pull (kubeadm's own images are listed by src/images.ts kubeadmImages). */

@@ -9,7 +9,7 @@ import { shellScript } from '../render/marker.js';
 import { isKubeNode } from './kernel.js';
 import { cidrContains } from '../../spec/net.js';
 
-export const FIREWALL_PATH = '/usr/local/lib/airgap-k8s/firewall.sh';
+export { FIREWALL_PATH } from '../../host-paths.js';
 
 /** VRRP (IP protocol 112) multicast group; with unicast VRRP the packets go to the peer's own address. */
 export const VRRP_MULTICAST = '224.0.0.18';

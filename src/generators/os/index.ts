@@ -1,6 +1,6 @@
 // OS preparation: kernel modules, sysctls and prepare-os.sh on every host; firewall.sh on RHEL 8 hosts.
 import type { ClusterView } from '../../spec/derive.js';
-import { hostFile, type Facts, type GeneratedFile, type Generator } from '../types.js';
+import { hostFile, type Facts, type Generator, hostUnits, type HostUnit } from '../types.js';
 import { FIREWALL_PATH, firewallScript } from './firewall.js';
 import { MODULES_LOAD_PATH, SYSCTL_PATH, isKubeNode, modulesLoadConf, sysctlConf } from './kernel.js';
 import { PREPARE_OS_PATH, prepareOsScript, RSHARED_UNIT_PATH, rsharedUnit } from './prepare.js';
@@ -8,21 +8,27 @@ import { hasOverlay } from '../overlay.js';
 
 export const osGenerator: Generator = {
   name: 'os',
-  generate(view: ClusterView, facts: Facts): GeneratedFile[] {
-    return view.hosts.flatMap((h) => [
+  units(view: ClusterView, facts: Facts): HostUnit[] {
+    const files = view.hosts.flatMap((h) => [
       ...(isKubeNode(h)
         ? [hostFile('os', h.name, MODULES_LOAD_PATH, modulesLoadConf(view)), hostFile('os', h.name, SYSCTL_PATH, sysctlConf(view))]
         : []),
       ...(isKubeNode(h) && hasOverlay(facts, 'container-node') ? [hostFile('os', h.name, RSHARED_UNIT_PATH, rsharedUnit(view))] : []),
       hostFile('os', h.name, PREPARE_OS_PATH, prepareOsScript(view, h, facts), { mode: 0o755 }),
     ]);
+    return hostUnits('os', files, 'prepare-os', {
+      run: { id: 'run', argv: ['/bin/sh', PREPARE_OS_PATH], description: 'run prepare-os.sh (swap off, SELinux permissive, modules, sysctls, /etc/hosts, hostname)' },
+    });
   },
 };
 
 /** RHEL 8 only: see firewall.ts for why debian12 hosts get no firewall file. */
 export const firewallGenerator: Generator = {
   name: 'firewall',
-  generate(view: ClusterView): GeneratedFile[] {
-    return view.hosts.filter((h) => h.os === 'rhel8').map((h) => hostFile('firewall', h.name, FIREWALL_PATH, firewallScript(view, h), { mode: 0o755 }));
+  units(view: ClusterView): HostUnit[] {
+    const files = view.hosts.filter((h) => h.os === 'rhel8').map((h) => hostFile('firewall', h.name, FIREWALL_PATH, firewallScript(view, h), { mode: 0o755 }));
+    return hostUnits('firewall', files, 'prepare-os', {
+      run: { id: 'firewall', argv: ['/bin/sh', FIREWALL_PATH], description: "open the ports this host's roles need in firewalld (VRRP only from the peer LB hosts)" },
+    });
   },
 };

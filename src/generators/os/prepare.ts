@@ -12,7 +12,7 @@ import { hashMarker, lines, shellScript } from '../render/marker.js';
 import type { Facts } from '../types.js';
 import { KERNEL_MODULES, SYSCTLS, SYSCTL_PATH, isKubeNode } from './kernel.js';
 
-export const PREPARE_OS_PATH = '/usr/local/lib/airgap-k8s/prepare-os.sh';
+export { PREPARE_OS_PATH } from '../../host-paths.js';
 export const HOSTS_FRAGMENT_PATH = '/etc/hosts.d/airgap-k8s.hosts';
 export const BACKUP_SUFFIX = '.airgap-k8s.bak';
 

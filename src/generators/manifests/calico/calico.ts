@@ -26,8 +26,8 @@ import type { ClusterView } from '../../../spec/derive.js';
 import { formatImage, parseImage, resolveImage } from '../../../images.js';
 import { hashMarker } from '../../render/marker.js';
 import { toYaml, yamlFile } from '../../render/yaml.js';
-import { clusterFile, type Facts, type GeneratedFile } from '../../types.js';
-import type { AddonModule } from '../addon.js';
+import { clusterFile, type ClusterUnit, type Facts } from '../../types.js';
+import { applyUnit, helmUnit, type AddonModule } from '../addon.js';
 import { valuesPath, type HelmRelease } from '../helm.js';
 
 const GENERATOR = 'calico';
@@ -36,7 +36,8 @@ export const CALICO_NEEDS_UPSTREAM_PATH = 'cluster/10-calico.needs-upstream.txt'
 export const CALICO_OPERATOR_CRS_PATH = 'cluster/11-calico.yaml';
 export const TIGERA_RELEASE = 'tigera-operator';
 export const TIGERA_NAMESPACE = 'tigera-operator';
-export const TIGERA_HELM_ORDER = 10;
+/** The unit that makes the pod network, in both modes: what needs pods running comes after it. */
+export const CALICO_UNIT = 'calico';
 
 /** Per Calico version: the tigera operator release that installs it (Calico's docs for that version). */
 export const CALICO_RELEASES: Record<string, { operator: string }> = {
@@ -338,16 +339,18 @@ function operatorValues(view: ClusterView): object {
 
 export const calicoAddon: AddonModule = {
   name: GENERATOR,
-  files(view: ClusterView, facts: Facts): GeneratedFile[] {
+  units(view: ClusterView, facts: Facts): ClusterUnit[] {
     if (calicoSpec(view).mode === 'operator') {
+      const [release] = calicoAddon.helmReleases(view);
       return [
-        clusterFile(GENERATOR, valuesPath(TIGERA_RELEASE), yamlFile(view.name, [operatorValues(view)])),
-        clusterFile(GENERATOR, CALICO_OPERATOR_CRS_PATH, yamlFile(view.name, operatorResources(view))),
+        helmUnit('cni', release!, clusterFile(GENERATOR, valuesPath(TIGERA_RELEASE), yamlFile(view.name, [operatorValues(view)]))),
+        applyUnit(CALICO_UNIT, 'cni', clusterFile(GENERATOR, CALICO_OPERATOR_CRS_PATH, yamlFile(view.name, operatorResources(view))), { after: [TIGERA_RELEASE] }),
       ];
     }
+    // made from the bundle's calico.yaml: in every plan, rendered only when the text is here
     const upstream = facts.upstream?.calicoManifest;
-    if (upstream === undefined) return [clusterFile(GENERATOR, CALICO_NEEDS_UPSTREAM_PATH, needsUpstreamNote(view))];
-    return [clusterFile(GENERATOR, CALICO_MANIFEST_PATH, transformCalicoManifest(upstream, view))];
+    const file = upstream === undefined ? clusterFile(GENERATOR, CALICO_NEEDS_UPSTREAM_PATH, needsUpstreamNote(view)) : clusterFile(GENERATOR, CALICO_MANIFEST_PATH, transformCalicoManifest(upstream, view));
+    return [{ kind: 'cluster', name: CALICO_UNIT, phase: 'cni', after: [], action: { kind: 'apply', path: CALICO_MANIFEST_PATH }, files: [file], needs: [calicoUpstreamManifestPath(view)] }];
   },
   images(view: ClusterView): string[] {
     return calicoUpstreamImages(view).map((u) => resolveImage(u, view.registry)).sort();
@@ -362,7 +365,6 @@ export const calicoAddon: AddonModule = {
         chart: 'tigera-operator',
         version: c.version,
         bundlePath: `charts/tigera-operator-${c.version}.tgz`,
-        order: TIGERA_HELM_ORDER,
       },
     ];
   },

@@ -11,13 +11,12 @@
 import type { ClusterView } from '../../../spec/derive.js';
 import { parseImage, resolveImage } from '../../../images.js';
 import { yamlFile } from '../../render/yaml.js';
-import { clusterFile, type Facts, type GeneratedFile } from '../../types.js';
-import type { AddonModule } from '../addon.js';
+import { clusterFile, type Facts, type GeneratedFile, type ClusterUnit } from '../../types.js';
+import { applyUnit, helmUnit, type AddonModule } from '../addon.js';
 import { valuesPath, type HelmRelease } from '../helm.js';
 
 const GENERATOR = 'dashboard';
 export const DASHBOARD_MANIFEST_PATH = 'cluster/20-dashboard.yaml';
-export const DASHBOARD_HELM_ORDER = 20;
 const MANAGED_BY = { 'app.kubernetes.io/managed-by': 'airgap-k8s' };
 
 type DashboardKind = 'kubernetes-dashboard' | 'headlamp';
@@ -173,13 +172,15 @@ export function dashboardAdminObjects(l: DashboardLayout): object[] {
 
 export const dashboardAddon: AddonModule = {
   name: GENERATOR,
-  files(view: ClusterView, _facts: Facts): GeneratedFile[] {
+  units(view: ClusterView, _facts: Facts): ClusterUnit[] {
     if (!view.cluster.spec.addons.dashboard.enabled) return [];
     const l = dashboardLayout(view);
     const values = l.kind === 'headlamp' ? headlampValues(view, l) : kubernetesDashboardValues(view, l);
+    const [release] = dashboardAddon.helmReleases(view);
     return [
-      clusterFile(GENERATOR, DASHBOARD_MANIFEST_PATH, yamlFile(view.name, dashboardAdminObjects(l))),
-      clusterFile(GENERATOR, valuesPath(l.release), yamlFile(view.name, [values])),
+      // its namespace and admin account first, then the chart into that namespace
+      applyUnit('dashboard-admin', 'addons', clusterFile(GENERATOR, DASHBOARD_MANIFEST_PATH, yamlFile(view.name, dashboardAdminObjects(l)))),
+      { ...helmUnit('addons', release!, clusterFile(GENERATOR, valuesPath(l.release), yamlFile(view.name, [values])), ['dashboard-admin']), verify: [{ kind: 'pods-ready', namespace: l.namespace }] },
     ];
   },
   images(view: ClusterView): string[] {
@@ -196,7 +197,6 @@ export const dashboardAddon: AddonModule = {
         chart: l.chart,
         version: l.chartVersion,
         bundlePath: `charts/${l.chart}-${l.chartVersion}.tgz`,
-        order: DASHBOARD_HELM_ORDER,
       },
     ];
   },

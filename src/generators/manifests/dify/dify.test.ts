@@ -1,4 +1,5 @@
 import yaml from 'js-yaml';
+import { addonFiles } from '../addon.js';
 import { describe, expect, it } from 'vitest';
 import { testFacts } from '../../../../test/support/fixtures.js';
 import { DIFY_CHART_VERSIONS } from '../../../spec/schema.js';
@@ -16,7 +17,7 @@ const base = {
 
 function render(spec: Record<string, unknown>) {
   const view = testView(spec);
-  const files = difyAddon.files(view, testFacts());
+  const files = addonFiles(difyAddon, view, testFacts());
   const values = files.find((f) => f.path === 'cluster/helm/dify.values.yaml');
   return { view, files, values, v: values ? (yaml.load(values.content) as Record<string, any>) : undefined };
 }
@@ -27,7 +28,7 @@ const CHART_DEFAULT_SECRETS = ['sk-9f73s3ljTXVcMT3Blb3ljTqtsKiGHXVcMT3BlbkFJLK7U
 describe('dify', () => {
   it('renders nothing when disabled', () => {
     const view = testView({ ...base, apps: { dify: { enabled: false } } });
-    expect(difyAddon.files(view, testFacts())).toEqual([]);
+    expect(addonFiles(difyAddon, view, testFacts())).toEqual([]);
     expect(difyAddon.images(view)).toEqual([]);
     expect(difyAddon.helmReleases(view)).toEqual([]);
   });
@@ -99,7 +100,7 @@ describe('dify', () => {
   });
 
   it('installs the chart from the bundle as release dify in its environment', () => {
-    expect(difyAddon.helmReleases(view)).toEqual([{ release: 'dify', namespace: 'apps', chart: 'dify', version: '0.37.0', bundlePath: 'charts/dify-0.37.0.tgz', order: 70 }]);
+    expect(difyAddon.helmReleases(view)).toEqual([{ release: 'dify', namespace: 'apps', chart: 'dify', version: '0.37.0', bundlePath: 'charts/dify-0.37.0.tgz' }]);
   });
 
   it('knows the images of every chart version the schema accepts, and pins no `latest`', () => {

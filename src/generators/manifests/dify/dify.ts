@@ -17,10 +17,10 @@ import type { ClusterView } from '../../../spec/derive.js';
 import type { ModelSpec } from '../../../spec/schema.js';
 import { parseImage, resolveImage } from '../../../images.js';
 import type { Facts, GeneratedFile } from '../../types.js';
-import { clusterFile } from '../../types.js';
+import { clusterFile, type ClusterUnit } from '../../types.js';
 import { toYaml, yamlFile } from '../../render/yaml.js';
 import { hashMarker } from '../../render/marker.js';
-import type { AddonModule } from '../addon.js';
+import { applyUnit, helmUnit, type AddonModule } from '../addon.js';
 import { valuesPath, type HelmRelease } from '../helm.js';
 import { MANAGED_BY, modelServiceUrl } from '../models/common.js';
 import { VLLM_API_KEY_SECRET_KEY, vllmApiKeySecretName } from '../models/vllm.js';
@@ -29,7 +29,6 @@ const NAME = 'dify';
 export const DIFY_RELEASE = 'dify';
 /** nginx in the chart's proxy Deployment listens here (container port "dify"); the Service maps 80 -> 8080. */
 export const DIFY_PROXY_PORT = 8080;
-export const DIFY_HELM_ORDER = 70;
 
 /** The proxy pods the NodePort Service selects (chart templates/service.yaml with release "dify"). */
 export function difyProxySelector(): Record<string, string> {
@@ -195,7 +194,7 @@ export function modelProvidersConfigMap(view: ClusterView): object {
 
 export const difyAddon: AddonModule = {
   name: NAME,
-  files(view: ClusterView, facts: Facts): GeneratedFile[] {
+  units(view: ClusterView, facts: Facts): ClusterUnit[] {
     const dify = view.cluster.spec.apps.dify;
     if (!dify.enabled) return [];
     const secretKey = facts.secrets.passwords[dify.secretKeyRef];
@@ -206,9 +205,10 @@ export const difyAddon: AddonModule = {
       '',
     ].join('\n');
     const values = hashMarker(view.name) + note + toYaml(difyValues(view, secretKey));
+    const [release] = difyAddon.helmReleases(view);
     return [
-      clusterFile(NAME, valuesPath(DIFY_RELEASE), values, { secret: true }),
-      clusterFile(NAME, 'cluster/71-dify-model-providers.yaml', yamlFile(view.name, [modelProvidersConfigMap(view)])),
+      helmUnit('apps', release!, clusterFile(NAME, valuesPath(DIFY_RELEASE), values, { secret: true })),
+      applyUnit('dify-model-providers', 'apps', clusterFile(NAME, 'cluster/71-dify-model-providers.yaml', yamlFile(view.name, [modelProvidersConfigMap(view)])), { after: [DIFY_RELEASE] }),
     ];
   },
   images(view: ClusterView): string[] {
@@ -219,6 +219,6 @@ export const difyAddon: AddonModule = {
     const dify = view.cluster.spec.apps.dify;
     if (!dify.enabled) return [];
     const version = dify.chartVersion.replace(/^v/, '');
-    return [{ release: DIFY_RELEASE, namespace: dify.environment, chart: 'dify', version, bundlePath: `charts/dify-${version}.tgz`, order: DIFY_HELM_ORDER }];
+    return [{ release: DIFY_RELEASE, namespace: dify.environment, chart: 'dify', version, bundlePath: `charts/dify-${version}.tgz` }];
   },
 };

@@ -19,9 +19,9 @@ import type { ClusterView } from '../../../spec/derive.js';
 import type { EnvironmentSpec, ModelSpec } from '../../../spec/schema.js';
 import { kubeMinor } from '../../../versions.js';
 import type { Facts, GeneratedFile } from '../../types.js';
-import { clusterFile } from '../../types.js';
+import { clusterFile, type ClusterUnit } from '../../types.js';
 import { yamlFile } from '../../render/yaml.js';
-import type { AddonModule } from '../addon.js';
+import { applyUnit, type AddonModule } from '../addon.js';
 import { MANAGED_BY, modelPort, modelSelector } from '../models/common.js';
 import { DIFY_PROXY_PORT, difyProxySelector } from '../dify/dify.js';
 
@@ -143,12 +143,12 @@ export function networkPolicyDocs(view: ClusterView, e: EnvironmentSpec): object
 
 export const environmentsAddon: AddonModule = {
   name: NAME,
-  files(view: ClusterView, _facts: Facts): GeneratedFile[] {
+  units(view: ClusterView, _facts: Facts): ClusterUnit[] {
     const envs = view.cluster.spec.environments;
     if (envs.length === 0) return [];
     return [
-      clusterFile(NAME, 'cluster/50-environments.yaml', yamlFile(view.name, envs.flatMap((e) => namespaceDocs(view, e)))),
-      clusterFile(NAME, 'cluster/51-network-policies.yaml', yamlFile(view.name, envs.flatMap((e) => networkPolicyDocs(view, e)))),
+      applyUnit('environments', 'environments', clusterFile(NAME, 'cluster/50-environments.yaml', yamlFile(view.name, envs.flatMap((e) => namespaceDocs(view, e))))),
+      applyUnit('network-policies', 'environments', clusterFile(NAME, 'cluster/51-network-policies.yaml', yamlFile(view.name, envs.flatMap((e) => networkPolicyDocs(view, e)))), { after: ['environments'] }),
     ];
   },
   images(): string[] {

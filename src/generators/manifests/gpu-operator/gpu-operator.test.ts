@@ -1,4 +1,5 @@
 import yaml from 'js-yaml';
+import { addonFiles } from '../addon.js';
 import { describe, expect, it } from 'vitest';
 import { deriveView, type ClusterView } from '../../../spec/derive.js';
 import { GPU_OPERATOR_VERSIONS, GpuOperator, type ClusterSpec } from '../../../spec/schema.js';
@@ -23,7 +24,7 @@ const allOperator = (s: ClusterSpec) => {
 };
 
 function rendered(v: ClusterView) {
-  const files = gpuOperatorAddon.files(v, testFacts());
+  const files = addonFiles(gpuOperatorAddon, v, testFacts());
   const get = (p: string) => files.find((f) => f.path === p)!.content;
   return {
     files,
@@ -80,7 +81,13 @@ describe('gpu-operator: driver and toolkit preinstalled (the runbook)', () => {
 
   it('the Helm release comes from the bundle, after the namespace manifest', () => {
     expect(gpuOperatorAddon.helmReleases(v)).toEqual([
-      { release: 'gpu-operator', namespace: 'gpu-operator', chart: 'gpu-operator', version: 'v25.10.1', bundlePath: 'charts/gpu-operator-v25.10.1.tgz', order: 30 },
+      { release: 'gpu-operator', namespace: 'gpu-operator', chart: 'gpu-operator', version: 'v25.10.1', bundlePath: 'charts/gpu-operator-v25.10.1.tgz' },
+    ]);
+    // and the GPU check after the release, waited for before anything later takes the GPUs
+    expect(gpuOperatorAddon.units(v, testFacts()).map((u) => [u.name, u.action.kind, u.after, u.waitFor?.map((j) => j.name) ?? []])).toEqual([
+      ['gpu-operator-namespace', 'apply', [], []],
+      ['gpu-operator', 'helm', ['gpu-operator-namespace'], []],
+      ['gpu-check', 'apply', ['gpu-operator'], ['gpu-check-nvidia-smi', 'gpu-check-vectoradd']],
     ]);
   });
 });
@@ -155,14 +162,14 @@ describe('gpu-operator: the GPU check (runbook gpu-test.yaml)', () => {
 describe('gpu-operator: not rendered', () => {
   it('when disabled, or when no host has a GPU', () => {
     for (const v of [view('debian12'), view('runbook-ha', (s) => (s.spec.addons.gpuOperator.enabled = false))]) {
-      expect(gpuOperatorAddon.files(v, testFacts())).toEqual([]);
+      expect(addonFiles(gpuOperatorAddon, v, testFacts())).toEqual([]);
       expect(gpuOperatorAddon.images(v)).toEqual([]);
       expect(gpuOperatorAddon.helmReleases(v)).toEqual([]);
     }
     const noGpu = view('runbook-ha', (s) => {
       for (const h of s.spec.hosts) delete h.gpu;
     });
-    expect(gpuOperatorAddon.files(noGpu, testFacts())).toEqual([]);
+    expect(addonFiles(gpuOperatorAddon, noGpu, testFacts())).toEqual([]);
   });
 });
 

@@ -28,14 +28,13 @@ import type { ClusterView } from '../../../spec/derive.js';
 import type { HostSpec } from '../../../spec/schema.js';
 import { parseImage, resolveImage } from '../../../images.js';
 import { yamlFile } from '../../render/yaml.js';
-import { clusterFile, type Facts, type GeneratedFile } from '../../types.js';
-import type { AddonModule } from '../addon.js';
+import { clusterFile, type Facts, type GeneratedFile, type ClusterUnit } from '../../types.js';
+import { applyUnit, helmUnit, jobsIn, type AddonModule } from '../addon.js';
 import { valuesPath, type HelmRelease } from '../helm.js';
 
 const GENERATOR = 'gpu-operator';
 export const GPU_OPERATOR_NAMESPACE = 'gpu-operator';
 export const GPU_OPERATOR_RELEASE = 'gpu-operator';
-export const GPU_OPERATOR_HELM_ORDER = 30;
 export const GPU_OPERATOR_MANIFEST_PATH = 'cluster/30-gpu-operator.yaml';
 // Before the models (60-*): on a host whose GPUs the models take, a later check would wait forever.
 export const GPU_CHECK_PATH = 'cluster/39-gpu-check.yaml';
@@ -241,12 +240,18 @@ export function gpuCheckJobs(view: ClusterView): object[] {
 
 export const gpuOperatorAddon: AddonModule = {
   name: GENERATOR,
-  files(view: ClusterView, _facts: Facts): GeneratedFile[] {
+  units(view: ClusterView, _facts: Facts): ClusterUnit[] {
     if (!gpuOperatorActive(view)) return [];
+    const [release] = gpuOperatorAddon.helmReleases(view);
+    const checks = gpuCheckJobs(view);
     return [
-      clusterFile(GENERATOR, GPU_OPERATOR_MANIFEST_PATH, yamlFile(view.name, operatorObjects())),
-      clusterFile(GENERATOR, valuesPath(GPU_OPERATOR_RELEASE), yamlFile(view.name, [gpuOperatorValues(view)])),
-      clusterFile(GENERATOR, GPU_CHECK_PATH, yamlFile(view.name, gpuCheckJobs(view))),
+      applyUnit('gpu-operator-namespace', 'addons', clusterFile(GENERATOR, GPU_OPERATOR_MANIFEST_PATH, yamlFile(view.name, operatorObjects()))),
+      {
+        ...helmUnit('addons', release!, clusterFile(GENERATOR, valuesPath(GPU_OPERATOR_RELEASE), yamlFile(view.name, [gpuOperatorValues(view)])), ['gpu-operator-namespace']),
+        verify: [{ kind: 'pods-ready', namespace: GPU_OPERATOR_NAMESPACE }],
+      },
+      // the GPU check completes before anything later may take the GPUs
+      applyUnit('gpu-check', 'addons', clusterFile(GENERATOR, GPU_CHECK_PATH, yamlFile(view.name, checks)), { after: [GPU_OPERATOR_RELEASE], waitFor: jobsIn(checks) }),
     ];
   },
   images(view: ClusterView): string[] {
@@ -263,7 +268,6 @@ export const gpuOperatorAddon: AddonModule = {
         chart: 'gpu-operator',
         version: v,
         bundlePath: `charts/gpu-operator-${v}.tgz`,
-        order: GPU_OPERATOR_HELM_ORDER,
       },
     ];
   },

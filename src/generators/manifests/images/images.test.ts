@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { filesOf } from '../../types.js';
 import { testFacts } from '../../../../test/support/fixtures.js';
 import { kubeadmImages } from '../../../images.js';
 import { addonImages } from '../index.js';
@@ -13,7 +14,7 @@ const spec = {
 
 describe('images.txt', () => {
   const view = testView(spec);
-  const [file] = imagesGenerator.generate(view, testFacts());
+  const [file] = filesOf(imagesGenerator.units(view, testFacts()));
 
   it('is one cluster file: marker first, then sorted unique references, newline at the end', () => {
     expect(file!.kind).toBe('cluster');

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { addonFiles } from '../addon.js';
 import { testFacts } from '../../../../test/support/fixtures.js';
 import { modelsAddon } from './models.js';
 import { OLLAMA_IMPORT_SCRIPT } from './ollama.js';
@@ -11,7 +12,7 @@ const vllm = { name: 'llama', engine: 'vllm', environment: 'prod', modelPath: '/
 
 function render(spec: Record<string, unknown>) {
   const view = testView(spec);
-  const files = modelsAddon.files(view, testFacts());
+  const files = addonFiles(modelsAddon, view, testFacts());
   return { view, files, file: (p: string) => files.find((f) => f.path === p) };
 }
 
@@ -143,7 +144,7 @@ describe('model images', () => {
   it('resolve to the private registry when one is set, and a model may pin its own', () => {
     const v = testView({ ...env, offline: { registry: 'reg.local:5000/k8s' }, models: [ollama, { ...vllm, apiKeyRef: undefined, image: 'vllm/vllm-openai:v0.10.2' }] });
     expect(modelsAddon.images(v)).toEqual(['reg.local:5000/k8s/ollama/ollama:0.12.6', 'reg.local:5000/k8s/vllm/vllm-openai:v0.10.2']);
-    const rendered = modelsAddon.files(v, testFacts()).map((f) => f.content).join('\n');
+    const rendered = addonFiles(modelsAddon, v, testFacts()).map((f) => f.content).join('\n');
     expect(rendered).not.toMatch(/docker\.io/);
   });
 });

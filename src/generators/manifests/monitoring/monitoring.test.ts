@@ -1,4 +1,5 @@
 import yaml from 'js-yaml';
+import { addonFiles } from '../addon.js';
 import { describe, expect, it } from 'vitest';
 import { deriveView, type ClusterView } from '../../../spec/derive.js';
 import { MONITORING_CHART_VERSIONS, Monitoring, type ClusterSpec } from '../../../spec/schema.js';
@@ -27,7 +28,7 @@ const withRegistry = (s: ClusterSpec) => {
 const PASSWORD = testFacts().secrets.passwords.grafana!;
 
 function rendered(v: ClusterView) {
-  const files = monitoringAddon.files(v, testFacts());
+  const files = addonFiles(monitoringAddon, v, testFacts());
   const file = (p: string) => files.find((f) => f.path === p);
   return { files, file, values: yaml.load(file(valuesPath('monitoring'))!.content) as Obj };
 }
@@ -115,23 +116,31 @@ describe('monitoring: kube-prometheus-stack', () => {
     expect(yaml.load(file(MONITORING_MANIFEST_PATH)!.content)).toMatchObject({ kind: 'Namespace', metadata: { name: 'observability', labels: { 'pod-security.kubernetes.io/enforce': 'privileged' } } });
     expect((yaml.load(file(MONITORING_SECRETS_PATH)!.content) as Obj).metadata.namespace).toBe('observability');
     const [rel] = monitoringAddon.helmReleases(v);
-    expect(rel).toEqual({ release: 'monitoring', namespace: 'observability', chart: 'kube-prometheus-stack', version: '88.5.3', bundlePath: 'charts/kube-prometheus-stack-88.5.3.tgz', order: 41 });
+    expect(rel).toEqual({ release: 'monitoring', namespace: 'observability', chart: 'kube-prometheus-stack', version: '88.5.3', bundlePath: 'charts/kube-prometheus-stack-88.5.3.tgz' });
+    // the order the units declare: namespace, the Secret the values point at, the chart, then the ServiceMonitor (its CRDs)
+    const units = monitoringAddon.units(v, testFacts());
+    expect(units.map((u) => [u.name, u.after])).toEqual([
+      ['monitoring-namespace', []],
+      ['monitoring-secrets', ['monitoring-namespace']],
+      ['monitoring', ['monitoring-secrets']],
+      ['monitoring-gpu', ['monitoring', 'gpu-operator']],
+    ]);
+    // and people applying cluster/ by hand in file-name order get the same
     const num = (p: string) => Number(/cluster\/(\d\d)-/.exec(p)![1]);
     expect(num(MONITORING_MANIFEST_PATH)).toBeLessThan(num(MONITORING_SECRETS_PATH));
-    expect(num(MONITORING_SECRETS_PATH)).toBeLessThanOrEqual(rel!.order);
-    expect(num(MONITORING_GPU_PATH)).toBeGreaterThan(rel!.order);
+    expect(num(MONITORING_SECRETS_PATH)).toBeLessThan(num(MONITORING_GPU_PATH));
     expect(files.length).toBe(4);
   });
 
   it('refuses to render without the password', () => {
     const facts = structuredClone(testFacts());
     delete facts.secrets.passwords.grafana;
-    expect(() => monitoringAddon.files(view('runbook-ha'), facts)).toThrow(/adminPasswordRef/);
+    expect(() => addonFiles(monitoringAddon, view('runbook-ha'), facts)).toThrow(/adminPasswordRef/);
   });
 
   it('disabled: nothing', () => {
     const v = view('runbook-ha', (s) => (s.spec.addons.monitoring.enabled = false));
-    expect(monitoringAddon.files(v, testFacts())).toEqual([]);
+    expect(addonFiles(monitoringAddon, v, testFacts())).toEqual([]);
     expect(monitoringAddon.images(v)).toEqual([]);
     expect(monitoringAddon.helmReleases(v)).toEqual([]);
   });

@@ -19,17 +19,16 @@
 import type { ClusterView } from '../../../spec/derive.js';
 import { parseImage, resolveImage } from '../../../images.js';
 import { yamlFile } from '../../render/yaml.js';
-import { clusterFile, type Facts, type GeneratedFile } from '../../types.js';
-import type { AddonModule } from '../addon.js';
+import { clusterFile, type Facts, type GeneratedFile, type ClusterUnit } from '../../types.js';
+import { applyUnit, helmUnit, type AddonModule } from '../addon.js';
 import { valuesPath, type HelmRelease } from '../helm.js';
-import { GPU_OPERATOR_NAMESPACE, gpuOperatorActive } from '../gpu-operator/gpu-operator.js';
+import { GPU_OPERATOR_NAMESPACE, GPU_OPERATOR_RELEASE, gpuOperatorActive } from '../gpu-operator/gpu-operator.js';
 
 const GENERATOR = 'monitoring';
 export const MONITORING_RELEASE = 'monitoring';
 export const MONITORING_MANIFEST_PATH = 'cluster/40-monitoring.yaml';
 export const MONITORING_SECRETS_PATH = 'cluster/41-monitoring-secrets.yaml';
 export const MONITORING_GPU_PATH = 'cluster/42-monitoring-gpu.yaml';
-export const MONITORING_HELM_ORDER = 41;
 export const GRAFANA_ADMIN_SECRET = 'grafana-admin';
 export const GRAFANA_ADMIN_USER = 'admin';
 const MANAGED_BY = { 'app.kubernetes.io/managed-by': 'airgap-k8s' };
@@ -181,21 +180,27 @@ export function dcgmServiceMonitor(view: ClusterView): object {
 
 export const monitoringAddon: AddonModule = {
   name: GENERATOR,
-  files(view: ClusterView, facts: Facts): GeneratedFile[] {
+  units(view: ClusterView, facts: Facts): ClusterUnit[] {
     const m = spec(view);
     if (!m.enabled) return [];
+    const [release] = monitoringAddon.helmReleases(view);
     const namespace = {
       apiVersion: 'v1',
       kind: 'Namespace',
       metadata: { name: m.namespace, labels: { ...MANAGED_BY, 'pod-security.kubernetes.io/enforce': 'privileged' } },
     };
-    const files = [
-      clusterFile(GENERATOR, MONITORING_MANIFEST_PATH, yamlFile(view.name, [namespace])),
-      clusterFile(GENERATOR, MONITORING_SECRETS_PATH, yamlFile(view.name, [grafanaSecret(view, facts)]), { secret: true }),
-      clusterFile(GENERATOR, valuesPath(MONITORING_RELEASE), yamlFile(view.name, [monitoringValues(view)])),
+    const units = [
+      applyUnit('monitoring-namespace', 'addons', clusterFile(GENERATOR, MONITORING_MANIFEST_PATH, yamlFile(view.name, [namespace]))),
+      // the Grafana admin Secret the chart's values point at exists before the chart
+      applyUnit('monitoring-secrets', 'addons', clusterFile(GENERATOR, MONITORING_SECRETS_PATH, yamlFile(view.name, [grafanaSecret(view, facts)]), { secret: true }), { after: ['monitoring-namespace'] }),
+      {
+        ...helmUnit('addons', release!, clusterFile(GENERATOR, valuesPath(MONITORING_RELEASE), yamlFile(view.name, [monitoringValues(view)])), ['monitoring-secrets']),
+        verify: [{ kind: 'pods-ready' as const, namespace: m.namespace }],
+      },
     ];
-    if (dcgmMonitorActive(view)) files.push(clusterFile(GENERATOR, MONITORING_GPU_PATH, yamlFile(view.name, [dcgmServiceMonitor(view)])));
-    return files;
+    // a ServiceMonitor: needs the chart's CRDs, and scrapes the GPU Operator's exporter
+    if (dcgmMonitorActive(view)) units.push(applyUnit('monitoring-gpu', 'addons', clusterFile(GENERATOR, MONITORING_GPU_PATH, yamlFile(view.name, [dcgmServiceMonitor(view)])), { after: [MONITORING_RELEASE, GPU_OPERATOR_RELEASE] }));
+    return units;
   },
   images(view: ClusterView): string[] {
     if (!spec(view).enabled) return [];
@@ -212,7 +217,6 @@ export const monitoringAddon: AddonModule = {
         chart: 'kube-prometheus-stack',
         version: v,
         bundlePath: `charts/kube-prometheus-stack-${v}.tgz`,
-        order: MONITORING_HELM_ORDER,
       },
     ];
   },

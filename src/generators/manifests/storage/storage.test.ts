@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { addonFiles } from '../addon.js';
 import yaml from 'js-yaml';
 import { deriveView } from '../../../spec/derive.js';
 import { parseSpec } from '../../../spec/load.js';
@@ -8,7 +9,7 @@ import { testFacts } from '../../../../test/support/fixtures.js';
 
 const docsOf = (name: string) => {
   const view = deriveView(loadFixture(name));
-  const files = storageAddon.files(view, testFacts());
+  const files = addonFiles(storageAddon, view, testFacts());
   return { view, files, docs: files.flatMap((f) => yaml.loadAll(f.content) as { kind: string; metadata: { annotations?: Record<string, string> }; data?: Record<string, string> }[]) };
 };
 
@@ -38,7 +39,7 @@ describe('local-path storage', () => {
     });
     if (!r.ok) throw new Error(JSON.stringify(r.issues));
     const view = deriveView(r.spec);
-    expect(storageAddon.files(view, testFacts())).toEqual([]);
+    expect(addonFiles(storageAddon, view, testFacts())).toEqual([]);
     expect(storageAddon.images(view)).toEqual([]);
   });
 });

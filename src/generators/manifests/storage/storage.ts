@@ -9,7 +9,8 @@ import type { ClusterView } from '../../../spec/derive.js';
 import { resolveImage } from '../../../images.js';
 import { yamlFile } from '../../render/yaml.js';
 import { clusterFile, type GeneratedFile } from '../../types.js';
-import type { AddonModule } from '../addon.js';
+import { applyUnit, type AddonModule } from '../addon.js';
+import { CALICO_UNIT } from '../calico/calico.js';
 
 // v0.0.30, not the newer v0.0.31: the offline supply builds the image from source, and the Go module proxy serves
 // github.com/rancher/local-path-provisioner up to v0.0.30 only (v0.0.31: 403). Same config.json/helper-pod contract.
@@ -142,9 +143,10 @@ export function storageDocs(view: ClusterView): object[] {
 
 export const storageAddon: AddonModule = {
   name: 'storage',
-  files(view): GeneratedFile[] {
+  units(view) {
     if (!enabled(view)) return [];
-    return [clusterFile('storage', 'cluster/15-local-path-storage.yaml', yamlFile(view.name, storageDocs(view)))];
+    // its provisioner is a pod: after the pod network
+    return [applyUnit('local-path-storage', 'cni', clusterFile('storage', 'cluster/15-local-path-storage.yaml', yamlFile(view.name, storageDocs(view))), { after: [CALICO_UNIT] })];
   },
   images(view) {
     return enabled(view) ? [resolveImage(LOCAL_PATH_IMAGE, view.registry), resolveImage(LOCAL_PATH_HELPER_IMAGE, view.registry)] : [];

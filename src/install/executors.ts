@@ -1,0 +1,99 @@
+// The one place executors are made: a pool per install that makes a host's executor when a step first needs it,
+// keeps it (one connection per host) and closes them all at the end. The CLI, the REST service and the rehearsal
+// ask for a pool by kind; none of them constructs an executor itself.
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { ClusterView, HostView } from '../spec/derive.js';
+import type { Secrets } from '../generators/types.js';
+import { ExecAbortedError, type Executor, type RunOptions, type RunResult } from '../executors/executor.js';
+import { DryRunExecutor } from '../executors/dry-run/dry-run.js';
+import { LocalExecutor } from '../executors/local/local.js';
+import { sshExecutorForHost } from '../executors/ssh/ssh.js';
+import { kindExecutorForHost } from '../executors/kind/kind.js';
+
+/**
+ * dry-run records commands and touches nothing; ssh reaches the spec's hosts; local runs every host's commands on
+ * this machine (single-host specs and tests); kind: each host is a node container on this machine's docker.
+ */
+export const EXECUTOR_KINDS = ['dry-run', 'ssh', 'local', 'kind'] as const;
+export type ExecutorKind = (typeof EXECUTOR_KINDS)[number];
+
+export interface ExecutorSettings {
+  /** dry-run: wait this long before every command (so an install takes long enough to interrupt; tests, demos) */
+  dryRunDelayMs?: number;
+  /** ssh: known_hosts for hosts without a pinned fingerprint (default ~/.ssh/known_hosts) */
+  knownHostsFile?: string | undefined;
+  /** replace how a host's executor is made (tests that listen for connections or record commands) */
+  make?: (kind: ExecutorKind, host: HostView, secrets: Secrets) => Executor;
+}
+
+export interface ExecutorPool {
+  readonly kind: ExecutorKind;
+  /** the host's executor, made on first use */
+  get(host: string): Executor;
+  /** the executors made so far, by host */
+  readonly made: ReadonlyMap<string, Executor>;
+  /** close every executor made (errors ignored: the install's outcome is already known) */
+  closeAll(): Promise<void>;
+}
+
+export function executorsFor(kind: ExecutorKind, view: ClusterView, secrets: Secrets, settings: ExecutorSettings = {}): ExecutorPool {
+  const made = new Map<string, Executor>();
+  const make = settings.make ?? ((k: ExecutorKind, h: HostView) => makeExecutor(k, h, view.name, secrets, settings));
+  return {
+    kind,
+    made,
+    get(host) {
+      let e = made.get(host);
+      if (e) return e;
+      const h = view.hosts.find((x) => x.name === host);
+      if (!h) throw new Error(`no host ${host} in the spec`);
+      made.set(host, (e = make(kind, h, secrets)));
+      return e;
+    },
+    async closeAll() {
+      await Promise.all([...made.values()].map((e) => e.close().catch(() => undefined)));
+    },
+  };
+}
+
+function makeExecutor(kind: ExecutorKind, host: HostView, cluster: string, secrets: Secrets, s: ExecutorSettings): Executor {
+  switch (kind) {
+    case 'dry-run': {
+      const e = new DryRunExecutor({ host: host.name });
+      return (s.dryRunDelayMs ?? 0) > 0 ? new DelayedExecutor(e, s.dryRunDelayMs ?? 0) : e;
+    }
+    case 'local':
+      return new LocalExecutor({ host: host.name });
+    case 'kind':
+      return kindExecutorForHost(host, { cluster });
+    case 'ssh':
+      return sshExecutorForHost(host, secrets, { knownHostsFile: s.knownHostsFile });
+  }
+}
+
+/** Waits `delayMs` (abortable) before each command of the wrapped executor. */
+export class DelayedExecutor implements Executor {
+  constructor(
+    readonly inner: Executor,
+    readonly delayMs: number,
+  ) {}
+  get host() {
+    return this.inner.host;
+  }
+  get fileRoot() {
+    return this.inner.fileRoot;
+  }
+  async run(argv: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
+    if (this.delayMs > 0) {
+      try {
+        await sleep(this.delayMs, undefined, { signal: opts.signal });
+      } catch {
+        throw new ExecAbortedError(this.host, argv, { cause: opts.signal?.reason });
+      }
+    }
+    return this.inner.run(argv, opts);
+  }
+  close() {
+    return this.inner.close();
+  }
+}

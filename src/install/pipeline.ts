@@ -1,0 +1,128 @@
+// The install pipeline, one path for every command and route: spec + secrets + the offline bundle on this machine
+// + the executor kind -> render inputs -> files -> plan (prepareInstall), then the plan run over a pool of
+// executors (runInstall). `airgap-k8s plan|apply|rehearse` and `POST /clusters` only parse their arguments, call
+// these and present the result.
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type { ClusterView } from '../spec/derive.js';
+import type { Facts, GeneratedFile, Secrets } from '../generators/types.js';
+import { outputPath, renderUnits, sortedFiles } from '../generators/index.js';
+import { planFromUnits } from '../plan/build.js';
+import type { Plan } from '../plan/types.js';
+import { factsFromSecrets } from '../secrets/secrets.js';
+import { localBundle, type BundleSource } from '../bundle/source.js';
+import type { Journal } from '../runner/journal.js';
+import { secretValues } from '../runner/redact.js';
+import { runPlan, type RunEvent, type RunSummary } from '../runner/runner.js';
+import { executorsFor, type ExecutorKind, type ExecutorPool, type ExecutorSettings } from './executors.js';
+import { missingInputs, readUpstream } from './inputs.js';
+
+export interface InstallRequest {
+  view: ClusterView;
+  secrets: Secrets;
+  executor: ExecutorKind;
+  /** the unpacked offline bundle on this machine; default the spec's offline.bundleDir */
+  bundleDir?: string | undefined;
+}
+
+export interface Prepared {
+  view: ClusterView;
+  secrets: Secrets;
+  executor: ExecutorKind;
+  /** what the generators were given (secrets, upstream texts from the bundle, the overlay of container nodes) */
+  inputs: Facts;
+  files: GeneratedFile[];
+  plan: Plan;
+  bundle: { dir: string; present: boolean };
+  /**
+   * What an install needs on this machine and does not find: the bundle directory itself, or bundle files the
+   * render transforms. The plan has every step anyway; only a dry run may start while this is not empty.
+   */
+  missing: string[];
+}
+
+/** Spec -> inputs -> files -> plan. Reads the bundle's upstream texts (when present); touches no host. */
+export function prepareInstall(r: InstallRequest): Prepared {
+  const { view, secrets, executor } = r;
+  const dir = bundleDirOf(view, r.bundleDir);
+  const present = existsSync(dir);
+  const { upstream, missing } = readUpstream(view, present ? dir : undefined);
+  const inputs: Facts = {
+    ...factsFromSecrets(secrets),
+    upstream,
+    // every kind host is a container on this machine's kernel: the container-node overlay (shown in the plan);
+    // real hosts never get it
+    ...(executor === 'kind' ? { overlay: 'container-node' as const } : {}),
+  };
+  const units = renderUnits(view, inputs);
+  const files = sortedFiles(units);
+  const plan = planFromUnits(view, units, inputs);
+  return { view, secrets, executor, inputs, files, plan, bundle: { dir, present }, missing: present ? missing : [dir] };
+}
+
+/** The bundle directory an install uses: the one given, or the spec's offline.bundleDir. */
+export function bundleDirOf(view: ClusterView, given?: string): string {
+  return resolve(given ?? view.cluster.spec.offline.bundleDir);
+}
+
+/** Throws MissingInputsError when an install of this kind could not start for lack of its inputs; cheap (existence
+ * checks only), so a request can be refused before anything is reserved or rendered. */
+export function checkStartable(view: ClusterView, executor: ExecutorKind, bundleDir?: string): void {
+  if (executor === 'dry-run') return;
+  const dir = bundleDirOf(view, bundleDir);
+  const missing = missingInputs(view, dir);
+  if (missing.length > 0) throw new MissingInputsError(dir, missing);
+}
+
+/** An install cannot start: what it needs on this machine is not there. */
+export class MissingInputsError extends Error {
+  constructor(
+    readonly bundleDir: string,
+    readonly missing: string[],
+  ) {
+    super(`the offline bundle at ${bundleDir} is needed and ${missing[0] === bundleDir ? 'does not exist' : `lacks ${missing.join(', ')}`}; nothing was started`);
+    this.name = 'MissingInputsError';
+  }
+}
+
+/** Throws MissingInputsError unless the prepared install may start (a dry run may, without its bundle). */
+export function assertStartable(p: Prepared): void {
+  if (p.executor !== 'dry-run' && p.missing.length > 0) throw new MissingInputsError(p.bundle.dir, p.missing);
+}
+
+export interface RunInstallOptions {
+  journal: Journal;
+  concurrency: number;
+  signal: AbortSignal;
+  onEvent?: (e: RunEvent) => void;
+  /** how executors are made (ssh known_hosts, dry-run delay, tests) */
+  executors?: ExecutorSettings;
+  /** the bundle, already verified by the caller (the CLI shows its progress); default: verified by the plan's preflight step */
+  bundle?: BundleSource;
+}
+
+/** Runs a prepared install. Real executors need their inputs (assertStartable); a dry run without the bundle
+ * skips the steps that read it, each with reason `no-bundle`. Every executor is closed at the end. */
+export async function runInstall(p: Prepared, o: RunInstallOptions): Promise<{ summary: RunSummary; executors: ExecutorPool }> {
+  assertStartable(p);
+  const pool = executorsFor(p.executor, p.view, p.secrets, o.executors);
+  const bundle = o.bundle ?? (p.bundle.present ? localBundle(p.view, p.bundle.dir) : undefined);
+  try {
+    const summary = await runPlan({
+      plan: p.plan,
+      files: new Map(p.files.map((f) => [outputPath(f), f.content])),
+      executor: (host) => pool.get(host),
+      clusterHost: p.view.firstControlPlane.name,
+      journal: o.journal,
+      probes: p.executor !== 'dry-run',
+      concurrency: o.concurrency,
+      secrets: secretValues(p.secrets),
+      signal: o.signal,
+      ...(o.onEvent ? { onEvent: o.onEvent } : {}),
+      ...(bundle ? { bundle } : { withoutBundle: p.bundle.dir }),
+    });
+    return { summary, executors: pool };
+  } finally {
+    await pool.closeAll();
+  }
+}
