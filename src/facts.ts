@@ -4,7 +4,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ClusterView } from './spec/derive.js';
-import type { Facts, Secrets, UpstreamTexts } from './generators/types.js';
+import type { Facts, UpstreamTexts } from './generators/types.js';
+import type { Secrets } from './secrets/types.js';
 import { calicoUpstreamManifestPath } from './generators/manifests/calico/calico.js';
 import { factsFromSecrets } from './secrets/secrets.js';
 

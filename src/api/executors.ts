@@ -3,7 +3,7 @@
 // `local` would run root commands on the API server's own machine.
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { HostView } from '../spec/derive.js';
-import type { Secrets } from '../generators/types.js';
+import type { Secrets } from '../secrets/types.js';
 import { DryRunExecutor } from '../executors/dry-run/dry-run.js';
 import type { Executor, RunOptions, RunResult } from '../executors/executor.js';
 import { ExecAbortedError } from '../executors/executor.js';

@@ -7,7 +7,7 @@ import { chmodSync, existsSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Io, LocalApply } from '../cli/commands.js';
 import { bundleForApply } from '../cli/bundle.js';
-import type { Secrets } from '../generators/types.js';
+import type { Secrets } from '../secrets/types.js';
 import { formatIssues, type SpecIssue } from '../spec/issues.js';
 import { parseSpec } from '../spec/load.js';
 import type { ClusterSpec } from '../spec/schema.js';
