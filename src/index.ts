@@ -6,7 +6,7 @@ export { deriveView, type ClusterView, type HostView } from './spec/derive.js';
 export { renderCluster, renderView, generators, outputPath } from './generators/index.js';
 export type { Facts, GeneratedFile, Generator, HostFile, ClusterFile } from './generators/types.js';
 export type { Secrets } from './secrets/types.js';
-export { writeRendered } from './generators/output.js';
+export { writeRendered } from './output.js';
 export { factsFromSecrets, loadOrCreateSecrets, parseSecrets, caCertHash } from './secrets/secrets.js';
 export { kubeadmImages, pauseImage, resolveImage } from './images.js';
 export {

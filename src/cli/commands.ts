@@ -9,7 +9,7 @@ import type { Facts, UpstreamTexts } from '../generators/types.js';
 import type { Secrets } from '../secrets/types.js';
 import { renderCluster } from '../generators/index.js';
 import { unignoredInGit } from '../secrets/git.js';
-import { ensureDir, OutputDirError, writeRendered } from '../generators/output.js';
+import { ensureDir, OutputDirError, writeRendered } from '../output.js';
 import { factsFromSecrets, loadOrCreateSecrets } from '../secrets/secrets.js';
 import { EXAMPLE_SPEC_PATH, exampleSpecText } from '../spec/example.js';
 import { buildPlan, formatPlan } from '../plan/index.js';
