@@ -9,20 +9,16 @@ export type { Secrets } from './secrets/types.js';
 export { writeRendered } from './output.js';
 export { factsFromSecrets, loadOrCreateSecrets, parseSecrets, caCertHash } from './secrets/secrets.js';
 export { kubeadmImages, pauseImage, resolveImage } from './images.js';
+export { bundleContents, parseManifest, manifestText, type BundleRequirement, type BundleManifest } from './bundle/index.js';
 export {
-  bundleContents,
   verifyBundle,
   packBundle,
   localBundle,
   uploadBundlePath,
   distributeBundle,
-  parseManifest,
-  manifestText,
   formatBundleIssues,
   BundleVerificationError,
-  type BundleRequirement,
-  type BundleManifest,
   type BundleIssue,
   type BundleSource,
   type VerifyResult,
-} from './bundle/index.js';
+} from './bundle/io/index.js';

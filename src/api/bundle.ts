@@ -1,6 +1,6 @@
 // The offline bundle of an install, as the CLI's apply handles it: the unpacked bundle on this machine is verified
 // by the plan's preflight step and uploaded by its distribute steps; a dry run without one leaves both out.
-import { localBundle, withoutBundleSteps } from '../bundle/source.js';
+import { localBundle, withoutBundleSteps } from '../bundle/io/source.js';
 import type { Plan } from '../plan/types.js';
 import type { RunOptions } from '../runner/runner.js';
 import type { ClusterView } from '../spec/derive.js';

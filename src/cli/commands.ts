@@ -30,7 +30,7 @@ import { remoteApply, remoteStatus, remoteTarget } from './remote.js';
 import { serveCommand } from './serve.js';
 import { ENV_HELP } from '../api/config.js';
 import { BUNDLE_OPTIONS, BUNDLE_USAGE, bundleCommand, bundleForApply } from './bundle.js';
-import { withoutBundleSteps, type BundleSource } from '../bundle/source.js';
+import { withoutBundleSteps, type BundleSource } from '../bundle/io/source.js';
 import { REHEARSE_OPTIONS, REHEARSE_USAGE, rehearseCommand } from '../rehearse/cli.js';
 
 

@@ -10,7 +10,7 @@ import { valuesPath } from '../generators/manifests/helm.js';
 import { outputPath, type Facts, type GeneratedFile, type HostFile } from '../generators/types.js';
 import { overlayOf } from '../generators/overlay.js';
 import { kubeadmImages } from '../images.js';
-import { groupPackages, hostPackageGroups, packageDir, packageManager, type PackageGroup } from './packages.js';
+import { groupPackages, hostPackageGroups, packageDir, packageManager, type PackageGroup } from '../bundle/packages.js';
 import { bundleContents, hostUploads, registryPushes } from '../bundle/contents.js';
 import { IMAGES_DIR } from '../bundle/layout.js';
 import { PHASES, type Phase, type PhaseName, type Plan, type Retry, type Step } from './types.js';

@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
-import { localBundle } from '../../src/bundle/source.js';
+import { localBundle } from '../../src/bundle/io/source.js';
 import { KindExecutor } from '../../src/executors/kind/kind.js';
 import type { Executor } from '../../src/executors/executor.js';
 import { readFile } from '../../src/executors/ops.js';
