@@ -96,15 +96,15 @@ describe('architecture: the dependency rules', () => {
         [
           'api-reaches-executors-through-install: src/api/routes.ts -> src/executors/greedy.ts',
           'bundle-pure-part-stays-pure: src/bundle/contents.ts -> src/bundle/io/verify.ts',
-          'bundle-pure-part-uses-no-io-builtins: src/bundle/contents.ts -> fs',
+          'pure-code-uses-no-io-builtins: src/bundle/contents.ts -> fs',
           'executors-know-no-plan: src/executors/greedy.ts -> src/generators/leaky/leaky.ts',
           'generators-are-pure: src/generators/leaky/leaky.ts -> src/install/pipeline.ts',
-          'generators-use-no-io-builtins: src/generators/leaky/leaky.ts -> fs',
+          'pure-code-uses-no-io-builtins: src/generators/leaky/leaky.ts -> fs',
           'no-circular: src/spec/a.ts -> src/spec/b.ts',
           'nothing-imports-the-cli: src/runner/runner.ts -> src/cli/main.ts',
           'only-the-cli-imports-the-api: src/runner/runner.ts -> src/api/routes.ts',
           'plan-is-pure: src/plan/build.ts -> src/executors/greedy.ts',
-          'plan-uses-no-io-builtins: src/plan/build.ts -> child_process',
+          'pure-code-uses-no-io-builtins: src/plan/build.ts -> child_process',
           'test-helpers-stay-in-tests: src/runner/runner.ts -> src/bundle/io/testing.ts',
         ].sort(),
       );
