@@ -8,8 +8,8 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { inspectFile } from '../src/bundle/inspect.js';
-import { uploadFileResumable } from '../src/bundle/distribute.js';
+import { inspectFile } from '../src/bundle/io/inspect.js';
+import { uploadFileResumable } from '../src/bundle/io/distribute.js';
 import { SshExecutor } from '../src/executors/ssh/ssh.js';
 import { cacheDir, createTestbed, type Testbed, type TestbedHost } from '../test/testbed/testbed.js';
 

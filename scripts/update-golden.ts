@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { writeFileSync } from 'node:fs';
 import { renderCluster } from '../src/generators/index.js';
 import { buildPlan, formatPlan } from '../src/plan/index.js';
-import { writeRendered } from '../src/generators/output.js';
+import { writeRendered } from '../src/output.js';
 import { GOLDEN, loadFixture, testFacts, validFixtureNames } from '../test/support/fixtures.js';
 
 const only = process.argv.slice(2);

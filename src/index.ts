@@ -4,24 +4,21 @@ export { Cluster, API_VERSION, type ClusterInput, type ClusterSpec } from './spe
 export { formatIssues, type SpecIssue } from './spec/issues.js';
 export { deriveView, type ClusterView, type HostView } from './spec/derive.js';
 export { renderCluster, renderView, generators, outputPath } from './generators/index.js';
-export type { Facts, GeneratedFile, Generator, Secrets, HostFile, ClusterFile } from './generators/types.js';
-export { writeRendered } from './generators/output.js';
+export type { Facts, GeneratedFile, Generator, HostFile, ClusterFile } from './generators/types.js';
+export type { Secrets } from './secrets/types.js';
+export { writeRendered } from './output.js';
 export { factsFromSecrets, loadOrCreateSecrets, parseSecrets, caCertHash } from './secrets/secrets.js';
 export { kubeadmImages, pauseImage, resolveImage } from './images.js';
+export { bundleContents, parseManifest, manifestText, type BundleRequirement, type BundleManifest } from './bundle/index.js';
 export {
-  bundleContents,
   verifyBundle,
   packBundle,
   localBundle,
   uploadBundlePath,
   distributeBundle,
-  parseManifest,
-  manifestText,
   formatBundleIssues,
   BundleVerificationError,
-  type BundleRequirement,
-  type BundleManifest,
   type BundleIssue,
   type BundleSource,
   type VerifyResult,
-} from './bundle/index.js';
+} from './bundle/io/index.js';

@@ -47,7 +47,7 @@
 #                  kubernetes-cni were dropped by #3481 for >= 1.30.)
 #   kubectl, cri-tools, kubernetes-cni    none (their specs declare no Requires).
 # conntrack and socat are not Depends of anything upstream any more; they are in the kubernetes group because
-# src/plan/packages.ts lists them (kubeadm's preflight still looks for them on some versions).
+# src/bundle/packages.ts lists them (kubeadm's preflight still looks for them on some versions).
 #
 # Reproducible: SOURCE_DATE_EPOCH (lib.sh) for every mtime and the ar header, root:root, fixed modes, files sorted by
 # dpkg-deb, xz with ONE thread (liblzma's multi-threaded encoder writes other bytes than the single-threaded one, so a
@@ -76,7 +76,7 @@ CRI_TOOLS_MODULE=sigs.k8s.io/cri-tools
 CNI_MODULE=github.com/containernetworking/plugins
 CONTAINERD_PACKAGES=(containerd runc)
 LOAD_BALANCER_PACKAGES=(keepalived haproxy)
-KUBERNETES_EXTRA_PACKAGES=(conntrack socat)   # src/plan/packages.ts, group kubernetes
+KUBERNETES_EXTRA_PACKAGES=(conntrack socat)   # src/bundle/packages.ts, group kubernetes
 BUILT=(kubeadm kubelet kubectl cri-tools kubernetes-cni)
 
 [ "$(id -u)" -eq 0 ] || die "run as root (apt-get download, dpkg-deb --root-owner-group of files owned by root)"

@@ -8,7 +8,7 @@ import type { ClusterSpec } from '../spec/schema.js';
 import type { SpecIssue } from '../spec/issues.js';
 import { parseSpec } from '../spec/load.js';
 import { deriveView } from '../spec/derive.js';
-import type { Secrets } from '../generators/types.js';
+import type { Secrets } from '../secrets/types.js';
 import { Redactor, secretValues } from '../runner/redact.js';
 import { completeSecrets, loadOrCreateSecrets, newClusterCAAsync, writeSecretsFile } from '../secrets/secrets.js';
 import { bundleDirOf, checkStartable, prepareInstall, runInstall, type ExecutorSettings, type Prepared } from '../install/index.js';

@@ -5,7 +5,7 @@ import type { ClusterSpec } from '../spec/schema.js';
 import { kubeadmImages, pauseImage } from '../images.js';
 import { addonImages, helmReleases } from '../generators/manifests/index.js';
 import { imageList } from '../generators/manifests/images/images.js';
-import { groupPackages, versionMatches } from '../plan/packages.js';
+import { groupPackages, versionMatches } from './packages.js';
 import { bundleContents, bundleNotes, hostUploads, registryPushes, upstreamImages, type BundleRequirement } from './contents.js';
 import { imageArchivePath } from './layout.js';
 

@@ -6,8 +6,7 @@ import type { ClusterView, HostView } from '../spec/derive.js';
 import { kubeadmImages, parseImage, formatImage, resolveImage } from '../images.js';
 import { addonImages, helmReleases } from '../generators/manifests/index.js';
 import { calicoUpstreamManifestPath } from '../generators/manifests/calico/calico.js';
-import { groupPackages, hostPackageGroups, type PackageGroup } from '../plan/packages.js';
-import type { PackageRef } from '../plan/types.js';
+import { groupPackages, hostPackageGroups, type PackageGroup, type PackageRef } from './packages.js';
 import { deriveView } from '../spec/derive.js';
 import { helmBinaryPath, HELM_VERSION, type HostOS, imageArchivePath, IMAGES_DIR, isUnder, packagesPath } from './layout.js';
 

@@ -1,20 +1,7 @@
-// The offline bundle: layout, manifest (bundle.yaml), what a spec needs (list), verification, packing and delivery.
+// The offline bundle, the pure part: its layout, the manifest (bundle.yaml), what a spec needs (packages, images,
+// charts, files). No filesystem, no processes: the plan and the generators' callers use it as data. Reading,
+// verifying, packing and delivering a bundle directory is ./io/.
 export * from './layout.js';
 export * from './manifest.js';
 export { bundleContents, bundleNotes, hostUploads, registryPushes, upstreamImages, type BundleRequirement } from './contents.js';
-export { inspectFile, parseRpmHeader, parseDebHeader, archiveImages, type Inspected, type PackageInfo } from './inspect.js';
-export { listBundleFiles, scanBundle, type BundleFile, type Progress } from './scan.js';
-export { verifyBundle, checkRequirements, checkManifest, formatBundleIssues, BundleVerificationError, type BundleIssue, type VerifyResult } from './verify.js';
-export { packBundle, type PackResult } from './pack.js';
-export {
-  uploadBundlePath,
-  uploadFileResumable,
-  bundlePathPresent,
-  distributeBundle,
-  entriesUnder,
-  type UploadProgress,
-  type UploadReport,
-  type FileReport,
-  type UploadOptions,
-} from './distribute.js';
-export { localBundle, verifiedBundle, withoutBundleSteps, type BundleSource } from './source.js';
+export { groupPackages, hostPackageGroups, versionMatches, type PackageGroup, type PackageRef } from './packages.js';

@@ -3,7 +3,7 @@
 //
 //   bundle.yaml                                  the manifest: kind, name, version, path, size, sha256 per artifact
 //   packages/<os>/<group>/*.rpm | *.deb          OS packages with their dependencies, one directory per OS family and
-//                                                group (src/plan/packages.ts): installed with one dnf/dpkg call each
+//                                                group (./packages.ts): installed with one dnf/dpkg call each
 //   images/<sanitized image reference>.tar       one image archive per image (`docker save` or `ctr images export`),
 //                                                holding exactly the reference it is named after
 //   charts/<chart>-<version>.tgz                 Helm charts at their pinned versions (`helm pull`)
@@ -13,7 +13,7 @@
 //
 // The same tree is unpacked at spec.offline.bundleDir on every host (each host receives only what it needs).
 import type { HostSpec } from '../spec/schema.js';
-import type { PackageGroup } from '../plan/packages.js';
+import type { PackageGroup } from './packages.js';
 
 export type HostOS = HostSpec['os'];
 

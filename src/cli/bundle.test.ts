@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FIXTURES, loadFixture, ROOT } from '../../test/support/fixtures.js';
 import { deriveView } from '../spec/derive.js';
-import { makeBundle } from '../bundle/testing.js';
+import { makeBundle } from '../bundle/io/testing.js';
 import { run, type Io } from './commands.js';
 
 function capture(cwd = ROOT): Io & { out: string; err: string } {

@@ -7,10 +7,10 @@ import type { ClusterSpec } from '../spec/schema.js';
 import { deriveView, type ClusterView } from '../spec/derive.js';
 import { MissingInputsError, type Prepared } from '../install/index.js';
 import { bundleContents, bundleNotes, type BundleRequirement } from '../bundle/contents.js';
-import { formatBundleIssues, verifyBundle, type VerifyResult } from '../bundle/verify.js';
-import { packBundle } from '../bundle/pack.js';
-import { verifiedBundle, type BundleSource } from '../bundle/source.js';
-import type { Progress } from '../bundle/scan.js';
+import { formatBundleIssues, verifyBundle, type VerifyResult } from '../bundle/io/verify.js';
+import { packBundle } from '../bundle/io/pack.js';
+import { verifiedBundle, type BundleSource } from '../bundle/io/source.js';
+import type { Progress } from '../bundle/io/scan.js';
 
 interface Io {
   stdout(s: string): void;

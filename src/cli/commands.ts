@@ -5,33 +5,26 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { parseSpec } from '../spec/load.js';
 import { formatIssues, type SpecIssue } from '../spec/issues.js';
 import type { ClusterSpec } from '../spec/schema.js';
-import type { Secrets } from '../generators/types.js';
+import type { Secrets } from '../secrets/types.js';
 import { unignoredInGit } from '../secrets/git.js';
-import { ensureDir, OutputDirError, writeRendered } from '../generators/output.js';
+import { ensureDir, OutputDirError, writeRendered } from '../output.js';
 import { loadOrCreateSecrets } from '../secrets/secrets.js';
 import { EXAMPLE_SPEC_PATH, exampleSpecText } from '../spec/example.js';
 import { formatPlan } from '../plan/index.js';
-import { deriveView, type ClusterView } from '../spec/derive.js';
-import { FileJournal, MemoryJournal, type Journal } from '../runner/journal.js';
-import type { RunEvent, RunSummary } from '../runner/runner.js';
-import type { Plan } from '../plan/types.js';
+import { deriveView } from '../spec/derive.js';
+import { FileJournal, MemoryJournal } from '../runner/journal.js';
 import type { DryRunExecutor } from '../executors/dry-run/dry-run.js';
-import { EXECUTOR_KINDS, prepareInstall, runInstall, type ExecutorKind, type ExecutorPool, type Prepared } from '../install/index.js';
-import type { BundleSource } from '../bundle/source.js';
-import { progressPrinter } from './progress.js';
+import { EXECUTOR_KINDS, prepareInstall, type ExecutorKind } from '../install/index.js';
+import { applyLocal, bundleDirArg, missingText } from './apply-local.js';
 import { remoteApply, remoteStatus, remoteTarget } from './remote.js';
 import { serveCommand } from './serve.js';
 import { ENV_HELP } from '../api/config.js';
 import { BUNDLE_OPTIONS, BUNDLE_USAGE, bundleCommand, bundleForApply } from './bundle.js';
 import { REHEARSE_OPTIONS, REHEARSE_USAGE, rehearseCommand } from '../rehearse/cli.js';
 
-export interface Io {
-  stdout(s: string): void;
-  stderr(s: string): void;
-  readFile(path: string): string;
-  cwd: string;
-  isTTY: boolean;
-}
+import type { Io } from './io.js';
+
+export type { Io };
 
 export const EXIT_OK = 0;
 export const EXIT_FAIL = 1;
@@ -190,7 +183,7 @@ exit code is the install's final status. Ctrl-C asks the server to cancel (twice
     usage: REHEARSE_USAGE(SECRETS_HELP),
     options: REHEARSE_OPTIONS,
     run: ({ values, positionals }, io) =>
-      rehearseCommand(values, positionals, io, { loadSpec: loadSpecArg, printWarnings, secretsFor, applyLocal }),
+      rehearseCommand(values, positionals, io, { loadSpec: loadSpecArg, printWarnings, secretsFor }),
   },
   serve: {
     summary: 'run the REST service',
@@ -326,49 +319,6 @@ Files made from bundle files (Calico's calico.yaml) need the bundle; without it 
     },
   },
 };
-
-/** What `apply` (without --server) and `rehearse` hand to applyLocal: the same install path for both. */
-export interface LocalApply {
-  /** from prepareInstall: the render and the plan */
-  prepared: Prepared;
-  /** bundleForApply's verified bundle (checked before any host is touched); absent only in a dry run without one */
-  bundle?: BundleSource | undefined;
-  journal: Journal;
-  concurrency: number;
-  verbose: boolean;
-  knownHosts?: string | undefined;
-  signal: AbortSignal;
-  io: Io;
-  /** every run event, besides the progress lines */
-  onEvent?: (e: RunEvent) => void;
-}
-
-/** Runs a prepared install (src/install) with live progress on stdout. */
-export async function applyLocal(o: LocalApply): Promise<{ summary: RunSummary; plan: Plan; executors: ExecutorPool }> {
-  const print = progressPrinter((s) => o.io.stdout(s), { verbose: o.verbose });
-  const { summary, executors } = await runInstall(o.prepared, {
-    journal: o.journal,
-    concurrency: o.concurrency,
-    signal: o.signal,
-    executors: { knownHostsFile: o.knownHosts },
-    ...(o.bundle ? { bundle: o.bundle } : {}),
-    onEvent: (e) => {
-      print(e);
-      o.onEvent?.(e);
-    },
-  });
-  return { summary, plan: o.prepared.plan, executors };
-}
-
-/** --bundle DIR, or the spec's offline.bundleDir, relative to the working directory. */
-export function bundleDirArg(view: ClusterView, values: Record<string, unknown>, io: Io): string {
-  return resolve(io.cwd, (values.bundle as string | undefined) ?? view.cluster.spec.offline.bundleDir);
-}
-
-/** What is missing from this machine for an install, in one phrase. */
-export function missingText(p: Prepared): string {
-  return p.missing[0] === p.bundle.dir ? `no offline bundle at ${p.bundle.dir} (--bundle DIR)` : `the offline bundle at ${p.bundle.dir} lacks ${p.missing.join(', ')}`;
-}
 
 /** The secrets file for a (valid) spec: loaded, or created with fresh values, or completed; undefined after printing why not. */
 function secretsFor(spec: ClusterSpec, values: Record<string, unknown>, io: Io): Secrets | undefined {

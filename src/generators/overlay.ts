@@ -8,7 +8,6 @@
 // set lacks CAP_SYS_RESOURCE, so inside a node runc cannot set a container's oom_score_adj and kube-proxy cannot
 // raise nf_conntrack_max; the kernel's modules are built in; sysctls outside the network namespace belong to the
 // machine and every other container on it.
-import type { Facts } from './types.js';
 
 export type OverlayName = 'container-node';
 
@@ -69,11 +68,11 @@ export const OVERLAYS: Record<OverlayName, Overlay> = {
   },
 };
 
-export function overlayOf(facts: Pick<Facts, 'overlay'>): Overlay | undefined {
+export function overlayOf(facts: { overlay?: OverlayName }): Overlay | undefined {
   return facts.overlay ? OVERLAYS[facts.overlay] : undefined;
 }
 
-export function hasOverlay(facts: Pick<Facts, 'overlay'>, name: OverlayName): boolean {
+export function hasOverlay(facts: { overlay?: OverlayName }, name: OverlayName): boolean {
   return facts.overlay === name;
 }
 

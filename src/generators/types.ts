@@ -3,19 +3,7 @@
 import type { ClusterView } from '../spec/derive.js';
 import type { ClusterPhase, HostPhase } from '../phases.js';
 import type { HelmRelease } from './manifests/helm.js';
-
-export interface Secrets {
-  /** kubeadm bootstrap token, [a-z0-9]{6}.[a-z0-9]{16} */
-  bootstrapToken: string;
-  /** kubeadm certificate key for --upload-certs: 64 hex chars (32 bytes) */
-  certificateKey: string;
-  /** The cluster CA, created before kubeadm init so that join configs can pin its hash. PEM. */
-  ca: { cert: string; key: string };
-  /** Passwords by reference name (spec: authPassRef, adminPasswordRef, secretKeyRef, apiKeyRef). */
-  passwords: Record<string, string>;
-  /** SSH private keys by reference name: a path on the machine running airgap-k8s. */
-  sshKeys: Record<string, { path: string }>;
-}
+import type { Secrets } from '../secrets/types.js';
 
 /** Texts read from the offline bundle by the (impure) caller and transformed by pure generators. */
 export interface UpstreamTexts {

@@ -3,7 +3,7 @@
 // ask for a pool by kind; none of them constructs an executor itself.
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ClusterView, HostView } from '../spec/derive.js';
-import type { Secrets } from '../generators/types.js';
+import type { Secrets } from '../secrets/types.js';
 import { ExecAbortedError, type Executor, type RunOptions, type RunResult } from '../executors/executor.js';
 import { DryRunExecutor } from '../executors/dry-run/dry-run.js';
 import { LocalExecutor } from '../executors/local/local.js';

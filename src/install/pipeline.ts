@@ -5,12 +5,13 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { ClusterView } from '../spec/derive.js';
-import type { Facts, GeneratedFile, Secrets } from '../generators/types.js';
+import type { Facts, GeneratedFile } from '../generators/types.js';
+import type { Secrets } from '../secrets/types.js';
 import { outputPath, renderUnits, sortedFiles } from '../generators/index.js';
 import { planFromUnits } from '../plan/build.js';
 import type { Plan } from '../plan/types.js';
 import { factsFromSecrets } from '../secrets/secrets.js';
-import { localBundle, type BundleSource } from '../bundle/source.js';
+import { localBundle, type BundleSource } from '../bundle/io/source.js';
 import type { Journal } from '../runner/journal.js';
 import { secretValues } from '../runner/redact.js';
 import { runPlan, type RunEvent, type RunSummary } from '../runner/runner.js';

@@ -11,7 +11,7 @@ import { outputPath, type ClusterUnit, type Facts, type HostFile, type HostUnit,
 import { overlayOf } from '../generators/overlay.js';
 import { kubeadmImages } from '../images.js';
 import { ADMIN_KUBECONFIG, KUBEADM_INIT_CONFIG, KUBEADM_JOIN_CONFIG, KUBEADM_LOCK, KUBELET_KUBECONFIG } from '../host-paths.js';
-import { groupPackages, hostPackageGroups, packageDir, packageManager, type PackageGroup } from './packages.js';
+import { groupPackages, hostPackageGroups, packageDir, packageManager, type PackageGroup } from '../bundle/packages.js';
 import { bundleContents, hostUploads, registryPushes } from '../bundle/contents.js';
 import { IMAGES_DIR } from '../bundle/layout.js';
 import { PHASES, type HostPhase, type Phase, type PhaseName, type Plan, type Retry, type Step } from './types.js';

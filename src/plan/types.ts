@@ -2,6 +2,7 @@
 // plane), with an idempotency probe, a timeout and a retry policy. It can be printed, golden-tested, diffed,
 // stored and resumed. Step payloads never contain secrets: files are referenced by output path and sha256.
 import type { Overlay } from '../generators/overlay.js';
+import type { PackageRef } from '../bundle/packages.js';
 
 export { PHASES, type PhaseName, type HostPhase, type ClusterPhase } from '../phases.js';
 import type { PhaseName } from '../phases.js';
@@ -20,12 +21,6 @@ export type Probe =
   | { kind: 'kube-diff'; source: string }
   /** the host holds every bundle file below localPath with its sha256 (bundle.yaml), and nothing unlisted */
   | { kind: 'bundle-files'; localPath: string; remotePath: string };
-
-/** A package by name, with the version prefix that must be installed when it matters (kubeadm 1.34.3). */
-export interface PackageRef {
-  name: string;
-  version?: string;
-}
 
 export interface Retry {
   attempts: number;
@@ -71,7 +66,7 @@ export type Step = StepBase &
     | {
         /**
          * Part of the offline bundle from the machine running airgap-k8s to the host: a bundle file or directory
-         * (every bundle.yaml entry below it), resumable, verified with sha256 on the host (src/bundle/distribute.ts)
+         * (every bundle.yaml entry below it), resumable, verified with sha256 on the host (src/bundle/io/distribute.ts)
          */
         kind: 'upload';
         /** bundle-relative path: packages/rhel8/kubernetes, images, charts/dify-0.37.0.tgz */
@@ -80,7 +75,7 @@ export type Step = StepBase &
         sha256?: string;
       }
     | {
-        /** the local bundle is complete for the spec and intact (src/bundle/verify.ts); touches no host */
+        /** the local bundle is complete for the spec and intact (src/bundle/io/verify.ts); touches no host */
         kind: 'verify-bundle';
       }
     | {

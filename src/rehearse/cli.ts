@@ -1,13 +1,14 @@
 // `airgap-k8s rehearse SPEC --bundle DIR`: the dress rehearsal. The spec is checked and the bundle verified before
 // anything is made (exit 2, nothing created); then one node container per host (./nodes.ts) and the SAME install
-// path as `apply --executor kind` (applyLocal in src/cli/commands.ts, which renders with the container-node
-// overlay), a report, and removal unless --keep. The command's dependencies on src/cli/commands.ts come in as
-// arguments (as `bundle` gets them), so there is no import cycle.
+// path as `apply --executor kind` (src/install through applyLocal, which renders with the container-node overlay),
+// a report, and removal unless --keep. The command's dependencies on src/cli/commands.ts come in as arguments (as
+// `bundle` gets them), so there is no import cycle.
 import { chmodSync, existsSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import type { Io, LocalApply } from '../cli/commands.js';
+import type { Io } from '../cli/io.js';
+import { applyLocal } from '../cli/apply-local.js';
 import { bundleForApply } from '../cli/bundle.js';
-import type { Secrets } from '../generators/types.js';
+import type { Secrets } from '../secrets/types.js';
 import { executorsFor, prepareInstall } from '../install/index.js';
 import { formatIssues, type SpecIssue } from '../spec/issues.js';
 import { parseSpec } from '../spec/load.js';
@@ -33,7 +34,6 @@ export interface RehearseDeps {
   loadSpec(arg: string | undefined, io: Io): Loaded;
   printWarnings(warnings: SpecIssue[], io: Io): void;
   secretsFor(spec: ClusterSpec, values: Record<string, unknown>, io: Io): Secrets | undefined;
-  applyLocal(o: LocalApply): Promise<{ summary: RunSummary; plan: Plan }>;
 }
 
 export const REHEARSE_USAGE = (secretsHelp: string) => `Usage: airgap-k8s rehearse SPEC --bundle DIR [--subnet CIDR] [--keep] [--image IMG] [options]
@@ -234,7 +234,7 @@ export async function rehearseCommand(values: Record<string, unknown>, positiona
     let crash: Error | undefined;
     const journal = journalFile ? new FileJournal(journalFile) : new MemoryJournal();
     try {
-      result = await deps.applyLocal({
+      result = await applyLocal({
         prepared,
         bundle: b.bundle,
         journal,

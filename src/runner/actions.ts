@@ -4,10 +4,10 @@
 import type { Executor, RunResult } from '../executors/executor.js';
 import { hostPath, writeFileAtomic } from '../executors/ops.js';
 import { KUBECONFIG } from '../plan/build.js';
-import { versionMatches } from '../plan/packages.js';
-import type { PackageRef, Probe, Step } from '../plan/types.js';
-import { bundlePathPresent, uploadBundlePath, type UploadProgress } from '../bundle/distribute.js';
-import type { BundleSource } from '../bundle/source.js';
+import type { Probe, Step } from '../plan/types.js';
+import { versionMatches, type PackageRef } from '../bundle/packages.js';
+import { bundlePathPresent, uploadBundlePath, type UploadProgress } from '../bundle/io/distribute.js';
+import type { BundleSource } from '../bundle/io/source.js';
 import { waitUnlessAborted } from './wait.js';
 
 export interface StepContext {

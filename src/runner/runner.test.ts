@@ -9,7 +9,7 @@ import { loadFixture, testFacts } from '../../test/support/fixtures.js';
 import { MemoryJournal } from './journal.js';
 import { runPlan, type RunEvent } from './runner.js';
 import { secretValues } from './redact.js';
-import { withoutBundleSteps } from '../bundle/source.js';
+import { withoutBundleSteps } from '../bundle/io/source.js';
 
 function setup(respond?: (host: string, argv: readonly string[]) => DryRunResponse | undefined) {
   const spec = loadFixture('runbook-ha');

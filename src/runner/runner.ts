@@ -8,8 +8,8 @@ import { perform, probe } from './actions.js';
 import type { Journal } from './journal.js';
 import { Redactor } from './redact.js';
 import { waitUnlessAborted } from './wait.js';
-import type { BundleSource } from '../bundle/source.js';
-import type { UploadProgress } from '../bundle/distribute.js';
+import type { BundleSource } from '../bundle/io/source.js';
+import type { UploadProgress } from '../bundle/io/distribute.js';
 
 export type RunEvent =
   | { type: 'run-started'; cluster: string; phases: number; steps: number }

@@ -11,14 +11,11 @@ import yaml from 'js-yaml';
 import { z } from 'zod';
 import type { ClusterSpec } from '../spec/schema.js';
 import { formatPath, type SpecIssue } from '../spec/issues.js';
-import type { Facts, Secrets } from '../generators/types.js';
+import type { Facts } from '../generators/types.js';
+import { VRRP_PASS, type Secrets } from './types.js';
 
 const Pem = (label: string) =>
   z.string().regex(new RegExp(`^-----BEGIN ${label}-----\\n[A-Za-z0-9+/=\\n]+-----END ${label}-----\\n?$`), `must be a PEM ${label}`);
-
-/** VRRP auth_pass: keepalived uses 8 chars at most; no quotes, spaces, or '$' (keepalived expands $NAME even
- * inside quotes). The generator quotes it, so '#', '!' and braces are safe. */
-export const VRRP_PASS = /^[A-Za-z0-9!%&()*+,./:;<=>?@^_{|}~-]{1,8}$/;
 
 export const SecretsFile = z.strictObject({
   bootstrapToken: z.string().regex(/^[a-z0-9]{6}\.[a-z0-9]{16}$/, 'must be a kubeadm token: [a-z0-9]{6}.[a-z0-9]{16}'),

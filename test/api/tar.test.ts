@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { tar, tarGz, type TarEntry } from '../../src/api/tar.js';
+import { tar, tarGz, type TarEntry } from '../../src/bundle/io/tar.js';
 import { listTar } from './tar-read.js';
 
 const long = `c/${'very-long-directory-name/'.repeat(4)}${'x'.repeat(60)}.yaml`; // > 100 bytes: ustar prefix

@@ -4,8 +4,8 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { tar } from '../../src/api/tar.js';
-import { TarScanner } from '../../src/bundle/tar-scan.js';
+import { tar } from '../../src/bundle/io/tar.js';
+import { TarScanner } from '../../src/bundle/io/tar-scan.js';
 
 export function sh(argv: string[], opts: { input?: string | Buffer } = {}): string {
   const r = spawnSync(argv[0]!, argv.slice(1), { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024, ...opts });

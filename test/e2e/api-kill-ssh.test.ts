@@ -23,11 +23,11 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, 
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { tar } from '../../src/api/tar.js';
+import { tar } from '../../src/bundle/io/tar.js';
 import { bundleContents } from '../../src/bundle/contents.js';
 import { packagesPath } from '../../src/bundle/layout.js';
-import { packBundle } from '../../src/bundle/pack.js';
-import { TarScanner } from '../../src/bundle/tar-scan.js';
+import { packBundle } from '../../src/bundle/io/pack.js';
+import { TarScanner } from '../../src/bundle/io/tar-scan.js';
 import { completeSecrets, parseSecrets, writeSecretsFile } from '../../src/secrets/secrets.js';
 import { deriveView } from '../../src/spec/derive.js';
 import { parseSpec } from '../../src/spec/load.js';

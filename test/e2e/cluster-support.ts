@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
-import { localBundle } from '../../src/bundle/source.js';
+import { localBundle } from '../../src/bundle/io/source.js';
 import { KindExecutor } from '../../src/executors/kind/kind.js';
 import type { Executor } from '../../src/executors/executor.js';
 import { readFile } from '../../src/executors/ops.js';
@@ -16,7 +16,7 @@ import type { Journal } from '../../src/runner/journal.js';
 import { secretValues } from '../../src/runner/redact.js';
 import { runPlan, type RunEvent, type RunSummary } from '../../src/runner/runner.js';
 import { factsFromSecrets, loadOrCreateSecrets } from '../../src/secrets/secrets.js';
-import type { Secrets } from '../../src/generators/types.js';
+import type { Secrets } from '../../src/secrets/types.js';
 import type { ClusterView } from '../../src/spec/derive.js';
 import type { Testbed } from '../testbed/testbed.js';
 import { REHEARSAL_SPEC, viewOf } from '../supply/supply.js';

@@ -16,7 +16,7 @@ import { runPlan, type RunEvent, type RunSummary } from '../../src/runner/runner
 import { factsFromSecrets, parseSecrets } from '../../src/secrets/secrets.js';
 import { deriveView, type ClusterView } from '../../src/spec/derive.js';
 import { parseSpec } from '../../src/spec/load.js';
-import type { Secrets } from '../../src/generators/types.js';
+import type { Secrets } from '../../src/secrets/types.js';
 import { FIXTURES } from '../support/fixtures.js';
 import { type Testbed, type TestbedHost, sleep, waitFor } from '../testbed/testbed.js';
 

@@ -14,7 +14,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { verifyBundle } from '../../src/bundle/verify.js';
+import { verifyBundle } from '../../src/bundle/io/verify.js';
 import { imageArchivePath } from '../../src/bundle/layout.js';
 import { renderView } from '../../src/generators/index.js';
 import type { HostFile } from '../../src/generators/types.js';

@@ -15,7 +15,7 @@ import { ApiError } from '../errors.js';
 import { SecretsError } from '../jobs.js';
 import { eventStream } from '../sse.js';
 import { ConflictError, type ClusterRecord, type ExecutorKind, type Store } from '../store.js';
-import { tarGz } from '../tar.js';
+import { tarGz } from '../../bundle/io/tar.js';
 import {
   Accepted,
   Cancelled,

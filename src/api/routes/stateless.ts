@@ -2,7 +2,7 @@
 import { createRoute } from '@hono/zod-openapi';
 import { completeSecrets, newBootstrapToken, newClusterCAAsync } from '../../secrets/secrets.js';
 import { randomBytes } from 'node:crypto';
-import type { Secrets } from '../../generators/types.js';
+import type { Secrets } from '../../secrets/types.js';
 import { outputPath } from '../../generators/index.js';
 import { Redactor, secretValues } from '../../runner/redact.js';
 import { sha256 } from '../../plan/build.js';

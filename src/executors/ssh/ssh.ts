@@ -23,7 +23,7 @@ import { createReadStream, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import type { Client as Ssh2Client, ClientChannel, ConnectConfig, ServerHostKeyAlgorithm } from 'ssh2';
 import type { HostView } from '../../spec/derive.js';
-import type { Secrets } from '../../generators/types.js';
+import type { Secrets } from '../../secrets/types.js';
 import { checkRun, Collector, normalizeSignal, settle, watchStop } from '../common.js';
 import { ExecAbortedError, ExecConnectionError, shellQuote, type Executor, type RunOptions, type RunResult } from '../executor.js';
 import { KILL_SCRIPT, PID_ANNOUNCE, PidFilter } from '../process-group.js';

@@ -6,7 +6,7 @@
 import type { ClusterView, HostView } from '../../spec/derive.js';
 import { parseCidr } from '../../spec/net.js';
 import type { HostSpec } from '../../spec/schema.js';
-import { VRRP_PASS } from '../../secrets/secrets.js';
+import { VRRP_PASS } from '../../secrets/types.js';
 import { hashMarker, lines, shellScript } from '../render/marker.js';
 import { hostFile, type Facts, type Generator, hostUnits, type HostUnit } from '../types.js';
 

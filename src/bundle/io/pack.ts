@@ -1,14 +1,14 @@
 // `bundle pack DIR -o FILE [--gzip]`: one pass over the directory that hashes and inspects every file while writing
-// it into a tar (the project's one tar writer, src/api/tar.ts, used entry by entry so gigabytes stream through), then
+// it into a tar (the project's one tar writer, ./tar.ts, used entry by entry so gigabytes stream through), then
 // bundle.yaml, which is also written into DIR. Without -o only bundle.yaml is written.
 // Compression: gzip (node's zlib). zstd would need a native module on Node 20, so it is not offered.
 import { createWriteStream, renameSync, rmSync, writeFileSync, type WriteStream } from 'node:fs';
 import { join, resolve, relative } from 'node:path';
 import { createGzip, type Gzip } from 'node:zlib';
-import { entryHeader, entryPadding, TAR_END } from '../api/tar.js';
+import { entryHeader, entryPadding, TAR_END } from './tar.js';
 import { inspectFile, type Inspected } from './inspect.js';
-import { MANIFEST_FILE } from './layout.js';
-import { manifestText, newManifest, type BundleManifest } from './manifest.js';
+import { MANIFEST_FILE } from '../layout.js';
+import { manifestText, newManifest, type BundleManifest } from '../manifest.js';
 import { listBundleFiles, type Progress } from './scan.js';
 import type { BundleIssue } from './verify.js';
 

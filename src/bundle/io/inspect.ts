@@ -10,10 +10,10 @@ import { open } from 'node:fs/promises';
 import { posix } from 'node:path';
 import { createGunzip, gunzipSync, type Gunzip } from 'node:zlib';
 import yaml from 'js-yaml';
-import { formatImage, parseImage } from '../images.js';
-import { HostOS, type HostSpec } from '../spec/schema.js';
-import type { Artifact } from './manifest.js';
-import { BIN_DIR, CHARTS_DIR, IMAGES_DIR, MANIFESTS_DIR, MODELS_DIR, PACKAGES_DIR } from './layout.js';
+import { formatImage, parseImage } from '../../images.js';
+import { HostOS, type HostSpec } from '../../spec/schema.js';
+import type { Artifact } from '../manifest.js';
+import { BIN_DIR, CHARTS_DIR, IMAGES_DIR, MANIFESTS_DIR, MODELS_DIR, PACKAGES_DIR } from '../layout.js';
 import { TarScanner } from './tar-scan.js';
 
 export interface Inspected {

@@ -14,10 +14,10 @@
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
-import { ExecConnectionError, ExecError, type Executor } from '../executors/executor.js';
-import { hostPath } from '../executors/ops.js';
-import { isUnder } from './layout.js';
-import type { Artifact, BundleManifest } from './manifest.js';
+import { ExecConnectionError, ExecError, type Executor } from '../../executors/executor.js';
+import { hostPath } from '../../executors/ops.js';
+import { isUnder } from '../layout.js';
+import type { Artifact, BundleManifest } from '../manifest.js';
 
 const MiB = 1024 * 1024;
 

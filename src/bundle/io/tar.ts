@@ -1,5 +1,6 @@
-// A small ustar writer (POSIX.1-1988 + pax extended headers for long paths) and gzip: the rendered files as one
-// download. Deterministic: entries in the given order, fixed mtime, uid/gid 0, so the same files give the same bytes.
+// A small ustar writer (POSIX.1-1988 + pax extended headers for long paths) and gzip: the project's one tar writer,
+// for the bundle (./pack.ts, entry by entry) and the API's rendered files as one download; ./tar-scan.ts reads.
+// Deterministic: entries in the given order, fixed mtime, uid/gid 0, so the same files give the same bytes.
 import { gzipSync } from 'node:zlib';
 
 export interface TarEntry {

@@ -1,9 +1,9 @@
 // The bundle as the runner sees it: a local directory and its manifest, verified against the spec once per run.
 // The plan's `preflight/local/bundle` step and every `upload` step go through verified(), so no host is touched
 // (and nothing is uploaded) from a bundle with a single problem.
-import type { ClusterView } from '../spec/derive.js';
-import type { Plan } from '../plan/types.js';
-import type { BundleManifest } from './manifest.js';
+import type { ClusterView } from '../../spec/derive.js';
+import type { Plan } from '../../plan/types.js';
+import type { BundleManifest } from '../manifest.js';
 import type { Progress } from './scan.js';
 import { BundleVerificationError, verifyBundle, type VerifyResult } from './verify.js';
 

@@ -2,7 +2,7 @@
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { inspectFile, type Inspected } from './inspect.js';
-import { MANIFEST_FILE } from './layout.js';
+import { MANIFEST_FILE } from '../layout.js';
 
 export interface BundleFile {
   /** bundle-relative, '/'-separated */

@@ -3,7 +3,12 @@
 // install is `dnf --disablerepo='*' localinstall` / `dpkg -i` of one directory. The bundle issue lists the same
 // groups for the person preparing the bundle on a connected machine.
 import type { ClusterView, HostView } from '../spec/derive.js';
-import type { PackageRef } from './types.js';
+
+/** A package by name, with the version prefix that must be installed when it matters (kubeadm 1.34.3). */
+export interface PackageRef {
+  name: string;
+  version?: string;
+}
 
 export type PackageGroup = 'kubernetes' | 'containerd' | 'load-balancer' | 'nvidia-container-toolkit';
 

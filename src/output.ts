@@ -1,8 +1,9 @@
-// Writing rendered files to a directory: DIR/hosts/<host>/<abs path>, DIR/cluster/..., DIR/images.txt.
+// Writing rendered files to a directory: DIR/hosts/<host>/<abs path>, DIR/cluster/..., DIR/images.txt. Kept out of
+// src/generators/ (which never touches the filesystem): the generators make the files, this writes them.
 // Secret-bearing files are created 0600 from the first byte; everything is written to a temp name then renamed.
 import { chmodSync, mkdirSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { outputPath, type GeneratedFile } from './types.js';
+import { outputPath, type GeneratedFile } from './generators/types.js';
 
 /** An output directory that cannot be made or written: names the path and the cause. */
 export class OutputDirError extends Error {}

@@ -5,12 +5,12 @@
 // problem stands (the plan's preflight step `preflight/local/bundle` runs this; the CLI runs it before connecting).
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import type { ClusterView } from '../spec/derive.js';
-import { versionMatches } from '../plan/packages.js';
-import { bundleContents, type BundleRequirement } from './contents.js';
+import type { ClusterView } from '../../spec/derive.js';
+import { versionMatches } from '../packages.js';
+import { bundleContents, type BundleRequirement } from '../contents.js';
 import { normalizeImage, type Inspected } from './inspect.js';
-import { isUnder, MANIFEST_FILE, packageExtension } from './layout.js';
-import { newManifest, parseManifest, type Artifact, type BundleManifest } from './manifest.js';
+import { isUnder, MANIFEST_FILE, packageExtension } from '../layout.js';
+import { newManifest, parseManifest, type Artifact, type BundleManifest } from '../manifest.js';
 import { scanBundle, type Progress } from './scan.js';
 
 export type BundleIssueCode =

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { entryHeader, entryPadding, tar, TAR_END } from '../api/tar.js';
+import { entryHeader, entryPadding, tar, TAR_END } from './tar.js';
 import { archiveImages, classify, debFromFileName, inspectFile, parseDebHeader, parseRpmHeader } from './inspect.js';
 import { TarScanner } from './tar-scan.js';
 import { fakeElf, makeChart, makeDeb, makeDockerArchive, makeOciArchive, makeRpm } from './testing.js';
@@ -110,7 +110,7 @@ describe('classification and metadata from the file itself', () => {
   });
 });
 
-describe('tar: the one writer (src/api/tar.ts) and the streaming reader', () => {
+describe('tar: the one writer (./tar.ts) and the streaming reader', () => {
   it('reads pax long paths and sizes beyond 8 GiB from headers the writer makes', () => {
     const long = `models/${'deep/'.repeat(40)}weights.safetensors`;
     const seen: { path: string; size: number }[] = [];

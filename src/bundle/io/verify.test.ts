@@ -3,10 +3,10 @@ import { cpSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, trunca
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadFixture } from '../../test/support/fixtures.js';
-import { deriveView } from '../spec/derive.js';
-import { imageArchivePath } from './layout.js';
-import { manifestText, parseManifest } from './manifest.js';
+import { loadFixture } from '../../../test/support/fixtures.js';
+import { deriveView } from '../../spec/derive.js';
+import { imageArchivePath } from '../layout.js';
+import { manifestText, parseManifest } from '../manifest.js';
 import { packBundle } from './pack.js';
 import { makeBundle, makeDeb, makeDockerArchive, makeRpm } from './testing.js';
 import { verifyBundle, type BundleIssue } from './verify.js';

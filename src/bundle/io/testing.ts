@@ -6,9 +6,9 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { tar, tarGz } from '../api/tar.js';
-import type { ClusterView } from '../spec/derive.js';
-import { bundleContents } from './contents.js';
+import { tar, tarGz } from './tar.js';
+import type { ClusterView } from '../../spec/derive.js';
+import { bundleContents } from '../contents.js';
 
 const MTIME = 946_684_800;
 
@@ -191,7 +191,7 @@ export function makeBundle(root: string, view: ClusterView, opts: { modelBytes?:
         break;
       case 'manifest':
         // the hand-written stand-in for calico.yaml the transform tests use (v3.27.0 images)
-        put(root, r.path, readFileSync(new URL('../../fixtures/upstream/calico-excerpt.yaml', import.meta.url), 'utf8').replaceAll('v3.27.0', r.version));
+        put(root, r.path, readFileSync(new URL('../../../fixtures/upstream/calico-excerpt.yaml', import.meta.url), 'utf8').replaceAll('v3.27.0', r.version));
         break;
       case 'model':
         if (r.directory) put(root, `${r.path}/config.json`, '{}\n');

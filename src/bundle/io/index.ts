@@ -1,0 +1,18 @@
+// The offline bundle, the I/O part: a bundle directory read (scan, inspect), checked against a spec (verify), packed
+// into one tar, and delivered to hosts over an executor (distribute). Built on the pure part in ../.
+export { inspectFile, parseRpmHeader, parseDebHeader, archiveImages, type Inspected, type PackageInfo } from './inspect.js';
+export { listBundleFiles, scanBundle, type BundleFile, type Progress } from './scan.js';
+export { verifyBundle, checkRequirements, checkManifest, formatBundleIssues, BundleVerificationError, type BundleIssue, type VerifyResult } from './verify.js';
+export { packBundle, type PackResult } from './pack.js';
+export {
+  uploadBundlePath,
+  uploadFileResumable,
+  bundlePathPresent,
+  distributeBundle,
+  entriesUnder,
+  type UploadProgress,
+  type UploadReport,
+  type FileReport,
+  type UploadOptions,
+} from './distribute.js';
+export { localBundle, verifiedBundle, withoutBundleSteps, type BundleSource } from './source.js';
