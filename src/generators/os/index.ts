@@ -1,5 +1,6 @@
-// OS preparation: kernel modules, sysctls and prepare-os.sh on every host; firewall.sh on RHEL 8 hosts.
+// OS preparation: kernel modules, sysctls and prepare-os.sh on every host; firewall.sh on hosts whose OS runs firewalld.
 import type { ClusterView } from '../../spec/derive.js';
+import { osProfile } from '../../os/profiles.js';
 import { hostFile, type Facts, type GeneratedFile, type Generator } from '../types.js';
 import { FIREWALL_PATH, firewallScript } from './firewall.js';
 import { MODULES_LOAD_PATH, SYSCTL_PATH, isKubeNode, modulesLoadConf, sysctlConf } from './kernel.js';
@@ -19,10 +20,10 @@ export const osGenerator: Generator = {
   },
 };
 
-/** RHEL 8 only: see firewall.ts for why debian12 hosts get no firewall file. */
+/** Hosts whose OS ships firewalld running (RHEL); see firewall.ts for why the others get no firewall file. */
 export const firewallGenerator: Generator = {
   name: 'firewall',
   generate(view: ClusterView): GeneratedFile[] {
-    return view.hosts.filter((h) => h.os === 'rhel8').map((h) => hostFile('firewall', h.name, FIREWALL_PATH, firewallScript(view, h), { mode: 0o755 }));
+    return view.hosts.filter((h) => osProfile(h.os).firewall === 'firewalld').map((h) => hostFile('firewall', h.name, FIREWALL_PATH, firewallScript(view, h), { mode: 0o755 }));
   },
 };
