@@ -2,7 +2,7 @@
 // SELinux, cgroups, the GPU driver image, what a dress rehearsal leaves unchecked. Everything else reads this table
 // (osProfile(h.os).x) instead of comparing OS names, so a new OS is one entry the compiler walks you through: the
 // table is checked against HostOs and OsProfile with `satisfies`, and a missing entry or field does not compile.
-// Pure data; the spec's enum of OS values is derived from the keys (src/spec/schema.ts).
+// Pure data and lookups into it; the spec's enum of OS values is derived from the keys (src/spec/schema.ts).
 
 export type HostOs = 'rhel8' | 'rhel9' | 'debian12';
 
@@ -127,7 +127,7 @@ export const OS_PROFILES = {
     // UNVERIFIED: the minor release is a guess (the newest RHEL 9 NVIDIA is known to list); the validator says so.
     gpuDriverOsTag: 'rhel9.6',
     gpuOperatorSupport:
-      'could not be confirmed for RHEL 9 here: the newest platform-support page at hand (GPU Operator 25.3, Kubernetes 1.29-1.33) lists RHEL 9.2, 9.4, 9.5 and 9.6 (driver containers for x86 only), and an operator-managed driver is pulled as the rhel9.6 image',
+      'could not be confirmed for RHEL 9 here: the newest platform-support page at hand is older (Kubernetes 1.29-1.33) and lists RHEL 9.2, 9.4, 9.5 and 9.6 (driver containers for x86 only); an operator-managed driver is pulled as the rhel9.6 image',
     rehearsal: {
       as: 'debian12',
       unchecked: [
@@ -176,12 +176,19 @@ export function osProfile(os: HostOs): OsProfile {
   return OS_PROFILES[os];
 }
 
+export interface PackageManagerProfile {
+  extension: '.rpm' | '.deb';
+  /** sh script installing every package file of the directory "$1" from the bundle, with no repository */
+  install: string;
+  /** sh script printing the installed version of the package "$1", failing when it is absent */
+  probe: string;
+}
+
 /** What each package manager's files are called and how a host installs and probes them. */
-export const PACKAGE_MANAGERS: Record<PackageManager, { extension: '.rpm' | '.deb'; install: string; probe: string }> = {
+export const PACKAGE_MANAGERS: Record<PackageManager, PackageManagerProfile> = {
   rpm: {
     extension: '.rpm',
     install: 'cd "$1" && dnf --disablerepo="*" --nogpgcheck -y localinstall ./*.rpm',
-    // prints the installed version, fails when absent
     probe: 'rpm -q --qf "%{VERSION}\\n" "$1"',
   },
   dpkg: {
