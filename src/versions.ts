@@ -34,9 +34,3 @@ export const CONTAINERD_MIN_FOR_K8S_134: Record<string, string> = {
 
 export const NVIDIA_CONTAINER_RUNTIME = '/usr/bin/nvidia-container-runtime';
 
-/**
- * The containerd Debian 12 (bookworm) ships: 1.6.20~ds1 (with runc 1.1.5). A debian12 host installs the bundle's
- * packages/debian12/containerd, so another version there means a package from elsewhere (a backport or a build of
- * the site's own); the spec's version is what `bundle verify` and the install's package probe hold it to.
- */
-export const DEBIAN12_CONTAINERD = '1.6.20';

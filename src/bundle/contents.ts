@@ -8,12 +8,13 @@ import { addonImages, helmReleases } from '../generators/manifests/index.js';
 import { calicoUpstreamManifestPath } from '../generators/manifests/calico/calico.js';
 import { groupPackages, hostPackageGroups, type PackageGroup, type PackageRef } from './packages.js';
 import { deriveView } from '../spec/derive.js';
-import { helmBinaryPath, HELM_VERSION, type HostOS, imageArchivePath, IMAGES_DIR, isUnder, packagesPath } from './layout.js';
+import { helmBinaryPath, HELM_VERSION, imageArchivePath, IMAGES_DIR, isUnder, packagesPath } from './layout.js';
+import { osProfile, type HostOs } from '../os/profiles.js';
 
 export type BundleRequirement =
   | {
       kind: 'os-package';
-      os: HostOS;
+      os: HostOs;
       group: PackageGroup;
       /** the directory: packages/<os>/<group> */
       path: string;
@@ -45,38 +46,28 @@ const CHART_REPOS: Record<string, string> = {
   'tigera-operator': 'https://docs.tigera.io/calico/charts',
 };
 
-const PACKAGE_SOURCES: Record<HostOS, Record<PackageGroup, string>> = {
-  rhel8: {
-    containerd: "Docker CE repository (https://download.docker.com/linux/rhel/docker-ce.repo)",
-    kubernetes: 'Kubernetes repository https://pkgs.k8s.io/core:/stable:/v{minor}/rpm/ plus RHEL 8 BaseOS/AppStream',
-    'load-balancer': 'RHEL 8 AppStream',
-    'nvidia-container-toolkit': 'NVIDIA repository (https://nvidia.github.io/libnvidia-container/stable/rpm/nvidia-container-toolkit.repo)',
-  },
-  debian12: {
-    containerd: 'Debian 12 (bookworm) main',
-    kubernetes: 'Kubernetes repository https://pkgs.k8s.io/core:/stable:/v{minor}/deb/ plus Debian 12 main',
-    'load-balancer': 'Debian 12 (bookworm) main',
-    'nvidia-container-toolkit': 'NVIDIA repository (https://nvidia.github.io/libnvidia-container/stable/deb/)',
-  },
-};
-
 const q = (s: string) => (/^[A-Za-z0-9_\/.,:=+@%^-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
 
 /**
  * The fetch command for a package group, run from the bundle root on a connected machine of the same OS release as
  * the hosts (a minimal one: dependencies already installed there are not downloaded).
  */
-function packageFetch(os: HostOS, dir: string, packages: PackageRef[]): string {
-  if (os === 'rhel8') {
-    const specs = packages.map((p) => q(p.version ? `${p.name}-${p.version}` : p.name)).join(' ');
-    return `mkdir -p ${dir} && yumdownloader --resolve --destdir ${dir} ${specs}`;
+function packageFetch(os: HostOs, dir: string, packages: PackageRef[]): string {
+  const p = osProfile(os).packages;
+  switch (p.manager) {
+    case 'rpm': {
+      const specs = packages.map((r) => q(r.version ? `${r.name}-${r.version}` : r.name)).join(' ');
+      return `mkdir -p ${dir} && ${p.downloader} --resolve --destdir ${dir} ${specs}`;
+    }
+    case 'dpkg': {
+      const specs = packages.map((r) => q(r.version ? `${r.name}=${r.version}*` : r.name)).join(' ');
+      // apt-get download does not resolve dependencies: the simulated install names the closure (with exact versions)
+      return (
+        `mkdir -p ${dir} && (cd ${dir} && apt-get download $(apt-get install -s --no-install-recommends ${specs} ` +
+        `| sed -nE 's/^Inst ([^ ]+) (\\[[^]]*\\] )?\\(([^ ]+) .*/\\1=\\3/p'))`
+      );
+    }
   }
-  const specs = packages.map((p) => q(p.version ? `${p.name}=${p.version}*` : p.name)).join(' ');
-  // apt-get download does not resolve dependencies: the simulated install names the closure (with exact versions)
-  return (
-    `mkdir -p ${dir} && (cd ${dir} && apt-get download $(apt-get install -s --no-install-recommends ${specs} ` +
-    `| sed -nE 's/^Inst ([^ ]+) (\\[[^]]*\\] )?\\(([^ ]+) .*/\\1=\\3/p'))`
-  );
 }
 
 function imageFetch(ref: string, path: string): string {
@@ -118,7 +109,7 @@ export function bundleContents(view: ClusterView): BundleRequirement[] {
   const minor = view.kubernetesVersion.replace(/^v/, '').split('.').slice(0, 2).join('.');
 
   // packages: per OS family and group, from the hosts that need them
-  const groups = new Map<string, { os: HostOS; group: PackageGroup; host: HostView }>();
+  const groups = new Map<string, { os: HostOs; group: PackageGroup; host: HostView }>();
   for (const h of view.hosts) {
     for (const g of hostPackageGroups(h, view)) {
       const key = packagesPath(h.os, g);
@@ -134,7 +125,7 @@ export function bundleContents(view: ClusterView): BundleRequirement[] {
       path,
       name: `${os}/${group}`,
       packages,
-      source: PACKAGE_SOURCES[os][group].replace('{minor}', minor),
+      source: osProfile(os).packages.sources[group].replace('{minor}', minor),
       fetch: packageFetch(os, path, packages),
     });
   }

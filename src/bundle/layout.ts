@@ -12,10 +12,7 @@
 //   bin/helm-<version>                           the helm binary (linux-amd64) for the first control plane
 //
 // The same tree is unpacked at spec.offline.bundleDir on every host (each host receives only what it needs).
-import type { HostSpec } from '../spec/schema.js';
-import type { PackageGroup } from './packages.js';
-
-export type HostOS = HostSpec['os'];
+import { osProfile, PACKAGE_MANAGERS, type HostOs, type PackageGroup } from '../os/profiles.js';
 
 export const MANIFEST_FILE = 'bundle.yaml';
 export const IMAGES_DIR = 'images';
@@ -28,7 +25,7 @@ export const PACKAGES_DIR = 'packages';
 /** helm for the first control plane: built against the Kubernetes 1.34 client libraries. */
 export const HELM_VERSION = 'v3.19.0';
 
-export function packagesPath(os: HostOS, group: PackageGroup): string {
+export function packagesPath(os: HostOs, group: PackageGroup): string {
   return `${PACKAGES_DIR}/${os}/${group}`;
 }
 
@@ -46,8 +43,8 @@ export function helmBinaryPath(version = HELM_VERSION): string {
 }
 
 /** File extension of the packages of an OS family. */
-export function packageExtension(os: HostOS): '.rpm' | '.deb' {
-  return os === 'rhel8' ? '.rpm' : '.deb';
+export function packageExtension(os: HostOs): '.rpm' | '.deb' {
+  return PACKAGE_MANAGERS[osProfile(os).packages.manager].extension;
 }
 
 /** A bundle-relative path is plain: no leading '/', no '.' or '..' segments, no empty segments. */

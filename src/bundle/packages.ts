@@ -3,6 +3,7 @@
 // install is `dnf --disablerepo='*' localinstall` / `dpkg -i` of one directory. The bundle issue lists the same
 // groups for the person preparing the bundle on a connected machine.
 import type { ClusterView, HostView } from '../spec/derive.js';
+import { osProfile, type HostOs, type PackageGroup, type PackageManager } from '../os/profiles.js';
 
 /** A package by name, with the version prefix that must be installed when it matters (kubeadm 1.34.3). */
 export interface PackageRef {
@@ -10,16 +11,16 @@ export interface PackageRef {
   version?: string;
 }
 
-export type PackageGroup = 'kubernetes' | 'containerd' | 'load-balancer' | 'nvidia-container-toolkit';
+export type { PackageGroup };
 
-export function packageManager(os: HostView['os']): 'rpm' | 'dpkg' {
-  return os === 'rhel8' ? 'rpm' : 'dpkg';
+export function packageManager(os: HostOs): PackageManager {
+  return osProfile(os).packages.manager;
 }
 
 export function groupPackages(group: PackageGroup, host: HostView, view: ClusterView): PackageRef[] {
   const k8s = view.kubernetesVersion.replace(/^v/, '');
   const containerd = view.cluster.spec.containerRuntime.containerd.version;
-  const rhel = host.os === 'rhel8';
+  const names = osProfile(host.os).packages.names;
   switch (group) {
     case 'kubernetes':
       return [
@@ -28,12 +29,12 @@ export function groupPackages(group: PackageGroup, host: HostView, view: Cluster
         { name: 'kubectl', version: k8s },
         { name: 'cri-tools' },
         { name: 'kubernetes-cni' },
-        { name: rhel ? 'conntrack-tools' : 'conntrack' },
+        { name: names.conntrack },
         { name: 'socat' },
       ];
     case 'containerd':
       // RHEL: Docker's containerd.io rpm (the runbook's 1.6.32); Debian: the distribution's containerd.
-      return rhel ? [{ name: 'containerd.io', version: containerd }] : [{ name: 'containerd', version: containerd }];
+      return [{ name: names.containerd, version: containerd }];
     case 'load-balancer':
       return [{ name: 'keepalived' }, { name: 'haproxy' }];
     case 'nvidia-container-toolkit':

@@ -14,6 +14,7 @@ import { ADMIN_KUBECONFIG, KUBEADM_INIT_CONFIG, KUBEADM_JOIN_CONFIG, KUBEADM_LOC
 import { groupPackages, hostPackageGroups, packageDir, packageManager, type PackageGroup } from '../bundle/packages.js';
 import { bundleContents, hostUploads, registryPushes } from '../bundle/contents.js';
 import { IMAGES_DIR } from '../bundle/layout.js';
+import { osReleaseCasePatterns } from '../os/profiles.js';
 import { PHASES, type HostPhase, type Phase, type PhaseName, type Plan, type Retry, type Step } from './types.js';
 import { valuesPath as valuesPathOf } from '../generators/manifests/helm.js';
 
@@ -465,7 +466,7 @@ export const PREFLIGHT_SCRIPT = [
   'fail=0',
   'want="$1"',
   '. /etc/os-release 2>/dev/null || { echo "no /etc/os-release" >&2; exit 1; }',
-  'case "$want:$ID" in rhel8:rhel|rhel8:centos|rhel8:rocky|rhel8:almalinux|debian12:debian) ;; *) echo "expected $want, found $ID $VERSION_ID" >&2; fail=1;; esac',
+  `case "$want:$ID:\${VERSION_ID:-}" in ${osReleaseCasePatterns()}) ;; *) echo "expected $want, found $ID \${VERSION_ID:-}" >&2; fail=1;; esac`,
   'command -v systemctl >/dev/null || { echo "systemd is required" >&2; fail=1; }',
   '[ "$(id -u)" = 0 ] || { echo "must run as root (use sudo)" >&2; fail=1; }',
   '[ "$(stat -fc %T /sys/fs/cgroup 2>/dev/null)" = cgroup2fs ] || echo "warning: cgroup v1 (Kubernetes 1.35 refuses it unless failCgroupV1 is false)" >&2',

@@ -3,6 +3,7 @@
 // stored and resumed. Step payloads never contain secrets: files are referenced by output path and sha256.
 import type { Overlay } from '../generators/overlay.js';
 import type { PackageRef } from '../bundle/packages.js';
+import type { PackageManager } from '../os/profiles.js';
 
 export { PHASES, type PhaseName, type HostPhase, type ClusterPhase } from '../phases.js';
 import type { PhaseName } from '../phases.js';
@@ -12,7 +13,7 @@ export type Probe =
   /** the file exists with this sha256 and mode */
   | { kind: 'file'; path: string; sha256: string; mode: number }
   /** every package is installed (rpm -q / dpkg-query) */
-  | { kind: 'packages'; manager: 'rpm' | 'dpkg'; packages: PackageRef[] }
+  | { kind: 'packages'; manager: PackageManager; packages: PackageRef[] }
   /** the unit is active (and enabled) */
   | { kind: 'service-active'; unit: string }
   /** argv exits 0 */
@@ -90,7 +91,7 @@ export type Step = StepBase &
       }
     | {
         kind: 'install-packages';
-        manager: 'rpm' | 'dpkg';
+        manager: PackageManager;
         /** directory on the host holding the package files (inside the unpacked bundle) */
         dir: string;
         packages: PackageRef[];

@@ -19,7 +19,8 @@ import { FileJournal, MemoryJournal } from '../runner/journal.js';
 import type { RunEvent, RunSummary } from '../runner/runner.js';
 import type { Plan } from '../plan/types.js';
 import { tail } from '../executors/executor.js';
-import { asDebianNodes, checkCidr, RemapError, remapSpec, RHEL8_ON_DEBIAN_NOTES } from './remap.js';
+import { asDebianNodes, checkCidr, RemapError, remapSpec } from './remap.js';
+import { osProfile } from '../os/profiles.js';
 import { createNodes, DEFAULT_NODE_IMAGE, NodesInputError, sweepRehearsals, type RehearsalNodes } from './nodes.js';
 
 const EXIT_OK = 0;
@@ -46,7 +47,7 @@ that has no route out (an install that reaches for the internet fails); then the
 phase, the steps that failed with their errors, the nodes, \`kubectl get nodes -o wide\`), and everything is
 removed unless --keep. The spec and the bundle are checked first: problems exit 2 with nothing created.
 Exit 0 only when the install succeeded. Ctrl-C cancels the install, then removes the nodes (unless --keep).
-rhel8 hosts are rehearsed as debian12 (a warning says what that leaves unchecked). Needs root (iptables), dockerd
+rhel8 and rhel9 hosts are rehearsed as debian12 (a warning says what that leaves unchecked). Needs root (iptables), dockerd
 and the node image (\`npm run testbed:setup\` builds it); nothing is pulled.
   --bundle DIR        the unpacked offline bundle (required); verified against the spec before anything is made
   --subnet CIDR       move the spec into CIDR first: every host address, the VIP and hostSubnet keep their offset
@@ -132,7 +133,7 @@ export async function rehearseCommand(values: Record<string, unknown>, positiona
     return EXIT_INPUT;
   }
 
-  // ---- the spec: valid, moved into --subnet, rhel8 hosts as the Debian 12 nodes they run on
+  // ---- the spec: valid, moved into --subnet, every host as the Debian 12 node it runs on
   const loaded = deps.loadSpec(specArg, io);
   deps.printWarnings(loaded.warnings, io);
   if (!loaded.ok) {
@@ -158,12 +159,15 @@ export async function rehearseCommand(values: Record<string, unknown>, positiona
   }
   const deb = asDebianNodes(spec);
   if (deb.changed.length > 0) {
+    const osOf = new Map(spec.spec.hosts.map((h) => [h.name, h.os]));
     spec = deb.spec;
     for (const h of deb.changed) {
-      io.stderr(`WARNING: ${h} is os rhel8 but is rehearsed on a Debian 12 node, as debian12. What differs from RHEL 8.9:\n`);
-      for (const n of RHEL8_ON_DEBIAN_NOTES) io.stderr(`  - ${n}\n`);
+      const os = osOf.get(h)!;
+      const p = osProfile(os);
+      io.stderr(`WARNING: ${h} is os ${os} but is rehearsed on a Debian 12 node, as ${p.rehearsal.as}. What differs from ${p.displayName}:\n`);
+      for (const n of p.rehearsal.unchecked) io.stderr(`  - ${n}\n`);
     }
-    changes.push(`rhel8 hosts as debian12 (${deb.changed.join(', ')})`);
+    changes.push(`hosts as Debian 12 nodes (${deb.changed.map((h) => `${h}: ${osOf.get(h)}`).join(', ')})`);
   }
   if (changes.length > 0) {
     // what the rehearsal really installs must itself be a valid spec (a new host subnet may overlap pods or services)

@@ -39,7 +39,7 @@ import { LocalExecutor } from '../executors/local/local.js';
 import { prettyCommand, tail, type RunResult } from '../executors/executor.js';
 import { gatewayFor, hostSubnetOf, intToIp, nodeAddresses } from './remap.js';
 
-export { remapSpec, asDebianNodes, hostSubnetOf, gatewayFor, RemapError, RHEL8_ON_DEBIAN_NOTES, type AddressMove } from './remap.js';
+export { remapSpec, asDebianNodes, hostSubnetOf, gatewayFor, RemapError, type AddressMove } from './remap.js';
 
 export const REHEARSAL_LABEL = 'airgap-k8s.rehearsal';
 const LABEL_PID = `${REHEARSAL_LABEL}.owner-pid`;

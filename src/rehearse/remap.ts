@@ -1,9 +1,10 @@
 // Pure address arithmetic for the dress rehearsal: the host subnet a spec lives in, moving a spec into another
-// subnet (`airgap-k8s rehearse --subnet CIDR`), the docker network's gateway, and what a rhel8 host becomes on a
-// Debian 12 node. No I/O; the CLI re-validates whatever these return with parseSpec.
+// subnet (`airgap-k8s rehearse --subnet CIDR`), the docker network's gateway, and what a host of another OS becomes
+// on a Debian 12 node (its OS profile's `rehearsal.as`). No I/O; the CLI re-validates whatever these return with parseSpec.
 import type { ClusterSpec } from '../spec/schema.js';
 import type { ClusterView } from '../spec/derive.js';
 import { cidrContains, ipToInt, parseCidr } from '../spec/net.js';
+import { osProfile } from '../os/profiles.js';
 
 /** One address (or subnet) moved by remapSpec. */
 export interface AddressMove {
@@ -149,26 +150,18 @@ export function remapSpec(x: ClusterSpec | ClusterView, subnet: string): { spec:
   return { spec, mapping };
 }
 
-/** What a rhel8 host is like when rehearsed on a Debian 12 node: the differences the CLI warns about. */
-export const RHEL8_ON_DEBIAN_NOTES: readonly string[] = [
-  'packages: the node installs the bundle\'s Debian 12 .deb files with dpkg, not the RHEL 8 rpms with dnf (the bundle must hold packages/debian12)',
-  'haproxy: a RHEL 8 host gets the haproxy 1.8 dialect; the node runs Debian\'s haproxy 2.6, so it is rendered and checked in the 2.2+ dialect and the 1.8 file is not exercised',
-  'keepalived 2.2 (Debian) instead of 2.1 (RHEL 8)',
-  'firewalld is not present: the firewall step has nothing to open, so the ports the RHEL 8 host needs are not checked',
-  'SELinux is absent: setting it permissive is a no-op and no policy is exercised',
-  'cgroup v1: the same as RHEL 8 (this machine\'s kernel runs cgroup v1)',
-];
-
 /**
- * The spec with every rhel8 host turned into a debian12 one (the nodes are Debian 12 containers: the plan's
+ * The spec with every host turned into the OS it is rehearsed as (the nodes are Debian 12 containers: the plan's
  * preflight checks /etc/os-release and the packages come from packages/<os>). Pure; returns the hosts it changed.
+ * What each change leaves unchecked is the profile's `rehearsal.unchecked`, which the CLI prints.
  */
 export function asDebianNodes(x: ClusterSpec | ClusterView): { spec: ClusterSpec; changed: string[] } {
   const spec = structuredClone(specOf(x));
   const changed: string[] = [];
   for (const h of spec.spec.hosts) {
-    if (h.os === 'rhel8') {
-      h.os = 'debian12';
+    const as = osProfile(h.os).rehearsal.as;
+    if (as !== h.os) {
+      h.os = as;
       changed.push(h.name);
     }
   }

@@ -8,6 +8,7 @@ import type { Probe, Step } from '../plan/types.js';
 import { versionMatches, type PackageRef } from '../bundle/packages.js';
 import { bundlePathPresent, uploadBundlePath, type UploadProgress } from '../bundle/io/distribute.js';
 import type { BundleSource } from '../bundle/io/source.js';
+import { PACKAGE_MANAGERS, type PackageManager } from '../os/profiles.js';
 import { waitUnlessAborted } from './wait.js';
 
 export interface StepContext {
@@ -47,15 +48,9 @@ function run(ctx: StepContext, argv: readonly string[], timeoutMs: number, stdin
 
 const octal = (mode: number) => mode.toString(8).padStart(4, '0');
 
-const PACKAGE_CHECK: Record<'rpm' | 'dpkg', string> = {
-  // prints the installed version, fails when absent
-  rpm: 'rpm -q --qf "%{VERSION}\\n" "$1"',
-  dpkg: 'dpkg-query -W -f "\\${Status} \\${Version}\\n" "$1" | awk \'$3=="installed"{print $4; f=1} END{exit !f}\'',
-};
-
-async function packagesInstalled(ctx: StepContext, manager: 'rpm' | 'dpkg', packages: PackageRef[]): Promise<boolean> {
+async function packagesInstalled(ctx: StepContext, manager: PackageManager, packages: PackageRef[]): Promise<boolean> {
   for (const p of packages) {
-    const r = await ctx.exec.run(['sh', '-c', PACKAGE_CHECK[manager], 'pkg', p.name], { allowFailure: true, signal: ctx.signal, timeoutMs: 30_000 });
+    const r = await ctx.exec.run(['sh', '-c', PACKAGE_MANAGERS[manager].probe, 'pkg', p.name], { allowFailure: true, signal: ctx.signal, timeoutMs: 30_000 });
     if (r.exitCode !== 0) return false;
     const version = r.stdout.trim().split('\n')[0] ?? '';
     // Debian versions carry an epoch and revision: 1:2.2.7-1 -> 2.2.7-1 (1.34.3 matches 1.34.3-1.1, not 1.34.30)
@@ -120,10 +115,7 @@ export async function perform(ctx: StepContext, step: Step): Promise<void> {
       return;
     }
     case 'install-packages': {
-      const script =
-        step.manager === 'rpm'
-          ? 'cd "$1" && dnf --disablerepo="*" --nogpgcheck -y localinstall ./*.rpm'
-          : 'cd "$1" && DEBIAN_FRONTEND=noninteractive dpkg -i --force-confold ./*.deb';
+      const script = PACKAGE_MANAGERS[step.manager].install;
       // Versions are guaranteed by the bundle verification before any host is touched; the probe re-checks them
       // on the next run.
       await run(ctx, ['sh', '-c', script, 'install', step.dir], t);

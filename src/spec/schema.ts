@@ -2,6 +2,7 @@
 // defaults. Everything a user writes that later reaches a shell, a config file or a manifest is constrained here, so
 // generators can interpolate validated values without quoting games. Cross-field rules live in validate.ts.
 import { z } from 'zod';
+import { HOST_OSES } from '../os/profiles.js';
 
 export const API_VERSION = 'airgap-k8s/v1alpha1';
 
@@ -99,7 +100,8 @@ export const Duration = z.string().regex(/^[0-9]+(ms|s|m|h|d|w|y)$/, 'must be a 
 // ---- hosts ----
 
 export const Role = z.enum(['control-plane', 'worker', 'load-balancer']);
-export const HostOS = z.enum(['rhel8', 'debian12']);
+/** The host OSes of src/os/profiles.ts, in its order: a new OS is a new entry there. */
+export const HostOS = z.enum(HOST_OSES);
 
 const SshUser = z.string().regex(/^[a-z_][a-z0-9_-]{0,31}$/, 'must be a POSIX user name: lowercase letters, digits, "_" or "-"');
 /** Pinned host key fingerprint (SHA256:base64 as ssh-keygen -l prints). Without it, known_hosts decides. */

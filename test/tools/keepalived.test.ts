@@ -17,6 +17,7 @@ import { deriveView } from '../../src/spec/derive.js';
 import { CHECK_SCRIPT, KEEPALIVED_CONF, keepalivedGenerator } from '../../src/generators/keepalived/keepalived.js';
 import type { HostFile } from '../../src/generators/types.js';
 import { loadFixture, testFacts, validFixtureNames } from '../support/fixtures.js';
+import { HOST_OSES, osProfile, type HostOs } from '../../src/os/profiles.js';
 
 const work = mkdtempSync(join(tmpdir(), 'keepalived-t-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
@@ -80,6 +81,7 @@ function keepalivedT(conf: string, checkScript: string | undefined, iface: strin
 interface Case {
   fixture: string;
   host: string;
+  os: HostOs;
   iface: string;
   conf: string;
   script: string;
@@ -91,6 +93,7 @@ const cases: Case[] = validFixtureNames().flatMap((fixture) => {
   return view.lbHosts.map((h) => ({
     fixture,
     host: h.name,
+    os: h.os,
     iface: h.interface!,
     conf: files.find((f) => f.host === h.name && f.path === KEEPALIVED_CONF)!.content,
     script: files.find((f) => f.host === h.name && f.path === CHECK_SCRIPT)!.content,
@@ -112,10 +115,11 @@ describe('keepalived -t (keepalived 2.2.7) on every generated keepalived.conf', 
     expect(cases.some((c) => c.conf.includes('unicast_peer'))).toBe(true);
     expect(cases.some((c) => !c.conf.includes('unicast_peer'))).toBe(true);
     expect(cases.some((c) => c.conf.includes('notify_master'))).toBe(true);
+    for (const os of HOST_OSES) expect(cases.some((c) => c.os === os), os).toBe(true);
   });
 
   for (const c of cases) {
-    it(`${c.fixture}/${c.host}: exits 0 without a warning`, () => {
+    it(`${c.fixture}/${c.host} (${c.os}: keepalived ${osProfile(c.os).keepalived} there, 2.2.7 here): exits 0 without a warning`, () => {
       const r = keepalivedT(c.conf, c.script, c.iface);
       expect(r.stderr.trim(), 'keepalived -t output').toBe('');
       expect(r.status).toBe(0);

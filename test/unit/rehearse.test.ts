@@ -206,6 +206,11 @@ describe('airgap-k8s rehearse: bad input exits 2 before anything is made', () =>
     expect(rb.err).toContain('WARNING: master1 is os rhel8 but is rehearsed on a Debian 12 node, as debian12');
     expect(rb.err).toContain('haproxy 1.8 dialect');
     expect(rb.err).toContain('nothing was started');
+    const r9 = io();
+    expect(await run(['rehearse', join(FIXTURES, 'valid-rhel9-ha.yaml'), '--bundle', join(tmp, 'no-bundle'), ...secrets], r9)).toBe(2);
+    expect(r9.err).toContain('WARNING: master1 is os rhel9 but is rehearsed on a Debian 12 node, as debian12. What differs from RHEL 9:');
+    expect(r9.err).toContain("cgroup v1 instead of RHEL 9's cgroup v2");
+    expect(r9.err).not.toContain('RHEL 8');
     expect(existsSync(join(tmp, 'secrets.yaml'))).toBe(true);
   });
 });

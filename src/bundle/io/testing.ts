@@ -9,6 +9,7 @@ import { gzipSync } from 'node:zlib';
 import { tar, tarGz } from './tar.js';
 import type { ClusterView } from '../../spec/derive.js';
 import { bundleContents } from '../contents.js';
+import { osProfile } from '../../os/profiles.js';
 
 const MTIME = 946_684_800;
 
@@ -174,9 +175,11 @@ export function makeBundle(root: string, view: ClusterView, opts: { modelBytes?:
     switch (r.kind) {
       case 'os-package':
         for (const p of r.packages) {
-          if (r.os === 'rhel8') {
+          const os = osProfile(r.os);
+          if (os.packages.manager === 'rpm') {
             const version = p.version ?? '1.0.0';
-            put(root, `${r.path}/${p.name}-${version}-1.el8.x86_64.rpm`, makeRpm({ name: p.name, version, release: '1.el8' }));
+            const release = `1.el${os.osRelease.versionMajor}`;
+            put(root, `${r.path}/${p.name}-${version}-${release}.x86_64.rpm`, makeRpm({ name: p.name, version, release }));
           } else {
             const version = `${p.version ?? '1.0.0'}-1`;
             put(root, `${r.path}/${p.name}_${version}_amd64.deb`, makeDeb({ name: p.name, version }));

@@ -8,7 +8,8 @@ import { parseSpec } from '../../spec/load.js';
 import type { ClusterSpec } from '../../spec/schema.js';
 import { FIXTURES, loadFixture, validFixtureNames } from '../../../test/support/fixtures.js';
 import type { HostFile } from '../types.js';
-import { HAPROXY_CFG, haproxyGenerator } from './haproxy.js';
+import { HAPROXY_CFG, haproxyGenerator, type HaproxyDialect } from './haproxy.js';
+import { HOST_OSES, type HostOs } from '../../os/profiles.js';
 
 function render(spec: ClusterSpec): { view: ClusterView; files: HostFile[] } {
   const view = deriveView(spec);
@@ -29,11 +30,13 @@ function section(cfg: string, head: string): string[] {
 const lbFixtures = validFixtureNames().filter((n) => deriveView(loadFixture(n)).managedLoadBalancer);
 /** Options that only make sense for HTTP-mode proxies: `haproxy -c -dW` rejects them in TCP mode, or they do nothing. */
 const HTTP_ONLY = /option (forwardfor|httplog|http-server-close|http-keep-alive|httpclose)|timeout http-|mode http/;
+/** What each OS ships (facts.md): RHEL 8 haproxy 1.8.27; RHEL 9 2.4 and Debian 12 2.6 read the 2.2+ syntax. */
+const DIALECT: Record<HostOs, HaproxyDialect> = { rhel8: '1.8', rhel9: '2.2+', debian12: '2.2+' };
 
 describe('haproxy generator', () => {
-  it('has fixtures of both dialects', () => {
+  it('has LB hosts of every host OS in the fixtures', () => {
     const oses = new Set(lbFixtures.flatMap((n) => deriveView(loadFixture(n)).lbHosts.map((h) => h.os)));
-    expect(oses).toEqual(new Set(['rhel8', 'debian12']));
+    expect(oses).toEqual(new Set(HOST_OSES));
   });
 
   it('renders nothing without a managed load balancer', () => {
@@ -91,7 +94,7 @@ describe('haproxy generator', () => {
           expect(backend.filter((l) => /^option .*(chk|check)/.test(l))).toHaveLength(1);
           expect(f.content).not.toMatch(/ssl-hello-chk|tcp-check|mysql-check|pgsql-check|smtpchk|ldap-check|redis-check/);
           expect(backend).toContain('http-check expect status 200');
-          if (host.os === 'rhel8') {
+          if (DIALECT[host.os] === '1.8') {
             expect(backend).toContain('option httpchk GET /healthz');
             expect(f.content).not.toMatch(/http-check (connect|send)/);
             for (const s of servers) expect(s).toMatch(/ check check-ssl verify none$/);
@@ -108,13 +111,19 @@ describe('haproxy generator', () => {
   it('LB hosts of different OSes in one cluster each get their own dialect', () => {
     const doc = yaml.load(readFileSync(join(FIXTURES, 'valid-runbook-ha.yaml'), 'utf8')) as any;
     doc.spec.hosts[1].os = 'debian12';
+    doc.spec.hosts[2].roles.push('load-balancer');
+    doc.spec.hosts[2].os = 'rhel9';
     const r = parseSpec(doc);
     if (!r.ok) throw new Error(JSON.stringify(r.issues));
     const { files } = render(r.spec);
     const byHost = new Map(files.map((f) => [f.host, f.content]));
     expect(byHost.get('master1')).toContain('option httpchk GET /healthz');
     expect(byHost.get('master1')).not.toContain('http-check connect ssl');
-    expect(byHost.get('master2')).toContain('http-check connect ssl');
-    expect(byHost.get('master2')).not.toContain('check-ssl');
+    expect(byHost.get('master1')).toContain('haproxy 1.8 (RHEL 8) syntax');
+    for (const [host, says] of [['master2', 'haproxy 2.2+ (Debian 12: 2.6) syntax'], ['master3', 'haproxy 2.2+ (RHEL 9: 2.4) syntax']] as const) {
+      expect(byHost.get(host), host).toContain('http-check connect ssl');
+      expect(byHost.get(host), host).not.toContain('check-ssl');
+      expect(byHost.get(host), host).toContain(says);
+    }
   });
 });

@@ -1,12 +1,13 @@
 // haproxy on the load-balancer hosts: /etc/haproxy/haproxy.cfg, a TCP proxy from the endpoint port to every control
-// plane's apiserver, each checked with a real TLS GET /healthz. Two dialects, chosen by the host's OS:
-//   rhel8    -> haproxy 1.8.27: `option httpchk GET /healthz` + `server ... check check-ssl verify none`
-//   debian12 -> haproxy 2.6:    `http-check connect ssl` + `http-check send meth GET uri /healthz` (2.2+ syntax)
+// plane's apiserver, each checked with a real TLS GET /healthz. Two dialects, chosen by the haproxy the host's OS
+// ships (src/os/profiles.ts):
+//   1.8  (RHEL 8's 1.8.27):              `option httpchk GET /healthz` + `server ... check check-ssl verify none`
+//   2.2+ (RHEL 9's 2.4, Debian 12's 2.6): `http-check connect ssl` + `http-check send meth GET uri /healthz`
 // What the runbook got wrong (facts.md): `mode http` defaults with `option forwardfor` in a TCP proxy (a warning that
 // `haproxy -c -dW` rejects), and `option ssl-hello-chk` beside `option httpchk`: the last one wins, so only a TLS
 // hello was checked, never /healthz.
 import type { ClusterView, HostView } from '../../spec/derive.js';
-import type { HostSpec } from '../../spec/schema.js';
+import { osProfile, type HaproxyDialect } from '../../os/profiles.js';
 import { hashMarker, lines } from '../render/marker.js';
 import { hostFile, type Generator, hostUnits, type HostUnit } from '../types.js';
 
@@ -15,13 +16,7 @@ export const HAPROXY_CFG = '/etc/haproxy/haproxy.cfg';
 export const STATS_SOCKET = '/var/lib/haproxy/stats';
 export const HEALTH_PATH = '/healthz';
 
-export type HaproxyDialect = '1.8' | '2.2+';
-
-/** The haproxy each OS ships: RHEL 8 has 1.8.27, Debian 12 has 2.6. */
-export const HAPROXY_DIALECT: Record<HostSpec['os'], HaproxyDialect> = {
-  rhel8: '1.8',
-  debian12: '2.2+',
-};
+export type { HaproxyDialect };
 
 export interface HaproxyBackend {
   name: string;
@@ -48,13 +43,14 @@ const section = (head: string, body: string[]): string[] => [head, ...body.map((
 export function renderHaproxyCfg(view: ClusterView, host: HostView): string {
   const lb = view.cluster.spec.controlPlane.loadBalancer;
   if (!lb) throw new Error(`haproxy: ${view.name} has no load balancer`);
-  const dialect = HAPROXY_DIALECT[host.os];
+  const os = osProfile(host.os);
+  const dialect = os.haproxy.dialect;
   const check = healthCheckLines(dialect);
   const backends: HaproxyBackend[] = view.controlPlanes.map((cp) => ({ name: cp.name, address: cp.address, port: lb.backendPort }));
   const width = Math.max(...backends.map((b) => b.name.length));
   return lines(
     hashMarker(view.name).trimEnd(),
-    `# The Kubernetes API behind ${view.endpoint.host}:${view.endpoint.port}; haproxy ${dialect === '1.8' ? '1.8 (RHEL 8)' : '2.2+ (Debian 12: 2.6)'} syntax.`,
+    `# The Kubernetes API behind ${view.endpoint.host}:${view.endpoint.port}; haproxy ${dialect} (${os.displayName}${os.haproxy.version === dialect ? '' : `: ${os.haproxy.version}`}) syntax.`,
     ...section('global', [
       // /dev/log works on both OSes as long as haproxy is not chrooted (it is not); `log stdout` needs 1.9+.
       'log /dev/log local0',

@@ -5,7 +5,7 @@
 // Syntax is limited to what keepalived 2.1.5 (RHEL 8) reads; the tools tier checks every file with keepalived -t.
 import type { ClusterView, HostView } from '../../spec/derive.js';
 import { parseCidr } from '../../spec/net.js';
-import type { HostSpec } from '../../spec/schema.js';
+import { osProfile } from '../../os/profiles.js';
 import { VRRP_PASS } from '../../secrets/types.js';
 import { hashMarker, lines, shellScript } from '../render/marker.js';
 import { hostFile, type Facts, type Generator, hostUnits, type HostUnit } from '../types.js';
@@ -15,12 +15,6 @@ export const CHECK_SCRIPT = '/etc/keepalived/check_apiserver.sh';
 export const VRRP_INSTANCE = 'VI_1';
 /** vrrp_script timing, as the kubeadm HA guide: demoted after 10 failures 3 s apart, restored after 2 successes. */
 export const CHECK = { interval: 3, fall: 10, rise: 2 } as const;
-
-/** Where each OS's iputils puts arping: RHEL 8 `iputils` (the runbook's path), Debian 12 `iputils-arping`. */
-export const ARPING: Record<HostSpec['os'], string> = {
-  rhel8: '/usr/sbin/arping',
-  debian12: '/usr/bin/arping',
-};
 
 /** Everything keepalived.conf and the check script say for one LB host, derived before any text is written. */
 export interface KeepalivedHost {
@@ -80,7 +74,7 @@ export function keepalivedHost(view: ClusterView, host: HostView, facts: Facts):
     unicast: lb.unicast
       ? { src: host.address, peers: view.lbHosts.filter((h) => h.name !== host.name).map((h) => h.address) }
       : undefined,
-    arping: lb.notifyArping ? ARPING[host.os] : undefined,
+    arping: lb.notifyArping ? osProfile(host.os).arping : undefined,
   };
 }
 

@@ -10,6 +10,7 @@
 // which the other control planes join (kubeadm deletes the uploaded certificates after that; re-upload with
 // `kubeadm init phase upload-certs --upload-certs --config FILE`).
 import type { ClusterView, HostView } from '../../spec/derive.js';
+import { osProfile } from '../../os/profiles.js';
 import { hashMarker } from '../render/marker.js';
 import { hasOverlay, overlayComment } from '../overlay.js';
 import { toYaml } from '../render/yaml.js';
@@ -121,9 +122,9 @@ export function clusterConfiguration(view: ClusterView) {
   };
 }
 
-/** RHEL 8 boots cgroup v1. */
+/** Whether any host boots cgroup v1 (RHEL 8). */
 export function usesCgroupV1(view: ClusterView): boolean {
-  return view.hosts.some((h) => h.os === 'rhel8');
+  return view.hosts.some((h) => osProfile(h.os).cgroup === 'v1');
 }
 
 /** overlay container-node: the resolv.conf kubelet hands to pods with dnsPolicy Default (CoreDNS itself) */

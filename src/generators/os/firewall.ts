@@ -1,9 +1,11 @@
-// /usr/local/lib/airgap-k8s/firewall.sh: what each host's roles need opened in firewalld (RHEL 8 ships it running).
+// /usr/local/lib/airgap-k8s/firewall.sh: what each host's roles need opened in firewalld (RHEL 8 and 9 ship it running;
+// RHEL 9's nftables backend takes the same firewall-cmd calls).
 // The rules are data (firewallRules) rendered into firewall-cmd calls; every value comes from the validated spec
 // (IPv4 addresses, CIDRs, port numbers, the interface name) or is a constant here.
 //
-// debian12 hosts get no firewall file: Debian installs no firewall by default, and guessing at one (nftables,
-// ufw) could lock the cluster out. An nftables variant can be added when a spec asks for one.
+// Hosts whose OS profile says `firewall: 'none'` (debian12) get no firewall file: Debian installs no firewall by
+// default, and guessing at one (nftables, ufw) could lock the cluster out. An nftables variant can be added when a
+// spec asks for one.
 import type { ClusterView, HostView } from '../../spec/derive.js';
 import { shellScript } from '../render/marker.js';
 import { isKubeNode } from './kernel.js';

@@ -1,5 +1,6 @@
-// OS preparation: kernel modules, sysctls and prepare-os.sh on every host; firewall.sh on RHEL 8 hosts.
+// OS preparation: kernel modules, sysctls and prepare-os.sh on every host; firewall.sh on hosts whose OS runs firewalld.
 import type { ClusterView } from '../../spec/derive.js';
+import { osProfile } from '../../os/profiles.js';
 import { hostFile, type Facts, type Generator, hostUnits, type HostUnit } from '../types.js';
 import { FIREWALL_PATH, firewallScript } from './firewall.js';
 import { MODULES_LOAD_PATH, SYSCTL_PATH, isKubeNode, modulesLoadConf, sysctlConf } from './kernel.js';
@@ -22,11 +23,11 @@ export const osGenerator: Generator = {
   },
 };
 
-/** RHEL 8 only: see firewall.ts for why debian12 hosts get no firewall file. */
+/** Hosts whose OS ships firewalld running (RHEL); see firewall.ts for why the others get no firewall file. */
 export const firewallGenerator: Generator = {
   name: 'firewall',
   units(view: ClusterView): HostUnit[] {
-    const files = view.hosts.filter((h) => h.os === 'rhel8').map((h) => hostFile('firewall', h.name, FIREWALL_PATH, firewallScript(view, h), { mode: 0o755 }));
+    const files = view.hosts.filter((h) => osProfile(h.os).firewall === 'firewalld').map((h) => hostFile('firewall', h.name, FIREWALL_PATH, firewallScript(view, h), { mode: 0o755 }));
     return hostUnits('firewall', files, 'prepare-os', {
       run: { id: 'firewall', argv: ['/bin/sh', FIREWALL_PATH], description: "open the ports this host's roles need in firewalld (VRRP only from the peer LB hosts)" },
     });

@@ -5,6 +5,7 @@ import { hostsGenerator } from '../hosts/hosts.js';
 import { markerText } from '../render/marker.js';
 import { deriveView, type ClusterView, type HostView } from '../../spec/derive.js';
 import type { ClusterSpec } from '../../spec/schema.js';
+import type { HostOs } from '../../os/profiles.js';
 import { loadFixture, testFacts, validFixtureNames } from '../../../test/support/fixtures.js';
 import { firewallGenerator, osGenerator } from './index.js';
 import { FIREWALL_PATH, PROTO_IPIP, PROTO_VRRP, VRRP_MULTICAST, firewallRules, ruleArgs, type FirewallRule } from './firewall.js';
@@ -35,6 +36,9 @@ function content(text: string): string[] {
 const ports = (rules: FirewallRule[]) => rules.filter((r) => r.kind === 'port').map((r) => `${r.port}/${r.protocol}`);
 const fromPeer = (rules: FirewallRule[]) => rules.filter((r): r is Extract<FirewallRule, { kind: 'from-peer' }> => r.kind === 'from-peer');
 
+/** Stated here rather than read from the profiles: RHEL ships firewalld running and SELinux enforcing, Debian neither. */
+const RHEL_LIKE: Record<HostOs, boolean> = { rhel8: true, rhel9: true, debian12: false };
+
 describe.each(validFixtureNames())('os generators on fixture %s', (name) => {
   const v = view(name);
   const files = render(v);
@@ -46,7 +50,7 @@ describe.each(validFixtureNames())('os generators on fixture %s', (name) => {
       expect(mine.has(MODULES_LOAD_PATH), `${h.name} modules-load`).toBe(kubeNode);
       expect(mine.has(SYSCTL_PATH), `${h.name} sysctl`).toBe(kubeNode);
       expect(mine.get(PREPARE_OS_PATH)?.mode, `${h.name} prepare-os.sh`).toBe(0o755);
-      expect(mine.get(FIREWALL_PATH)?.mode, `${h.name} firewall.sh`).toBe(h.os === 'rhel8' ? 0o755 : undefined);
+      expect(mine.get(FIREWALL_PATH)?.mode, `${h.name} firewall.sh`).toBe(RHEL_LIKE[h.os] ? 0o755 : undefined);
       for (const f of mine.values()) expect(f.secret).toBe(false);
     }
   });
@@ -77,11 +81,11 @@ describe.each(validFixtureNames())('os generators on fixture %s', (name) => {
     }
   });
 
-  it('turn SELinux permissive only on rhel8 and swap off only on Kubernetes nodes', () => {
+  it('turn SELinux permissive only on RHEL (8 and 9) and swap off only on Kubernetes nodes', () => {
     for (const h of v.hosts) {
       const script = files.find((f) => f.kind === 'host' && f.host === h.name && f.path === PREPARE_OS_PATH)!.content;
-      expect(script.includes('setenforce 0'), h.name).toBe(h.os === 'rhel8');
-      expect(script.includes('SELINUX=permissive'), h.name).toBe(h.os === 'rhel8');
+      expect(script.includes('setenforce 0'), h.name).toBe(RHEL_LIKE[h.os]);
+      expect(script.includes('SELINUX=permissive'), h.name).toBe(RHEL_LIKE[h.os]);
       expect(script.includes('swapoff -a'), h.name).toBe(h.isControlPlane || h.isWorker);
       expect(script).toMatch(/^set -eu$/m);
     }

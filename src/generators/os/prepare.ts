@@ -6,6 +6,7 @@
 // and skip the live steps with AIRGAP_SKIP. Nothing user-written reaches this script except validated values: the
 // module and sysctl names are constants, the hosts block markers come from the hosts generator.
 import type { ClusterView, HostView } from '../../spec/derive.js';
+import { osProfile } from '../../os/profiles.js';
 import { HOSTS_BEGIN, HOSTS_END } from '../hosts/hosts.js';
 import { hasOverlay } from '../overlay.js';
 import { hashMarker, lines, shellScript } from '../render/marker.js';
@@ -29,9 +30,10 @@ const FILE_STEPS: ReadonlySet<PrepareStep> = new Set(['fstab', 'selinux-config',
 export function prepareSteps(h: HostView, facts: Pick<Facts, 'overlay'> = {}): PrepareStep[] {
   const steps: PrepareStep[] = [];
   if (isKubeNode(h)) steps.push('swap', 'fstab');
-  // RHEL 8: container-selinux policy for containerd is not in the bundle, and haproxy may not bind a non-standard
-  // port (the runbook's 6553) while enforcing. Permissive keeps the audit log; disabled would need a relabel later.
-  if (h.os === 'rhel8') steps.push('selinux', 'selinux-config');
+  // SELinux enforcing (RHEL): container-selinux policy for containerd is not in the bundle, and haproxy may not bind
+  // a non-standard port (the runbook's 6553) while enforcing. Permissive keeps the audit log; disabled would need a
+  // relabel later.
+  if (osProfile(h.os).selinux) steps.push('selinux', 'selinux-config');
   if (isKubeNode(h)) steps.push('modules', ...(hasOverlay(facts, 'container-node') ? (['mounts'] as const) : []), 'sysctl');
   steps.push('hosts', 'hostname');
   return steps;

@@ -25,7 +25,7 @@
 //   the GPU check rely on (they name no runtimeClassName).
 // - Driver image tag: the operator appends the node's OS (NFD labels ID+VERSION_ID), e.g. 580.105.08-rhel8.9.
 import type { ClusterView } from '../../../spec/derive.js';
-import type { HostSpec } from '../../../spec/schema.js';
+import { osProfile } from '../../../os/profiles.js';
 import { parseImage, resolveImage } from '../../../images.js';
 import { yamlFile } from '../../render/yaml.js';
 import { clusterFile, type Facts, type GeneratedFile, type ClusterUnit } from '../../types.js';
@@ -81,10 +81,6 @@ export const GPU_OPERATOR_RELEASES: Record<string, GpuOperatorRelease> = {
   },
 };
 
-/** The OS part of the driver image tag per host OS (NFD's ID + VERSION_ID). UNVERIFIED for rhel8.9: NVIDIA lists
- * RHEL 8.8 and 8.10 for 25.10; the validator warns. */
-export const DRIVER_OS_TAG: Record<HostSpec['os'], string> = { rhel8: 'rhel8.9', debian12: 'debian12' };
-
 function spec(view: ClusterView) {
   return view.cluster.spec.addons.gpuOperator;
 }
@@ -100,10 +96,10 @@ function release(view: ClusterView): GpuOperatorRelease {
   return r;
 }
 
-/** Driver images with the OS suffix, one per GPU host OS. */
+/** Driver images with the OS suffix (the profile's gpuDriverOsTag), one per GPU host OS. */
 function driverImages(view: ClusterView, r: GpuOperatorRelease): string[] {
   const oses = [...new Set(view.gpuHosts.map((h) => h.os))].sort();
-  return oses.map((os) => `${r.driver}-${DRIVER_OS_TAG[os]}`);
+  return oses.map((os) => `${r.driver}-${osProfile(os).gpuDriverOsTag}`);
 }
 
 /** Upstream references of everything the chart and the GPU check pull with our values. */
