@@ -3,7 +3,7 @@ import { performance } from 'node:perf_hooks';
 import { renderCluster } from '../src/generators/index.js';
 import { parseSpec } from '../src/spec/load.js';
 import { buildPlan } from '../src/plan/index.js';
-import { loadFixture, testFacts } from '../test/support/fixtures.js';
+import { loadFixture, testInputs } from '../test/support/fixtures.js';
 import { benchRunnerOverhead, benchSshFanout } from './ssh.js';
 import { benchApi } from './api.js';
 import { benchBundle } from './bundle.js';
@@ -56,21 +56,21 @@ ${hosts.join('\n')}
 // the CLI from a cold process (bench/cli.ts)
 benchCliStartup();
 
-const facts = testFacts();
+const inputs = testInputs();
 const ha = loadFixture('runbook-ha');
-measure('render runbook-ha (4 hosts)', 50, () => renderCluster(ha, facts));
-measure('plan runbook-ha', 50, () => buildPlan(ha, facts));
+measure('render runbook-ha (4 hosts)', 50, () => renderCluster(ha, inputs));
+measure('plan runbook-ha', 50, () => buildPlan(ha, inputs));
 const text = bigSpec(500);
 const parsed = parseSpec(text);
 if (!parsed.ok) throw new Error(JSON.stringify(parsed.issues.slice(0, 5)));
 measure('parse+validate 500-host spec', 10, () => parseSpec(text));
-measure('render 500-host spec', 10, () => renderCluster(parsed.spec, facts));
-measure('plan 500-host spec', 10, () => buildPlan(parsed.spec, facts));
-const files = renderCluster(parsed.spec, facts);
+measure('render 500-host spec', 10, () => renderCluster(parsed.spec, inputs));
+measure('plan 500-host spec', 10, () => buildPlan(parsed.spec, inputs));
+const files = renderCluster(parsed.spec, inputs);
 console.log(`500-host spec: ${files.length} files, ${(files.reduce((n, f) => n + f.content.length, 0) / 1048576).toFixed(1)} MB rendered`);
 
 // the runner's own cost per step (500-host plan, dry-run) and SSH fan-out to 1/5/10 host-containers (bench/ssh.ts)
-await benchRunnerOverhead(parsed.spec, facts);
+await benchRunnerOverhead(parsed.spec, inputs);
 await benchSshFanout();
 
 // the REST service: POST latency/throughput and SSE fan-out over loopback (bench/api.ts)

@@ -11,7 +11,7 @@ import { DryRunExecutor } from '../src/executors/dry-run/dry-run.js';
 import type { Executor, RunResult } from '../src/executors/executor.js';
 import { SshExecutor } from '../src/executors/ssh/ssh.js';
 import { renderView } from '../src/generators/index.js';
-import { outputPath, type Facts } from '../src/generators/types.js';
+import { outputPath, type RenderInputs } from '../src/generators/types.js';
 import { planFor } from '../src/plan/build.js';
 import type { Plan } from '../src/plan/types.js';
 import { MemoryJournal } from '../src/runner/journal.js';
@@ -38,10 +38,10 @@ class NullExecutor implements Executor {
  * the CLI runs it: over a null executor (the runner alone: journal, fingerprints, handler rule, events, redaction)
  * and over the dry-run executor (plus recording each command and hashing each file's content).
  */
-export async function benchRunnerOverhead(spec: ClusterSpec, facts: Facts, runs = 5): Promise<void> {
+export async function benchRunnerOverhead(spec: ClusterSpec, inputs: RenderInputs, runs = 5): Promise<void> {
   const view = deriveView(spec);
-  const rendered = renderView(view, facts);
-  const full = planFor(view, facts);
+  const rendered = renderView(view, inputs);
+  const full = planFor(view, inputs);
   // Steps that move the offline bundle from this machine (verify it, upload it) need the bundle itself; their cost
   // is file I/O, not the runner's. Everything else runs as planned.
   const needsBundle = (kind: string) => kind === 'upload' || kind === 'verify-bundle';
@@ -65,7 +65,7 @@ export async function benchRunnerOverhead(spec: ClusterSpec, facts: Facts, runs 
       clusterHost: view.firstControlPlane.name,
       journal: new MemoryJournal(),
       probes: false,
-      secrets: secretValues(facts.secrets),
+      secrets: secretValues(inputs.secrets),
       onEvent: () => void events++,
     });
     const wall = performance.now() - t;

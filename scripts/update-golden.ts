@@ -6,7 +6,7 @@ import { writeFileSync } from 'node:fs';
 import { renderCluster } from '../src/generators/index.js';
 import { buildPlan, formatPlan } from '../src/plan/index.js';
 import { writeRendered } from '../src/output.js';
-import { GOLDEN, loadFixture, testFacts, validFixtureNames } from '../test/support/fixtures.js';
+import { GOLDEN, loadFixture, testInputs, validFixtureNames } from '../test/support/fixtures.js';
 
 const only = process.argv.slice(2);
 for (const name of validFixtureNames()) {
@@ -14,8 +14,8 @@ for (const name of validFixtureNames()) {
   const dir = join(GOLDEN, name);
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
-  const files = renderCluster(loadFixture(name), testFacts());
+  const files = renderCluster(loadFixture(name), testInputs());
   writeRendered(dir, files);
-  writeFileSync(join(dir, 'plan.txt'), formatPlan(buildPlan(loadFixture(name), testFacts())));
+  writeFileSync(join(dir, 'plan.txt'), formatPlan(buildPlan(loadFixture(name), testInputs())));
   console.log(`golden/${name}: ${files.length} files`);
 }

@@ -1,4 +1,4 @@
-// The generator registry and renderCluster: spec + facts -> every file, sorted, checked for clashes.
+// The generator registry and renderCluster: spec + inputs -> every file, sorted, checked for clashes.
 import { deriveView, type ClusterView } from '../spec/derive.js';
 import type { ClusterSpec } from '../spec/schema.js';
 import { containerdGenerator } from './containerd/containerd.js';
@@ -9,7 +9,7 @@ import { kubeadmGenerator } from './kubeadm/kubeadm.js';
 import { imagesGenerator } from './manifests/images/images.js';
 import { manifestsGenerator } from './manifests/index.js';
 import { firewallGenerator, osGenerator } from './os/index.js';
-import { filesOf, outputPath, type Facts, type GeneratedFile, type Generator, type Unit } from './types.js';
+import { filesOf, outputPath, type RenderInputs, type GeneratedFile, type Generator, type Unit } from './types.js';
 
 /**
  * In apply order of concern: host basics, OS, runtime, load balancer (haproxy before the keepalived that tracks
@@ -29,10 +29,10 @@ export const generators: Generator[] = [
 
 /**
  * Every unit of every generator (or of `only`), in registry order, each unit's files sorted by path. Pure: the same
- * spec and facts give the same units. Checked: no two generators make the same file, every file ends in a newline.
+ * spec and inputs give the same units. Checked: no two generators make the same file, every file ends in a newline.
  */
-export function renderUnits(view: ClusterView, facts: Facts, only?: readonly Generator[]): Unit[] {
-  const units = (only ?? generators).flatMap((g) => g.units(view, facts));
+export function renderUnits(view: ClusterView, inputs: RenderInputs, only?: readonly Generator[]): Unit[] {
+  const units = (only ?? generators).flatMap((g) => g.units(view, inputs));
   const files = filesOf(units);
   const seen = new Map<string, string>();
   for (const f of files) {
@@ -53,14 +53,14 @@ export function sortedFiles(units: readonly Unit[]): GeneratedFile[] {
 }
 
 /** Every file for a view, sorted by output path. */
-export function renderView(view: ClusterView, facts: Facts, only?: readonly Generator[]): GeneratedFile[] {
-  return sortedFiles(renderUnits(view, facts, only));
+export function renderView(view: ClusterView, inputs: RenderInputs, only?: readonly Generator[]): GeneratedFile[] {
+  return sortedFiles(renderUnits(view, inputs, only));
 }
 
-/** Render every file for a validated spec. Pure: the same spec and facts give byte-identical files. */
-export function renderCluster(spec: ClusterSpec, facts: Facts): GeneratedFile[] {
-  return renderView(deriveView(spec), facts);
+/** Render every file for a validated spec. Pure: the same spec and inputs give byte-identical files. */
+export function renderCluster(spec: ClusterSpec, inputs: RenderInputs): GeneratedFile[] {
+  return renderView(deriveView(spec), inputs);
 }
 
 export { outputPath };
-export type { Facts, GeneratedFile, Generator, Unit };
+export type { RenderInputs, GeneratedFile, Generator, Unit };

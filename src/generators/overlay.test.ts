@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { deriveView } from '../spec/derive.js';
 import { buildPlan } from '../plan/build.js';
 import { formatPlan } from '../plan/format.js';
-import { loadFixture, testFacts } from '../../test/support/fixtures.js';
+import { loadFixture, testInputs } from '../../test/support/fixtures.js';
 import { renderView } from './index.js';
 import { OVERLAYS } from './overlay.js';
 import type { HostFile } from './types.js';
@@ -14,8 +14,8 @@ import type { HostFile } from './types.js';
 const overlay = { overlay: 'container-node' as const };
 
 function render(name: string, withOverlay: boolean) {
-  const facts = withOverlay ? { ...testFacts(), ...overlay } : testFacts();
-  return new Map(renderView(deriveView(loadFixture(name)), facts).map((f) => [`${f.kind === 'host' ? `${(f as HostFile).host}:` : ''}${f.path}`, f.content]));
+  const inputs = withOverlay ? { ...testInputs(), ...overlay } : testInputs();
+  return new Map(renderView(deriveView(loadFixture(name)), inputs).map((f) => [`${f.kind === 'host' ? `${(f as HostFile).host}:` : ''}${f.path}`, f.content]));
 }
 
 describe('overlay container-node', () => {
@@ -70,9 +70,9 @@ describe('overlay container-node', () => {
   });
 
   it('the plan names the overlay and each of its settings; without it the plan says nothing of overlays', () => {
-    const text = formatPlan(buildPlan(loadFixture('rehearsal'), { ...testFacts(), ...overlay }));
+    const text = formatPlan(buildPlan(loadFixture('rehearsal'), { ...testInputs(), ...overlay }));
     expect(text).toContain(`overlay container-node: ${OVERLAYS['container-node'].summary}`);
     for (const s of OVERLAYS['container-node'].settings) expect(text).toContain(s.setting);
-    expect(formatPlan(buildPlan(loadFixture('rehearsal'), testFacts()))).not.toContain('overlay');
+    expect(formatPlan(buildPlan(loadFixture('rehearsal'), testInputs()))).not.toContain('overlay');
   });
 });

@@ -1,5 +1,5 @@
 // Overlays: named sets of settings for hosts that are not the machines the spec describes, applied on top of what
-// real hosts get and shown in the plan. Facts carry the overlay's name (the executor that will apply the plan
+// real hosts get and shown in the plan. The render inputs carry the overlay's name (the executor that will apply the plan
 // knows where it runs; the generators never ask), each generator it touches applies exactly its settings and says
 // so in the file, and without an overlay every file is byte-identical to the goldens.
 //
@@ -68,12 +68,12 @@ export const OVERLAYS: Record<OverlayName, Overlay> = {
   },
 };
 
-export function overlayOf(facts: { overlay?: OverlayName }): Overlay | undefined {
-  return facts.overlay ? OVERLAYS[facts.overlay] : undefined;
+export function overlayOf(inputs: { overlay?: OverlayName }): Overlay | undefined {
+  return inputs.overlay ? OVERLAYS[inputs.overlay] : undefined;
 }
 
-export function hasOverlay(facts: { overlay?: OverlayName }, name: OverlayName): boolean {
-  return facts.overlay === name;
+export function hasOverlay(inputs: { overlay?: OverlayName }, name: OverlayName): boolean {
+  return inputs.overlay === name;
 }
 
 /** One comment line for a '#'-comment file an overlay changed. */

@@ -1,5 +1,5 @@
-// What every generator takes and returns. Generators are pure: (view, facts) -> files. No clock, randomness,
-// environment, filesystem or network; secrets arrive in `facts`.
+// What every generator takes and returns. Generators are pure: (view, inputs) -> files. No clock, randomness,
+// environment, filesystem or network; secrets arrive in `inputs`.
 import type { ClusterView } from '../spec/derive.js';
 import type { ClusterPhase, HostPhase } from '../phases.js';
 import type { HelmRelease } from './manifests/helm.js';
@@ -11,7 +11,11 @@ export interface UpstreamTexts {
   calicoManifest?: string;
 }
 
-export interface Facts {
+/**
+ * What a render takes besides the spec: the cluster's secrets, texts from the offline bundle, the overlay. (Not
+ * "facts": in Ansible and k0sctl those are what is observed on a host; nothing here is.)
+ */
+export interface RenderInputs {
   secrets: Secrets;
   /** sha256:<hex> of the CA's SubjectPublicKeyInfo, as kubeadm's --discovery-token-ca-cert-hash wants it */
   caCertHash: string;
@@ -96,7 +100,7 @@ export type UnitCheck = { kind: 'pods-ready'; namespace: string } | { kind: 'htt
 
 export interface Generator {
   name: string;
-  units(view: ClusterView, facts: Facts): Unit[];
+  units(view: ClusterView, inputs: RenderInputs): Unit[];
 }
 
 /** A generator's files (tests, tools that want only the files). */

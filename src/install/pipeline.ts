@@ -5,12 +5,12 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { ClusterView } from '../spec/derive.js';
-import type { Facts, GeneratedFile } from '../generators/types.js';
+import type { RenderInputs, GeneratedFile } from '../generators/types.js';
 import type { Secrets } from '../secrets/types.js';
 import { outputPath, renderUnits, sortedFiles } from '../generators/index.js';
 import { planFromUnits } from '../plan/build.js';
 import type { Plan } from '../plan/types.js';
-import { factsFromSecrets } from '../secrets/secrets.js';
+import { inputsFromSecrets } from '../secrets/secrets.js';
 import { localBundle, type BundleSource } from '../bundle/io/source.js';
 import type { Journal } from '../runner/journal.js';
 import { secretValues } from '../runner/redact.js';
@@ -31,7 +31,7 @@ export interface Prepared {
   secrets: Secrets;
   executor: ExecutorKind;
   /** what the generators were given (secrets, upstream texts from the bundle, the overlay of container nodes) */
-  inputs: Facts;
+  inputs: RenderInputs;
   files: GeneratedFile[];
   plan: Plan;
   bundle: { dir: string; present: boolean };
@@ -48,8 +48,8 @@ export function prepareInstall(r: InstallRequest): Prepared {
   const dir = bundleDirOf(view, r.bundleDir);
   const present = existsSync(dir);
   const { upstream, missing } = readUpstream(view, present ? dir : undefined);
-  const inputs: Facts = {
-    ...factsFromSecrets(secrets),
+  const inputs: RenderInputs = {
+    ...inputsFromSecrets(secrets),
     upstream,
     // every kind host is a container on this machine's kernel: the container-node overlay (shown in the plan);
     // real hosts never get it

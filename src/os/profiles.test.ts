@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import yaml from 'js-yaml';
 import { describe, expect, it } from 'vitest';
-import { FIXTURES, loadFixture, testFacts } from '../../test/support/fixtures.js';
+import { FIXTURES, loadFixture, testInputs } from '../../test/support/fixtures.js';
 import { bundleContents } from '../bundle/contents.js';
 import { packageExtension } from '../bundle/layout.js';
 import { HAPROXY_CFG } from '../generators/haproxy/haproxy.js';
@@ -107,7 +107,7 @@ describe('OS_PROFILES: every entry complete and consistent', () => {
 describe('rhel9 hosts (fixture rhel9-ha)', () => {
   const spec = loadFixture('rhel9-ha');
   const view = deriveView(spec);
-  const files = renderCluster(spec, testFacts());
+  const files = renderCluster(spec, testInputs());
   const fileOf = (host: string, path: string) => files.find((f) => f.kind === 'host' && f.host === host && f.path === path);
 
   it('every host gets firewall.sh (firewalld) and a prepare-os.sh that sets SELinux permissive', () => {
@@ -138,7 +138,7 @@ describe('rhel9 hosts (fixture rhel9-ha)', () => {
   });
 
   it('the plan checks for RHEL 9 and installs rpms from packages/rhel9 with dnf', () => {
-    const steps = buildPlan(spec, testFacts()).phases.flatMap((p) => p.steps);
+    const steps = buildPlan(spec, testInputs()).phases.flatMap((p) => p.steps);
     const preflight = steps.filter((s) => s.kind === 'exec' && s.argv[3] === 'preflight');
     expect(preflight.map((s) => (s.kind === 'exec' ? s.argv[4] : ''))).toEqual(view.hosts.map(() => 'rhel9'));
     const installs = steps.filter((s) => s.kind === 'install-packages');

@@ -1,7 +1,7 @@
 // The planner on its own: units in, steps out (phases, ordering by declared dependencies, handlers, waits), and the
 // plan's shape independent of whether the offline bundle is here.
 import { describe, expect, it } from 'vitest';
-import { loadFixture, testFacts, validFixtureNames } from '../../test/support/fixtures.js';
+import { loadFixture, testInputs, validFixtureNames } from '../../test/support/fixtures.js';
 import { deriveView } from '../spec/derive.js';
 import { renderUnits, renderView } from '../generators/index.js';
 import type { ClusterUnit, HostUnit, Unit } from '../generators/types.js';
@@ -78,19 +78,19 @@ describe('every fixture', () => {
   for (const name of validFixtureNames()) {
     it(`${name}: every cluster/*.yaml the render writes has exactly one apply step; the plan has the same steps without the bundle`, () => {
       const view = deriveView(loadFixture(name));
-      const files = renderView(view, testFacts());
-      const plan = planFor(view, testFacts()).phases.flatMap((p) => p.steps);
+      const files = renderView(view, testInputs());
+      const plan = planFor(view, testInputs()).phases.flatMap((p) => p.steps);
       const applied = plan.filter((x) => x.kind === 'kube-apply').map((x) => (x.kind === 'kube-apply' ? x.source : ''));
       const manifests = files.filter((f) => f.kind === 'cluster' && /^cluster\/[^/]+\.yaml$/.test(f.path)).map((f) => f.path);
       expect(applied.sort()).toEqual(manifests.sort());
       // no bundle: Calico's manifest is not rendered, its step stays (needs named)
-      const bare = { ...testFacts(), upstream: {} };
+      const bare = { ...testInputs(), upstream: {} };
       const without = planFor(view, bare).phases.flatMap((p) => p.steps);
       expect(kinds(without)).toEqual(kinds(plan));
       const needing = without.filter((x) => x.needs);
       expect(needing.map((x) => x.id)).toEqual(view.cluster.spec.addons.cni.calico.mode === 'manifest' ? ['cni/cluster/apply/10-calico'] : []);
       // units and files agree: the render is the units' files
-      expect(filesOf(renderUnits(view, testFacts())).length).toBe(files.length);
+      expect(filesOf(renderUnits(view, testInputs())).length).toBe(files.length);
     });
   }
 });

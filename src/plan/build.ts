@@ -7,7 +7,7 @@ import { deriveView, type ClusterView, type HostView } from '../spec/derive.js';
 import type { ClusterSpec } from '../spec/schema.js';
 import { renderUnits } from '../generators/index.js';
 import { addonImages } from '../generators/manifests/index.js';
-import { outputPath, type ClusterUnit, type Facts, type HostFile, type HostUnit, type Unit } from '../generators/types.js';
+import { outputPath, type ClusterUnit, type RenderInputs, type HostFile, type HostUnit, type Unit } from '../generators/types.js';
 import { overlayOf } from '../generators/overlay.js';
 import { kubeadmImages } from '../images.js';
 import { ADMIN_KUBECONFIG, KUBEADM_INIT_CONFIG, KUBEADM_JOIN_CONFIG, KUBEADM_LOCK, KUBELET_KUBECONFIG } from '../host-paths.js';
@@ -41,13 +41,13 @@ function kubeadmOnce(done: string, argv: string[]): string[] {
   return ['flock', KUBEADM_LOCK, 'sh', '-c', 'done=$1; shift; if [ -f "$done" ]; then echo "$done exists: already done"; exit 0; fi; exec "$@"', 'kubeadm-once', done, ...argv];
 }
 
-export function buildPlan(spec: ClusterSpec, facts: Facts): Plan {
-  return planFor(deriveView(spec), facts);
+export function buildPlan(spec: ClusterSpec, inputs: RenderInputs): Plan {
+  return planFor(deriveView(spec), inputs);
 }
 
 /** Render the view's units and plan them. */
-export function planFor(view: ClusterView, facts: Facts): Plan {
-  return planFromUnits(view, renderUnits(view, facts), facts);
+export function planFor(view: ClusterView, inputs: RenderInputs): Plan {
+  return planFromUnits(view, renderUnits(view, inputs), inputs);
 }
 
 /**
@@ -85,8 +85,8 @@ export function orderClusterUnits(units: readonly ClusterUnit[]): ClusterUnit[] 
   return out;
 }
 
-/** The plan for rendered units; `facts` only for what the plan shows beside them (the overlay they were made with). */
-export function planFromUnits(view: ClusterView, units: readonly Unit[], facts: Pick<Facts, 'overlay'> = {}): Plan {
+/** The plan for rendered units; `inputs` only for what the plan shows beside them (the overlay they were made with). */
+export function planFromUnits(view: ClusterView, units: readonly Unit[], inputs: Pick<RenderInputs, 'overlay'> = {}): Plan {
   const steps: Step[] = [];
   const s = view.cluster.spec;
   const bundle = s.offline.bundleDir;
@@ -390,7 +390,7 @@ export function planFromUnits(view: ClusterView, units: readonly Unit[], facts: 
     serial: name === 'control-planes',
     steps: steps.filter((st) => st.phase === name),
   })).filter((p) => p.steps.length > 0);
-  const overlay = overlayOf(facts);
+  const overlay = overlayOf(inputs);
   return overlay ? { cluster: view.name, overlay, phases } : { cluster: view.name, phases };
 }
 

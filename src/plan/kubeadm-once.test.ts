@@ -4,7 +4,7 @@ import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { loadFixture, testFacts } from '../../test/support/fixtures.js';
+import { loadFixture, testInputs } from '../../test/support/fixtures.js';
 import { buildPlan, KUBEADM_LOCK } from './build.js';
 import type { Step } from './types.js';
 
@@ -12,7 +12,7 @@ const dir = mkdtempSync(join(tmpdir(), 'airgap-kubeadm-once-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 function joinStep(): Extract<Step, { kind: 'exec' }> {
-  const plan = buildPlan(loadFixture('rehearsal'), testFacts());
+  const plan = buildPlan(loadFixture('rehearsal'), testInputs());
   const s = plan.phases.flatMap((p) => p.steps).find((x) => x.id === 'control-planes/cp2/kubeadm-join');
   if (!s || s.kind !== 'exec') throw new Error('no join step');
   return s;

@@ -5,7 +5,7 @@ import { DryRunExecutor, type DryRunResponse } from '../executors/dry-run/dry-ru
 import { ExecConnectionError, type Executor } from '../executors/executor.js';
 import { buildPlan } from '../plan/index.js';
 import { renderCluster, outputPath } from '../generators/index.js';
-import { loadFixture, testFacts } from '../../test/support/fixtures.js';
+import { loadFixture, testInputs } from '../../test/support/fixtures.js';
 import { MemoryJournal } from './journal.js';
 import { runPlan, type RunEvent } from './runner.js';
 import { secretValues } from './redact.js';
@@ -13,10 +13,10 @@ import { withoutBundleSteps } from '../bundle/io/source.js';
 
 function setup(respond?: (host: string, argv: readonly string[]) => DryRunResponse | undefined) {
   const spec = loadFixture('runbook-ha');
-  const facts = testFacts();
+  const inputs = testInputs();
   // the bundle steps (verify on this machine, uploads) need a real bundle: src/bundle/*.test.ts run them
-  const plan = withoutBundleSteps(buildPlan(spec, facts));
-  const files = new Map(renderCluster(spec, facts).map((f) => [outputPath(f), f.content]));
+  const plan = withoutBundleSteps(buildPlan(spec, inputs));
+  const files = new Map(renderCluster(spec, inputs).map((f) => [outputPath(f), f.content]));
   const executors = new Map<string, DryRunExecutor>();
   const executor = (host: string) => {
     let e = executors.get(host);
@@ -26,7 +26,7 @@ function setup(respond?: (host: string, argv: readonly string[]) => DryRunRespon
     }
     return e;
   };
-  return { plan, files, executor, executors, facts, journal: new MemoryJournal() };
+  return { plan, files, executor, executors, inputs, journal: new MemoryJournal() };
 }
 
 const steps = (plan: ReturnType<typeof buildPlan>) => plan.phases.flatMap((p) => p.steps);
@@ -47,7 +47,7 @@ describe('runPlan', () => {
     expect(idx('step-started', 'control-planes/master3/kubeadm-join')).toBeGreaterThan(idx('step-finished', 'control-planes/master2/kubeadm-join'));
     // secret files travel on stdin only: the recorded commands never carry their content
     const kubeadmInit = t.files.get('hosts/master1/etc/kubernetes/airgap-k8s/kubeadm-init.yaml');
-    if (kubeadmInit) expect(JSON.stringify(t.executors.get('master1')!.records)).not.toContain(t.facts.secrets.bootstrapToken);
+    if (kubeadmInit) expect(JSON.stringify(t.executors.get('master1')!.records)).not.toContain(t.inputs.secrets.bootstrapToken);
   });
 
   it('a second run over the same journal changes nothing', async () => {
@@ -178,7 +178,7 @@ describe('runPlan', () => {
   it('masks secrets in events: kubeadm init prints the token and certificate key', async () => {
     const t = setup((host, argv) =>
       argv[argv.indexOf('kubeadm') + 1] === 'init'
-        ? { stdout: `kubeadm join 55.192.0.1:6553 --token ${testFacts().secrets.bootstrapToken} --control-plane --certificate-key ${testFacts().secrets.certificateKey}\n` }
+        ? { stdout: `kubeadm join 55.192.0.1:6553 --token ${testInputs().secrets.bootstrapToken} --control-plane --certificate-key ${testInputs().secrets.certificateKey}\n` }
         : undefined,
     );
     const events: RunEvent[] = [];
@@ -194,13 +194,13 @@ describe('runPlan', () => {
           return res;
         } };
       },
-      secrets: secretValues(t.facts.secrets),
+      secrets: secretValues(t.inputs.secrets),
       onEvent: (e) => events.push(e),
     });
     expect(r.ok).toBe(false);
     const text = JSON.stringify(events) + JSON.stringify(r);
     expect(text).toContain('--token ***');
-    expect(text).not.toContain(t.facts.secrets.bootstrapToken);
-    expect(text).not.toContain(t.facts.secrets.certificateKey);
+    expect(text).not.toContain(t.inputs.secrets.bootstrapToken);
+    expect(text).not.toContain(t.inputs.secrets.certificateKey);
   });
 });

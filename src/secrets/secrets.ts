@@ -1,6 +1,6 @@
 // The secrets file: everything sensitive that generators need, kept out of the spec (the spec holds references).
 // Created with fresh random values (mode 0600) when missing; entries the spec needs but the file lacks are added.
-// This module is the one place that makes randomness; generators receive the result as facts.
+// This module is the one place that makes randomness; generators receive the result as inputs.
 import { execFile, execFileSync } from 'node:child_process';
 import { createHash, randomBytes, randomInt, X509Certificate } from 'node:crypto';
 import { chmodSync, existsSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
@@ -11,7 +11,7 @@ import yaml from 'js-yaml';
 import { z } from 'zod';
 import type { ClusterSpec } from '../spec/schema.js';
 import { formatPath, type SpecIssue } from '../spec/issues.js';
-import type { Facts } from '../generators/types.js';
+import type { RenderInputs } from '../generators/types.js';
 import { VRRP_PASS, type Secrets } from './types.js';
 
 const Pem = (label: string) =>
@@ -223,6 +223,6 @@ export function caCertHash(certPem: string): string {
   return `sha256:${createHash('sha256').update(spki).digest('hex')}`;
 }
 
-export function factsFromSecrets(secrets: Secrets): Facts {
+export function inputsFromSecrets(secrets: Secrets): RenderInputs {
   return { secrets, caCertHash: caCertHash(secrets.ca.cert) };
 }

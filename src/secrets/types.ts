@@ -1,4 +1,4 @@
-// What the secrets file holds, as data: the type generators receive inside their facts and the one format rule a
+// What the secrets file holds, as data: the type generators receive inside their inputs and the one format rule a
 // generator checks again (keepalived's auth_pass). No I/O here, so pure code (generators, executors) may import it;
 // reading, creating and completing the file is ./secrets.ts.
 

@@ -33,7 +33,7 @@ import { MemoryJournal } from '../../src/runner/journal.js';
 import { runPlan, type RunEvent } from '../../src/runner/runner.js';
 import { deriveView, type ClusterView } from '../../src/spec/derive.js';
 import { parseSpec } from '../../src/spec/load.js';
-import { testFacts } from '../support/fixtures.js';
+import { testInputs } from '../support/fixtures.js';
 import { createTestbed, type Testbed } from '../testbed/testbed.js';
 import { retag, sh, standInDeb } from './ingredients.js';
 
@@ -146,9 +146,9 @@ describe('the offline bundle on the test bed (3 hosts, ssh)', () => {
     manifest = packed.manifest;
     report(`bundle made in ${Date.now() - t0} ms: ${packed.files} files, ${(packed.bytes / 1048576).toFixed(0)} MiB`);
 
-    const facts = { ...testFacts(), upstream: readUpstream(view, dir).upstream };
-    files = renderView(view, facts);
-    plan = planFor(view, facts);
+    const inputs = { ...testInputs(), upstream: readUpstream(view, dir).upstream };
+    files = renderView(view, inputs);
+    plan = planFor(view, inputs);
   }, 300_000);
 
   afterAll(async () => {
@@ -293,7 +293,7 @@ describe('the offline bundle on the test bed (3 hosts, ssh)', () => {
     const parsed = parseSpec(specText(tb, `{bundleDir: ${BUNDLE_DIR}, registry: "${registry}", registryInsecure: true}`));
     if (!parsed.ok) throw new Error(parsed.issues.map((i) => `${i.path}: ${i.message}`).join('\n'));
     const rv = deriveView(parsed.spec);
-    const rplan = planFor(rv, { ...testFacts(), upstream: readUpstream(rv, dir).upstream });
+    const rplan = planFor(rv, { ...testInputs(), upstream: readUpstream(rv, dir).upstream });
     const push = rplan.phases.flatMap((p) => p.steps).filter((s) => s.kind === 'push-images');
     expect(push.map((s) => s.host)).toEqual(['b1']);
     const t0 = Date.now();

@@ -8,14 +8,14 @@ import { KindExecutor } from '../../src/executors/kind/kind.js';
 import type { Executor } from '../../src/executors/executor.js';
 import { readFile } from '../../src/executors/ops.js';
 import { renderView } from '../../src/generators/index.js';
-import type { Facts, GeneratedFile } from '../../src/generators/types.js';
+import type { RenderInputs, GeneratedFile } from '../../src/generators/types.js';
 import { outputPath } from '../../src/generators/types.js';
 import { planFor } from '../../src/plan/build.js';
 import type { Plan } from '../../src/plan/types.js';
 import type { Journal } from '../../src/runner/journal.js';
 import { secretValues } from '../../src/runner/redact.js';
 import { runPlan, type RunEvent, type RunSummary } from '../../src/runner/runner.js';
-import { factsFromSecrets, loadOrCreateSecrets } from '../../src/secrets/secrets.js';
+import { inputsFromSecrets, loadOrCreateSecrets } from '../../src/secrets/secrets.js';
 import type { Secrets } from '../../src/secrets/types.js';
 import type { ClusterView } from '../../src/spec/derive.js';
 import type { Testbed } from '../testbed/testbed.js';
@@ -39,7 +39,7 @@ export function rehearsalOn(tb: Testbed, vip: string): string {
 export interface Install {
   view: ClusterView;
   secrets: Secrets;
-  facts: Facts;
+  inputs: RenderInputs;
   files: GeneratedFile[];
   plan: Plan;
   executors: Map<string, Executor>;
@@ -49,15 +49,15 @@ export function prepareInstall(tb: Testbed, specText: string, secretsFile: strin
   const view = viewOf(specText);
   const s = loadOrCreateSecrets(secretsFile, view.cluster);
   if (!s.ok) throw new Error(s.issues.map((i) => i.message).join('\n'));
-  const facts: Facts = {
-    ...factsFromSecrets(s.secrets),
+  const inputs: RenderInputs = {
+    ...inputsFromSecrets(s.secrets),
     overlay: 'container-node',
     upstream: { calicoManifest: readFileSync(join(bundle, `manifests/calico-${view.cluster.spec.addons.cni.calico.version}.yaml`), 'utf8') },
   };
-  const files = renderView(view, facts);
-  const plan = planFor(view, facts);
+  const files = renderView(view, inputs);
+  const plan = planFor(view, inputs);
   const executors = new Map<string, Executor>(tb.hosts.map((h) => [h.name, new KindExecutor({ host: h.name, container: h.containerId })]));
-  return { view, secrets: s.secrets, facts, files, plan, executors };
+  return { view, secrets: s.secrets, inputs, files, plan, executors };
 }
 
 export async function install(

@@ -13,7 +13,7 @@ import type { PhaseName, Plan } from '../../src/plan/types.js';
 import type { Journal } from '../../src/runner/journal.js';
 import { secretValues } from '../../src/runner/redact.js';
 import { runPlan, type RunEvent, type RunSummary } from '../../src/runner/runner.js';
-import { factsFromSecrets, parseSecrets } from '../../src/secrets/secrets.js';
+import { inputsFromSecrets, parseSecrets } from '../../src/secrets/secrets.js';
 import { deriveView, type ClusterView } from '../../src/spec/derive.js';
 import { parseSpec } from '../../src/spec/load.js';
 import type { Secrets } from '../../src/secrets/types.js';
@@ -74,8 +74,8 @@ export function lbCluster(tb: Testbed, vip: string, lbCount: number): LbCluster 
   if (!s.ok) throw new Error('test secrets invalid');
   const secrets: Secrets = { ...s.secrets, sshKeys: { default: { path: tb.privateKeyPath } } };
   const view = deriveView(parsed.spec);
-  const rendered = renderView(view, factsFromSecrets(secrets));
-  const fullPlan = planFor(view, factsFromSecrets(secrets));
+  const rendered = renderView(view, inputsFromSecrets(secrets));
+  const fullPlan = planFor(view, inputsFromSecrets(secrets));
   // preflight: the per-host checks; its machine-local step (verifying the bundle on this machine) belongs with the
   // bundle distribution, which the test stands in for by copying the .debs itself
   const plan: Plan = {

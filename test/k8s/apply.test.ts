@@ -16,7 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { renderCluster, type GeneratedFile } from '../../src/generators/index.js';
 import { helmReleases } from '../../src/generators/manifests/index.js';
 import { deriveView } from '../../src/spec/derive.js';
-import { loadFixture, testFacts, validFixtureNames } from '../support/fixtures.js';
+import { loadFixture, testInputs, validFixtureNames } from '../support/fixtures.js';
 import { startControlPlane, type ControlPlane } from './controlplane.js';
 import { toolchainBin, TOOLCHAIN_TIMEOUT_MS } from './toolchain.js';
 
@@ -75,7 +75,7 @@ function docsOf(f: GeneratedFile): Doc[] {
 const fixtures = validFixtureNames().map((fixture) => {
   const spec = loadFixture(fixture);
   const view = deriveView(spec);
-  const files = manifests(renderCluster(spec, testFacts()));
+  const files = manifests(renderCluster(spec, testInputs()));
   const docs = files.flatMap(docsOf);
   const renderedCrdGroups = new Set(
     docs.filter((d) => d.obj.kind === 'CustomResourceDefinition').map((d) => (d.obj as unknown as { spec: { group: string } }).spec.group),

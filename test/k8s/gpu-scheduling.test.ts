@@ -24,7 +24,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { renderCluster, type GeneratedFile } from '../../src/generators/index.js';
 import { GPU_NODE_LABEL, GPU_RESOURCE, GPU_TOLERATION } from '../../src/generators/manifests/models/common.js';
 import { deriveView, type HostView } from '../../src/spec/derive.js';
-import { loadFixture, testFacts, validFixtureNames } from '../support/fixtures.js';
+import { loadFixture, testInputs, validFixtureNames } from '../support/fixtures.js';
 import { startControlPlane, type ControlPlane } from './controlplane.js';
 import { registerNodes } from './fake-nodes.js';
 import { toolchainBin, TOOLCHAIN_TIMEOUT_MS } from './toolchain.js';
@@ -56,7 +56,7 @@ const label = (p: Pod) => `${p.metadata.namespace}/${p.metadata.name}`;
 const fixtures = validFixtureNames()
   .map((fixture) => {
     const spec = loadFixture(fixture);
-    return { fixture, view: deriveView(spec), files: renderCluster(spec, testFacts()) };
+    return { fixture, view: deriveView(spec), files: renderCluster(spec, testInputs()) };
   })
   .filter((f) => f.view.gpuHosts.length > 0);
 

@@ -10,7 +10,7 @@ import { outputPath, renderCluster, type GeneratedFile } from '../../src/generat
 import { kubeadmImages } from '../../src/images.js';
 import { deriveView } from '../../src/spec/derive.js';
 import { DEFAULT_KUBERNETES_VERSION } from '../../src/versions.js';
-import { loadFixture, testFacts, validFixtureNames } from '../support/fixtures.js';
+import { loadFixture, testInputs, validFixtureNames } from '../support/fixtures.js';
 import { klogWarnings, run, toolchainBin, TOOLCHAIN_TIMEOUT_MS } from './toolchain.js';
 
 /** Where the kubeadm generator puts its files: hosts/<host>/etc/kubernetes/airgap-k8s/kubeadm-{init,join}.yaml */
@@ -27,7 +27,7 @@ interface Case {
 const cases: Case[] = validFixtureNames().map((fixture) => {
   const spec = loadFixture(fixture);
   const view = deriveView(spec);
-  const configs = renderCluster(spec, testFacts()).filter((f) => KUBEADM_CONFIG.test(outputPath(f)));
+  const configs = renderCluster(spec, testInputs()).filter((f) => KUBEADM_CONFIG.test(outputPath(f)));
   return { fixture, registry: view.registry, kubernetesVersion: view.kubernetesVersion, configs };
 });
 

@@ -18,7 +18,7 @@ import { verifyBundle } from '../../src/bundle/io/verify.js';
 import { imageArchivePath } from '../../src/bundle/layout.js';
 import { renderView } from '../../src/generators/index.js';
 import type { HostFile } from '../../src/generators/types.js';
-import { factsFromSecrets, loadOrCreateSecrets } from '../../src/secrets/secrets.js';
+import { inputsFromSecrets, loadOrCreateSecrets } from '../../src/secrets/secrets.js';
 import { KindExecutor } from '../../src/executors/kind/kind.js';
 import { writeFileAtomic } from '../../src/executors/ops.js';
 import { createTestbed, runLocal, type Testbed, waitFor } from '../testbed/testbed.js';
@@ -85,8 +85,8 @@ describe('the real offline supply for a Debian 12 cluster', () => {
     const kubeadmImages = listed.stdout.trim().split('\n');
     expect(kubeadmImages).toHaveLength(7);
     const view = rehearsalView();
-    const facts = factsFromSecrets(testSecrets(tmp, readFileSync(REHEARSAL_SPEC, 'utf8')));
-    const imagesTxt = renderView(view, { ...facts, upstream: { calicoManifest: readFileSync(join(bundle, 'manifests/calico-v3.27.0.yaml'), 'utf8') } })
+    const inputs = inputsFromSecrets(testSecrets(tmp, readFileSync(REHEARSAL_SPEC, 'utf8')));
+    const imagesTxt = renderView(view, { ...inputs, upstream: { calicoManifest: readFileSync(join(bundle, 'manifests/calico-v3.27.0.yaml'), 'utf8') } })
       .find((f) => f.kind === 'cluster' && f.path === 'images.txt')!.content.split('\n').filter((l) => l && !l.startsWith('#'));
     const archives = new Set(readdirSync(join(bundle, 'images')));
     // the bundle holds exactly these images: kubeadm's 7 and the addons' (images.txt lists both)
@@ -148,7 +148,7 @@ describe('the real offline supply for a Debian 12 cluster', () => {
     const view = viewOf(spec);
     const secrets = testSecrets(tmp, spec);
     // rendered with the container-node overlay (src/generators/overlay.ts): what the plan shows for container nodes
-    const files = renderView(view, { ...factsFromSecrets(secrets), overlay: 'container-node', upstream: { calicoManifest: readFileSync(join(bundle, 'manifests/calico-v3.27.0.yaml'), 'utf8') } })
+    const files = renderView(view, { ...inputsFromSecrets(secrets), overlay: 'container-node', upstream: { calicoManifest: readFileSync(join(bundle, 'manifests/calico-v3.27.0.yaml'), 'utf8') } })
       .filter((f): f is HostFile => f.kind === 'host' && f.host === 'cp1');
     // every file the plan writes on this host (the container-node overlay adds its unit and resolv.conf)
     for (const path of ['/etc/hostname', '/usr/local/lib/airgap-k8s/prepare-os.sh', '/etc/containerd/config.toml', '/etc/kubernetes/airgap-k8s/kubeadm-init.yaml', '/etc/systemd/system/airgap-k8s-rshared.service']) {

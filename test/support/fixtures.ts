@@ -7,8 +7,8 @@ import { upstreamInputs } from '../../src/install/inputs.js';
 import { fileURLToPath } from 'node:url';
 import { parseSpec } from '../../src/spec/load.js';
 import type { ClusterSpec } from '../../src/spec/schema.js';
-import { factsFromSecrets, parseSecrets } from '../../src/secrets/secrets.js';
-import type { Facts } from '../../src/generators/types.js';
+import { inputsFromSecrets, parseSecrets } from '../../src/secrets/secrets.js';
+import type { RenderInputs } from '../../src/generators/types.js';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const FIXTURES = join(ROOT, 'fixtures');
@@ -31,15 +31,15 @@ export function loadFixture(name: string): ClusterSpec {
   return r.spec;
 }
 
-let facts: Facts | undefined;
-export function testFacts(): Facts {
-  if (!facts) {
+let inputs: RenderInputs | undefined;
+export function testInputs(): RenderInputs {
+  if (!inputs) {
     const r = parseSecrets(readFileSync(join(FIXTURES, 'secrets', 'test-secrets.yaml'), 'utf8'));
     if (!r.ok) throw new Error(`test secrets invalid: ${JSON.stringify(r.issues)}`);
     // The Calico excerpt stands in for the bundle's calico.yaml, so goldens show the manifest-mode transform.
-    facts = { ...factsFromSecrets(r.secrets), upstream: { calicoManifest: readFileSync(join(FIXTURES, 'upstream', 'calico-excerpt.yaml'), 'utf8') } };
+    inputs = { ...inputsFromSecrets(r.secrets), upstream: { calicoManifest: readFileSync(join(FIXTURES, 'upstream', 'calico-excerpt.yaml'), 'utf8') } };
   }
-  return facts;
+  return inputs;
 }
 
 /**

@@ -43,7 +43,7 @@ import { KUBEADM_INIT_CONFIG } from '../../src/host-paths.js';
 import { hashMarker } from '../../src/generators/render/marker.js';
 import { toToml } from '../../src/generators/render/toml.js';
 import { NVIDIA_CONTAINER_RUNTIME } from '../../src/versions.js';
-import { loadFixture, testFacts, validFixtureNames } from '../support/fixtures.js';
+import { loadFixture, testInputs, validFixtureNames } from '../support/fixtures.js';
 
 type T = Record<string, any>;
 
@@ -107,7 +107,7 @@ function dump(
 /** kubeadm's pause image as our kubeadm output implies it (imageRepository, or kubeadm's default registry). */
 function kubeadmPause(name: string): string {
   const spec = loadFixture(name);
-  const init = renderView(deriveView(spec), testFacts(), [kubeadmGenerator]).find((f) => f.path === KUBEADM_INIT_CONFIG)!;
+  const init = renderView(deriveView(spec), testInputs(), [kubeadmGenerator]).find((f) => f.path === KUBEADM_INIT_CONFIG)!;
   const cc = (yaml.loadAll(init.content) as T[]).find((d) => d.kind === 'ClusterConfiguration')!;
   const repo = cc.imageRepository ?? 'registry.k8s.io';
   const pause = kubeadmImages(cc.kubernetesVersion, spec.spec.offline.registry).find((i) => i.startsWith(`${repo}/pause:`))!;
@@ -117,7 +117,7 @@ function kubeadmPause(name: string): string {
 
 function hostFiles(name: string) {
   const view = deriveView(loadFixture(name));
-  const files = renderView(view, testFacts(), [containerdGenerator]);
+  const files = renderView(view, testInputs(), [containerdGenerator]);
   const get = (host: string, path: string) => files.find((f) => f.kind === 'host' && f.host === host && f.path === path)?.content;
   return { view, get };
 }
@@ -400,7 +400,7 @@ describe(`containerd ${INSTALLED}: image pulls resolve through the rendered host
     spec.spec.offline.registry = `127.0.0.1:${registry.port}/k8s`;
     spec.spec.offline.registryCAFile = join(dir, 'ca.pem');
     mutate(spec);
-    const files = renderView(deriveView(spec), testFacts(), [containerdGenerator]).filter((f) => f.kind === 'host' && f.host === 'master1');
+    const files = renderView(deriveView(spec), testInputs(), [containerdGenerator]).filter((f) => f.kind === 'host' && f.host === 'master1');
     return writeCertsD(join(dir, name), files as { path: string; content: string }[]);
   }
 

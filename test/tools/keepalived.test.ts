@@ -16,7 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deriveView } from '../../src/spec/derive.js';
 import { CHECK_SCRIPT, KEEPALIVED_CONF, keepalivedGenerator } from '../../src/generators/keepalived/keepalived.js';
 import type { HostFile } from '../../src/generators/types.js';
-import { loadFixture, testFacts, validFixtureNames } from '../support/fixtures.js';
+import { loadFixture, testInputs, validFixtureNames } from '../support/fixtures.js';
 import { HOST_OSES, osProfile, type HostOs } from '../../src/os/profiles.js';
 
 const work = mkdtempSync(join(tmpdir(), 'keepalived-t-'));
@@ -89,7 +89,7 @@ interface Case {
 
 const cases: Case[] = validFixtureNames().flatMap((fixture) => {
   const view = deriveView(loadFixture(fixture));
-  const files = filesOf(keepalivedGenerator.units(view, testFacts())) as HostFile[];
+  const files = filesOf(keepalivedGenerator.units(view, testInputs())) as HostFile[];
   return view.lbHosts.map((h) => ({
     fixture,
     host: h.name,

@@ -18,7 +18,7 @@ import { parseImageList } from '../../src/generators/manifests/images/images.js'
 import { GPU_NODE_LABEL, GPU_TAINT_KEY } from '../../src/generators/manifests/models/common.js';
 import { kubeadmImages, pauseImage } from '../../src/images.js';
 import { deriveView } from '../../src/spec/derive.js';
-import { loadFixture, testFacts, validFixtureNames } from '../support/fixtures.js';
+import { loadFixture, testInputs, validFixtureNames } from '../support/fixtures.js';
 
 type Obj = Record<string, any>;
 
@@ -175,7 +175,7 @@ for (const name of validFixtureNames()) {
     const spec = loadFixture(name);
     const view = deriveView(spec);
     const s = spec.spec;
-    const files = renderCluster(spec, testFacts());
+    const files = renderCluster(spec, testInputs());
     const byPath = new Map(files.map((f) => [outputPath(f), f]));
     const clusterYaml = files.filter((f) => f.kind === 'cluster' && /^cluster\/[^/]+\.ya?ml$/.test(f.path));
     const valuesFiles = files.filter((f) => f.kind === 'cluster' && /^cluster\/helm\/.+\.values\.yaml$/.test(f.path));

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { renderCluster, outputPath } from '../../src/generators/index.js';
 import { buildPlan, formatPlan } from '../../src/plan/index.js';
-import { GOLDEN, loadFixture, readTree, testFacts, validFixtureNames } from '../support/fixtures.js';
+import { GOLDEN, loadFixture, readTree, testInputs, validFixtureNames } from '../support/fixtures.js';
 
 describe('golden files', () => {
   const names = validFixtureNames();
@@ -17,8 +17,8 @@ describe('golden files', () => {
 
   for (const name of names) {
     it(`${name}: rendered files and plan.txt equal golden/${name}/ byte for byte`, () => {
-      const rendered = new Map(renderCluster(loadFixture(name), testFacts()).map((f) => [outputPath(f), f.content]));
-      rendered.set('plan.txt', formatPlan(buildPlan(loadFixture(name), testFacts())));
+      const rendered = new Map(renderCluster(loadFixture(name), testInputs()).map((f) => [outputPath(f), f.content]));
+      rendered.set('plan.txt', formatPlan(buildPlan(loadFixture(name), testInputs())));
       const golden = readTree(join(GOLDEN, name));
       expect([...golden.keys()].filter((k) => !rendered.has(k)), 'files under golden/ that nothing produced').toEqual([]);
       expect([...rendered.keys()].filter((k) => !golden.has(k)), 'rendered files missing from golden/ (npm run golden:update)').toEqual([]);
@@ -26,8 +26,8 @@ describe('golden files', () => {
     });
 
     it(`${name}: rendering twice gives identical output`, () => {
-      const a = renderCluster(loadFixture(name), testFacts());
-      const b = renderCluster(loadFixture(name), testFacts());
+      const a = renderCluster(loadFixture(name), testInputs());
+      const b = renderCluster(loadFixture(name), testInputs());
       expect(b).toEqual(a);
     });
   }

@@ -16,8 +16,8 @@ import { join } from 'node:path';
 import yaml from 'js-yaml';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { outputPath, renderCluster } from '../../src/generators/index.js';
-import type { Facts } from '../../src/generators/types.js';
-import { FIXTURES, loadFixture, testFacts, validFixtureNames } from '../support/fixtures.js';
+import type { RenderInputs } from '../../src/generators/types.js';
+import { FIXTURES, loadFixture, testInputs, validFixtureNames } from '../support/fixtures.js';
 import { EXTRA_ENUMS, k8sSchemas, type K8sSchemas } from '../support/k8s-schema.js';
 
 /** Custom resources we render, by apiVersion/kind, with the chart that installs their CRD. */
@@ -50,9 +50,9 @@ const YAML11 = yaml.FAILSAFE_SCHEMA.extend({ implicit: [builtin.null, yaml11Bool
 
 const calicoExcerpt = readFileSync(join(FIXTURES, 'upstream', 'calico-excerpt.yaml'), 'utf8');
 
-/** Test facts plus the upstream Calico text, so manifest-mode Calico renders (and is validated) too. */
-function factsWithUpstream(): Facts {
-  return { ...testFacts(), upstream: { calicoManifest: calicoExcerpt } };
+/** Test inputs plus the upstream Calico text, so manifest-mode Calico renders (and is validated) too. */
+function factsWithUpstream(): RenderInputs {
+  return { ...testInputs(), upstream: { calicoManifest: calicoExcerpt } };
 }
 
 interface RenderedYaml {

@@ -9,7 +9,7 @@ import { run, type Io } from '../../src/cli/commands.js';
 import { applyLocal } from '../../src/cli/apply-local.js';
 import { MemoryJournal } from '../../src/runner/journal.js';
 import { deriveView } from '../../src/spec/derive.js';
-import { testFacts } from '../support/fixtures.js';
+import { testInputs } from '../support/fixtures.js';
 import { parseSpec } from '../../src/spec/load.js';
 import { secs } from '../../src/rehearse/cli.js';
 import { asDebianNodes, checkCidr, gatewayFor, hostSubnetOf, RemapError, remapSpec } from '../../src/rehearse/remap.js';
@@ -219,7 +219,7 @@ describe('applyLocal: the one install path of apply and rehearse', () => {
   it('renders with the container-node overlay for the kind executor only (nothing runs: the signal is aborted)', async () => {
     const view = deriveView(loadFixture('rehearsal'));
     const quiet: Io = { stdout: () => {}, stderr: () => {}, readFile: () => '', cwd: tmpdir(), isTTY: false };
-    const secrets = testFacts().secrets;
+    const secrets = testInputs().secrets;
     const base = { concurrency: 1, verbose: false, io: quiet };
     const bundleDir = renderInputsOnlyBundle(view);
     const prepared = (executor: 'kind' | 'ssh') => prepareInstall({ view, secrets, executor, bundleDir });

@@ -15,9 +15,9 @@ import { markerText } from '../../src/generators/render/marker.js';
 import { formatPath, type PathSegment } from '../../src/spec/issues.js';
 import { parseSpec } from '../../src/spec/load.js';
 import type { ClusterSpec } from '../../src/spec/schema.js';
-import type { Facts } from '../../src/generators/types.js';
+import type { RenderInputs } from '../../src/generators/types.js';
 import { passwordRefs, sshKeyRefs } from '../../src/secrets/secrets.js';
-import { testFacts } from '../support/fixtures.js';
+import { testInputs } from '../support/fixtures.js';
 
 const RUNS = Number(process.env.FUZZ_RUNS ?? 0) || undefined;
 const runs = (n: number) => ({ numRuns: RUNS ?? n });
@@ -361,9 +361,9 @@ const validSpec = fc
     };
   });
 
-/** The test facts plus a (fixed, test-only) password and key for every reference the spec makes. */
-function factsFor(spec: ClusterSpec): Facts {
-  const base = testFacts();
+/** The test inputs plus a (fixed, test-only) password and key for every reference the spec makes. */
+function factsFor(spec: ClusterSpec): RenderInputs {
+  const base = testInputs();
   const passwords = { ...base.secrets.passwords };
   for (const r of passwordRefs(spec)) passwords[r.ref] ??= r.kind === 'vrrp' ? 'fuzz-pw1' : 'fuzz-password-0123456789';
   const sshKeys = { ...base.secrets.sshKeys };

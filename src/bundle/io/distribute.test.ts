@@ -6,7 +6,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadFixture, testFacts } from '../../../test/support/fixtures.js';
+import { loadFixture, testInputs } from '../../../test/support/fixtures.js';
 import { ExecConnectionError, type Executor, type RunOptions, type RunResult } from '../../executors/executor.js';
 import { LocalExecutor } from '../../executors/local/local.js';
 import { renderView } from '../../generators/index.js';
@@ -174,7 +174,7 @@ describe('the plan over the runner: preflight verification, then uploads', { tim
       .filter((p) => p.name === 'preflight' || p.name === 'distribute')
       .map((p) => ({ ...p, steps: p.steps.filter((s) => s.kind === 'verify-bundle' || s.kind === 'upload') })),
   });
-  const plan = onlyBundle(planFor(view, testFacts()));
+  const plan = onlyBundle(planFor(view, testInputs()));
   const roots = new Map<string, string>();
   let base = 'plan-hosts';
   const executor = (h: string) => {

@@ -5,7 +5,7 @@ import { kubeadmImages, MIRRORED_REGISTRIES, parseImage, pauseImage, resolveImag
 import { deriveView, type ClusterView } from '../../spec/derive.js';
 import type { ClusterSpec } from '../../spec/schema.js';
 import { NVIDIA_CONTAINER_RUNTIME } from '../../versions.js';
-import { loadFixture, testFacts, validFixtureNames } from '../../../test/support/fixtures.js';
+import { loadFixture, testInputs, validFixtureNames } from '../../../test/support/fixtures.js';
 import { renderView } from '../index.js';
 import { kubeadmGenerator } from '../kubeadm/kubeadm.js';
 import { KUBEADM_INIT_CONFIG } from '../../host-paths.js';
@@ -29,7 +29,7 @@ type T = Record<string, any>;
 
 function render(spec: ClusterSpec): { view: ClusterView; files: HostFile[] } {
   const view = deriveView(spec);
-  return { view, files: renderView(view, testFacts(), [containerdGenerator]) as HostFile[] };
+  return { view, files: renderView(view, testInputs(), [containerdGenerator]) as HostFile[] };
 }
 
 function toml(f: HostFile | undefined): T {
@@ -44,7 +44,7 @@ function fileOf(files: HostFile[], host: string, path: string): HostFile | undef
 /** The pause image kubeadm will look for, read from our own kubeadm output (imageRepository or kubeadm's default). */
 function kubeadmPause(spec: ClusterSpec): string {
   const view = deriveView(spec);
-  const init = renderView(view, testFacts(), [kubeadmGenerator]).find((f) => f.path === KUBEADM_INIT_CONFIG)!;
+  const init = renderView(view, testInputs(), [kubeadmGenerator]).find((f) => f.path === KUBEADM_INIT_CONFIG)!;
   const cc = (yaml.loadAll(init.content) as T[]).find((d) => d.kind === 'ClusterConfiguration')!;
   const repo = cc.imageRepository ?? 'registry.k8s.io';
   const pause = kubeadmImages(cc.kubernetesVersion, spec.spec.offline.registry).find((i) => i.startsWith(`${repo}/pause:`));
@@ -161,7 +161,7 @@ describe.each(validFixtureNames())('containerd files for fixture %s', (name) => 
 
   it('with a registry, no file names an upstream registry (except the fallback `server` of its own mirror file)', () => {
     if (!spec.spec.offline.registry) return;
-    const all = [...files, ...(renderView(view, testFacts(), [kubeadmGenerator]) as HostFile[])];
+    const all = [...files, ...(renderView(view, testInputs(), [kubeadmGenerator]) as HostFile[])];
     for (const f of all) {
       const dir = /^\/etc\/containerd\/certs\.d\/([^/]+)\/hosts\.toml$/.exec(f.path)?.[1];
       const lines = f.content.split('\n').filter((l) => !l.startsWith('#') && !(dir && l === `server = "${upstreamServer(dir)}"`));

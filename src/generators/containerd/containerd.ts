@@ -16,7 +16,7 @@ import { hashMarker } from '../render/marker.js';
 import { toToml, type TomlTable } from '../render/toml.js';
 import { yamlFile } from '../render/yaml.js';
 import { hasOverlay, overlayComment } from '../overlay.js';
-import { hostFile, type Facts, type Generator, hostUnits, type HostUnit, type HostFile } from '../types.js';
+import { hostFile, type RenderInputs, type Generator, hostUnits, type HostUnit, type HostFile } from '../types.js';
 
 export const CONTAINERD_CONFIG = '/etc/containerd/config.toml';
 export const CONTAINERD_DROPIN_DIR = '/etc/containerd/conf.d';
@@ -49,9 +49,9 @@ export interface CriSettings {
   restrictOomScoreAdj?: true;
 }
 
-export function criSettings(view: ClusterView, nvidia: boolean, facts: Pick<Facts, 'overlay'> = {}): CriSettings {
+export function criSettings(view: ClusterView, nvidia: boolean, inputs: Pick<RenderInputs, 'overlay'> = {}): CriSettings {
   return {
-    ...(hasOverlay(facts, 'container-node') ? { restrictOomScoreAdj: true as const } : {}),
+    ...(hasOverlay(inputs, 'container-node') ? { restrictOomScoreAdj: true as const } : {}),
     // The same pause image kubeadm expects, or its preflight warns and pods use a different sandbox.
     sandboxImage: pauseImage(view.kubernetesVersion, view.registry),
     defaultRuntime: nvidia ? 'nvidia' : 'runc',
@@ -92,14 +92,14 @@ export function criPlugins(version: ContainerdConfigVersion, s: CriSettings): To
   };
 }
 
-export function mainConfig(view: ClusterView, h: HostView, facts: Pick<Facts, 'overlay'> = {}): TomlTable {
+export function mainConfig(view: ClusterView, h: HostView, inputs: Pick<RenderInputs, 'overlay'> = {}): TomlTable {
   const version = configVersion(view.cluster.spec.containerRuntime.containerd.version);
   return {
     version,
     // Only GPU hosts import drop-ins (ours, or the GPU Operator toolkit's): nothing else should change the CRI
     // section behind this file's back.
     imports: h.isGpu ? [CONTAINERD_IMPORTS] : undefined,
-    plugins: criPlugins(version, criSettings(view, false, facts)),
+    plugins: criPlugins(version, criSettings(view, false, inputs)),
   };
 }
 
@@ -115,10 +115,10 @@ export function writesNvidiaDropIn(view: ClusterView, h: HostView): boolean {
   return h.isGpu && !(op.enabled && op.toolkit === 'operator');
 }
 
-export function nvidiaDropIn(view: ClusterView, facts: Pick<Facts, 'overlay'> = {}): TomlTable {
+export function nvidiaDropIn(view: ClusterView, inputs: Pick<RenderInputs, 'overlay'> = {}): TomlTable {
   const version = configVersion(view.cluster.spec.containerRuntime.containerd.version);
   // An imported file may not declare a newer version than the main file; the same one is always right.
-  return { version, plugins: criPlugins(version, criSettings(view, true, facts)) };
+  return { version, plugins: criPlugins(version, criSettings(view, true, inputs)) };
 }
 
 // ---- registry mirrors (hosts.toml) ----
@@ -185,19 +185,19 @@ export function needsRegistryHostDir(view: ClusterView): boolean {
   return !!view.registry && Object.keys(registryTls(view)).length > 0;
 }
 
-function tomlFile(view: ClusterView, t: TomlTable, facts: Pick<Facts, 'overlay'> = {}): string {
-  return hashMarker(view.name) + (facts.overlay ? overlayComment(facts.overlay) : '') + toToml(t);
+function tomlFile(view: ClusterView, t: TomlTable, inputs: Pick<RenderInputs, 'overlay'> = {}): string {
+  return hashMarker(view.name) + (inputs.overlay ? overlayComment(inputs.overlay) : '') + toToml(t);
 }
 
 export const containerdGenerator: Generator = {
   name: 'containerd',
-  units(view: ClusterView, facts: Facts): HostUnit[] {
+  units(view: ClusterView, inputs: RenderInputs): HostUnit[] {
     const files: HostFile[] = [];
     const file = (h: HostView, path: string, content: string) => files.push(hostFile('containerd', h.name, path, content));
     for (const h of view.hosts) {
       if (!h.isControlPlane && !h.isWorker) continue;
-      file(h, CONTAINERD_CONFIG, tomlFile(view, mainConfig(view, h, facts), facts));
-      if (writesNvidiaDropIn(view, h)) file(h, NVIDIA_DROPIN, tomlFile(view, nvidiaDropIn(view, facts), facts));
+      file(h, CONTAINERD_CONFIG, tomlFile(view, mainConfig(view, h, inputs), inputs));
+      if (writesNvidiaDropIn(view, h)) file(h, NVIDIA_DROPIN, tomlFile(view, nvidiaDropIn(view, inputs), inputs));
       if (view.registry) {
         for (const upstream of MIRRORED_REGISTRIES) {
           file(h, `${CERTS_D}/${upstream}/hosts.toml`, tomlFile(view, mirrorHostsToml(view, upstream)));

@@ -8,8 +8,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { deriveView, type ClusterView } from '../../spec/derive.js';
 import { parseSpec } from '../../spec/load.js';
 import type { ClusterSpec } from '../../spec/schema.js';
-import { FIXTURES, loadFixture, testFacts, validFixtureNames } from '../../../test/support/fixtures.js';
-import type { Facts, HostFile } from '../types.js';
+import { FIXTURES, loadFixture, testInputs, validFixtureNames } from '../../../test/support/fixtures.js';
+import type { RenderInputs, HostFile } from '../types.js';
 import { CHECK_SCRIPT, KEEPALIVED_CONF, checkWeight, keepalivedGenerator } from './keepalived.js';
 
 /** A fixture changed by `edit` (on the YAML document) and validated again, so variants stay real specs. */
@@ -21,9 +21,9 @@ function variant(name: string, edit: (doc: any) => void): ClusterSpec {
   return r.spec;
 }
 
-function render(spec: ClusterSpec, facts: Facts = testFacts()): { view: ClusterView; files: HostFile[] } {
+function render(spec: ClusterSpec, inputs: RenderInputs = testInputs()): { view: ClusterView; files: HostFile[] } {
   const view = deriveView(spec);
-  return { view, files: filesOf(keepalivedGenerator.units(view, facts)) as HostFile[] };
+  return { view, files: filesOf(keepalivedGenerator.units(view, inputs)) as HostFile[] };
 }
 
 const conf = (files: HostFile[], host: string) => files.find((f) => f.host === host && f.path === KEEPALIVED_CONF)!.content;
@@ -97,9 +97,9 @@ describe('keepalived generator', () => {
         }
       });
 
-      it('uses the spec interface, router id and the VRRP password from facts, quoted', () => {
+      it('uses the spec interface, router id and the VRRP password from inputs, quoted', () => {
         const lb = view.cluster.spec.controlPlane.loadBalancer!;
-        const pass = testFacts().secrets.passwords[lb.authPassRef]!;
+        const pass = testInputs().secrets.passwords[lb.authPassRef]!;
         for (const h of view.lbHosts) {
           const c = conf(files, h.name);
           expect(field(c, 'interface')).toBe(h.interface);
@@ -175,8 +175,8 @@ describe('keepalived generator', () => {
   });
 
   it('refuses a missing or over-long VRRP password without printing it', () => {
-    const base = testFacts();
-    const withPass = (p: string | undefined): Facts => ({
+    const base = testInputs();
+    const withPass = (p: string | undefined): RenderInputs => ({
       ...base,
       secrets: { ...base.secrets, passwords: { ...base.secrets.passwords, vrrp: p as string } },
     });

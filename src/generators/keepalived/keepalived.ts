@@ -8,7 +8,7 @@ import { parseCidr } from '../../spec/net.js';
 import { osProfile } from '../../os/profiles.js';
 import { VRRP_PASS } from '../../secrets/types.js';
 import { hashMarker, lines, shellScript } from '../render/marker.js';
-import { hostFile, type Facts, type Generator, hostUnits, type HostUnit } from '../types.js';
+import { hostFile, type RenderInputs, type Generator, hostUnits, type HostUnit } from '../types.js';
 
 export const KEEPALIVED_CONF = '/etc/keepalived/keepalived.conf';
 export const CHECK_SCRIPT = '/etc/keepalived/check_apiserver.sh';
@@ -48,11 +48,11 @@ export function checkWeight(lbHosts: readonly HostView[]): number {
   return -(Math.max(...prios) - Math.min(...prios) + 1);
 }
 
-export function keepalivedHost(view: ClusterView, host: HostView, facts: Facts): KeepalivedHost {
+export function keepalivedHost(view: ClusterView, host: HostView, inputs: RenderInputs): KeepalivedHost {
   const lb = view.cluster.spec.controlPlane.loadBalancer;
   if (!lb || !host.vrrp) throw new Error(`keepalived: ${host.name} is not a load-balancer host of a keepalived-haproxy cluster`);
   if (!host.interface) throw new Error(`keepalived: ${host.name} has no interface (validate the spec first)`);
-  const authPass = facts.secrets.passwords[lb.authPassRef];
+  const authPass = inputs.secrets.passwords[lb.authPassRef];
   // Secrets are checked against the spec before rendering (checkSecretsForSpec); this guards callers that skipped it.
   // Never put the value into the message.
   if (authPass === undefined || !VRRP_PASS.test(authPass)) {
@@ -152,10 +152,10 @@ export function renderCheckScript(k: KeepalivedHost): string {
 
 export const keepalivedGenerator: Generator = {
   name: 'keepalived',
-  units(view: ClusterView, facts: Facts): HostUnit[] {
+  units(view: ClusterView, inputs: RenderInputs): HostUnit[] {
     if (!view.managedLoadBalancer) return [];
     const files = view.lbHosts.flatMap((h) => {
-      const k = keepalivedHost(view, h, facts);
+      const k = keepalivedHost(view, h, inputs);
       return [
         hostFile('keepalived', h.name, KEEPALIVED_CONF, renderKeepalivedConf(k), { mode: 0o600, secret: true }),
         hostFile('keepalived', h.name, CHECK_SCRIPT, renderCheckScript(k), { mode: 0o755 }),

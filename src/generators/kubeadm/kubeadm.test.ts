@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { kubeadmImages } from '../../images.js';
 import { deriveView, type ClusterView } from '../../spec/derive.js';
 import type { ClusterSpec } from '../../spec/schema.js';
-import { loadFixture, testFacts, validFixtureNames } from '../../../test/support/fixtures.js';
+import { loadFixture, testInputs, validFixtureNames } from '../../../test/support/fixtures.js';
 import { renderView } from '../index.js';
 import { markerText } from '../render/marker.js';
 import type { GeneratedFile, HostFile } from '../types.js';
@@ -17,7 +17,7 @@ type Doc = Record<string, any>;
 
 function render(spec: ClusterSpec): { view: ClusterView; files: HostFile[] } {
   const view = deriveView(spec);
-  return { view, files: renderView(view, testFacts(), [kubeadmGenerator]) as HostFile[] };
+  return { view, files: renderView(view, testInputs(), [kubeadmGenerator]) as HostFile[] };
 }
 
 function docs(f: GeneratedFile): Doc[] {
@@ -44,7 +44,7 @@ function clone<T>(x: T): T {
   return structuredClone(x);
 }
 
-const facts = testFacts();
+const inputs = testInputs();
 /** Stated here rather than read from the profiles: RHEL 8 boots cgroup v1, RHEL 9 and Debian 12 boot v2. */
 const BOOTS_CGROUP_V1: Record<HostOs, boolean> = { rhel8: true, rhel9: false, debian12: false };
 
@@ -69,7 +69,7 @@ describe.each(validFixtureNames())('kubeadm files for fixture %s', (name) => {
 
   it('files holding the token, certificate key or CA key are 0600 and secret; ca.crt is 0644 and public', () => {
     for (const f of files) {
-      const holdsSecret = f.content.includes(facts.secrets.bootstrapToken) || f.content.includes(facts.secrets.certificateKey) || f.content.includes('PRIVATE KEY');
+      const holdsSecret = f.content.includes(inputs.secrets.bootstrapToken) || f.content.includes(inputs.secrets.certificateKey) || f.content.includes('PRIVATE KEY');
       expect({ path: f.path, secret: f.secret, mode: f.mode }).toEqual({ path: f.path, secret: holdsSecret, mode: holdsSecret ? 0o600 : 0o644 });
     }
     expect(fileOf(files, view.firstControlPlane.name, CA_CERT_PATH)!.secret).toBe(false);
@@ -84,17 +84,17 @@ describe.each(validFixtureNames())('kubeadm files for fixture %s', (name) => {
 
   it('the CA placed on the first control plane is the one every join pins (caCertHash)', () => {
     const cert = fileOf(files, view.firstControlPlane.name, CA_CERT_PATH)!.content;
-    expect(spkiHash(cert)).toBe(facts.caCertHash);
+    expect(spkiHash(cert)).toBe(inputs.caCertHash);
     const key = fileOf(files, view.firstControlPlane.name, CA_KEY_PATH)!.content;
-    expect(key).toContain(facts.secrets.ca.key.trim());
+    expect(key).toContain(inputs.secrets.ca.key.trim());
   });
 
   it('init: token, certificate key, own address, v1beta4 list-style kubeletExtraArgs, CRI socket', () => {
     const h = view.firstControlPlane;
     const init = byKind(fileOf(files, h.name, KUBEADM_INIT_CONFIG)!, 'InitConfiguration');
     expect(init.apiVersion).toBe(KUBEADM_API);
-    expect(init.bootstrapTokens.map((t: Doc) => t.token)).toEqual([facts.secrets.bootstrapToken]);
-    expect(init.certificateKey).toBe(facts.secrets.certificateKey);
+    expect(init.bootstrapTokens.map((t: Doc) => t.token)).toEqual([inputs.secrets.bootstrapToken]);
+    expect(init.certificateKey).toBe(inputs.secrets.certificateKey);
     expect(init.certificateKey).toMatch(/^[0-9a-f]{64}$/);
     expect(init.localAPIEndpoint).toEqual({ advertiseAddress: h.address, bindPort: spec.spec.controlPlane.loadBalancer?.backendPort ?? 6443 });
     expect(init.nodeRegistration.name).toBe(h.name);
@@ -154,9 +154,9 @@ describe.each(validFixtureNames())('kubeadm files for fixture %s', (name) => {
         // The runbook's worker join targeted one master's :6443; with an endpoint that must never happen.
         for (const cp of view.controlPlanes) expect(bt.apiServerEndpoint.startsWith(`${cp.address}:`), h.name).toBe(false);
       }
-      expect(bt.caCertHashes).toEqual([facts.caCertHash]);
+      expect(bt.caCertHashes).toEqual([inputs.caCertHash]);
       expect(bt.caCertHashes[0]).toMatch(/^sha256:[0-9a-f]{64}$/);
-      expect(bt.token).toBe(facts.secrets.bootstrapToken);
+      expect(bt.token).toBe(inputs.secrets.bootstrapToken);
       expect(bt.unsafeSkipCAVerification).toBeUndefined();
       expect(j.nodeRegistration.name).toBe(h.name);
       expect(j.nodeRegistration.kubeletExtraArgs).toEqual([{ name: 'node-ip', value: h.address }]);
@@ -167,7 +167,7 @@ describe.each(validFixtureNames())('kubeadm files for fixture %s', (name) => {
     for (const h of k8sHosts.filter((x) => !x.isFirstControlPlane)) {
       const j = byKind(fileOf(files, h.name, KUBEADM_JOIN_CONFIG)!, 'JoinConfiguration');
       if (h.isControlPlane) {
-        expect(j.controlPlane.certificateKey, h.name).toBe(facts.secrets.certificateKey);
+        expect(j.controlPlane.certificateKey, h.name).toBe(inputs.secrets.certificateKey);
         expect(j.controlPlane.localAPIEndpoint.advertiseAddress).toBe(h.address);
       } else {
         expect(j.controlPlane, h.name).toBeUndefined();
@@ -216,7 +216,7 @@ describe('kubeadm files for hand-made variants', () => {
 
   it('different secrets give different files (nothing is baked in)', () => {
     const view = deriveView(base);
-    const other = structuredClone(facts);
+    const other = structuredClone(inputs);
     other.secrets.bootstrapToken = 'zyxwvu.9876543210zyxwvu';
     other.secrets.certificateKey = 'a'.repeat(64);
     other.caCertHash = `sha256:${'b'.repeat(64)}`;

@@ -14,7 +14,7 @@ import { osProfile } from '../../os/profiles.js';
 import { hashMarker } from '../render/marker.js';
 import { hasOverlay, overlayComment } from '../overlay.js';
 import { toYaml } from '../render/yaml.js';
-import { hostFile, type Facts, type Generator, hostUnits, type HostUnit, type HostFile } from '../types.js';
+import { hostFile, type RenderInputs, type Generator, hostUnits, type HostUnit, type HostFile } from '../types.js';
 import type { HostPhase } from '../../phases.js';
 import { CA_CERT_PATH, CA_KEY_PATH, KUBEADM_INIT_CONFIG, KUBEADM_JOIN_CONFIG, OVERLAY_RESOLV_CONF } from '../../host-paths.js';
 
@@ -65,7 +65,7 @@ export function nodeTaints(h: HostView): Taint[] | undefined {
   return undefined;
 }
 
-function nodeRegistration(h: HostView, facts: Pick<Facts, 'overlay'>) {
+function nodeRegistration(h: HostView, inputs: Pick<RenderInputs, 'overlay'>) {
   const kubeletExtraArgs: Arg[] = [{ name: 'node-ip', value: h.address }];
   return {
     name: h.name,
@@ -74,7 +74,7 @@ function nodeRegistration(h: HostView, facts: Pick<Facts, 'overlay'>) {
     kubeletExtraArgs,
     taints: nodeTaints(h),
     // overlay container-node: no kernel config in a container for the system verification to read
-    ignorePreflightErrors: hasOverlay(facts, 'container-node') ? ['SystemVerification'] : undefined,
+    ignorePreflightErrors: hasOverlay(inputs, 'container-node') ? ['SystemVerification'] : undefined,
   };
 }
 
@@ -84,22 +84,22 @@ export function apiServerCertSANs(view: ClusterView): string[] {
   return [...new Set(sans)];
 }
 
-export function initConfiguration(view: ClusterView, facts: Facts, h: HostView) {
+export function initConfiguration(view: ClusterView, inputs: RenderInputs, h: HostView) {
   return {
     apiVersion: KUBEADM_API,
     kind: 'InitConfiguration',
     bootstrapTokens: [
       {
-        token: facts.secrets.bootstrapToken,
+        token: inputs.secrets.bootstrapToken,
         description: `airgap-k8s join token for cluster ${view.name}`,
         ttl: BOOTSTRAP_TOKEN_TTL,
         usages: ['signing', 'authentication'],
         groups: ['system:bootstrappers:kubeadm:default-node-token'],
       },
     ],
-    certificateKey: facts.secrets.certificateKey,
+    certificateKey: inputs.secrets.certificateKey,
     localAPIEndpoint: { advertiseAddress: h.address, bindPort: apiServerBindPort(view) },
-    nodeRegistration: nodeRegistration(h, facts),
+    nodeRegistration: nodeRegistration(h, inputs),
     timeouts: { controlPlaneComponentHealthCheck: CONTROL_PLANE_HEALTH_TIMEOUT },
   };
 }
@@ -129,7 +129,7 @@ export function usesCgroupV1(view: ClusterView): boolean {
 
 /** overlay container-node: the resolv.conf kubelet hands to pods with dnsPolicy Default (CoreDNS itself) */
 
-export function kubeletConfiguration(view: ClusterView, facts: Pick<Facts, 'overlay'> = {}) {
+export function kubeletConfiguration(view: ClusterView, inputs: Pick<RenderInputs, 'overlay'> = {}) {
   return {
     apiVersion: 'kubelet.config.k8s.io/v1beta1',
     kind: 'KubeletConfiguration',
@@ -142,11 +142,11 @@ export function kubeletConfiguration(view: ClusterView, facts: Pick<Facts, 'over
     failCgroupV1: usesCgroupV1(view) ? false : undefined,
     // overlay container-node: a node container's resolv.conf names docker's 127.0.0.11, which inside CoreDNS's pod
     // is CoreDNS itself (its loop plugin stops it); the rehearsal network has no upstream DNS to name instead
-    resolvConf: hasOverlay(facts, 'container-node') ? OVERLAY_RESOLV_CONF : undefined,
+    resolvConf: hasOverlay(inputs, 'container-node') ? OVERLAY_RESOLV_CONF : undefined,
     // overlay container-node: the node's image filesystem is the shared machine's disk, whose use other work moves;
     // image GC there deleted bundle images a pod needed later, and offline nothing pulls them back (seen: busybox
     // and local-path-provisioner, then ImagePullBackOff). 100 turns image GC off.
-    ...(hasOverlay(facts, 'container-node') ? { imageGCHighThresholdPercent: 100, imageGCLowThresholdPercent: 99 } : {}),
+    ...(hasOverlay(inputs, 'container-node') ? { imageGCHighThresholdPercent: 100, imageGCLowThresholdPercent: 99 } : {}),
   };
 }
 
@@ -155,43 +155,43 @@ export function kubeletConfiguration(view: ClusterView, facts: Pick<Facts, 'over
  * (ipvs needs ip_vs* modules plus ipset/ipvsadm and is being deprecated upstream; nftables mode needs a 5.13+
  * kernel, RHEL 8 has 4.18). A few nodes and services do not need ipvs' scaling.
  */
-export function kubeProxyConfiguration(view: ClusterView, facts: Pick<Facts, 'overlay'> = {}) {
+export function kubeProxyConfiguration(view: ClusterView, inputs: Pick<RenderInputs, 'overlay'> = {}) {
   return {
     apiVersion: 'kubeproxy.config.k8s.io/v1alpha1',
     kind: 'KubeProxyConfiguration',
     mode: 'iptables',
     clusterCIDR: view.cluster.spec.network.podSubnet,
     // overlay container-node: nf_conntrack_max belongs to the shared kernel; 0 leaves it alone
-    conntrack: hasOverlay(facts, 'container-node') ? { maxPerCore: 0 } : undefined,
+    conntrack: hasOverlay(inputs, 'container-node') ? { maxPerCore: 0 } : undefined,
   };
 }
 
-export function joinConfiguration(view: ClusterView, facts: Facts, h: HostView) {
+export function joinConfiguration(view: ClusterView, inputs: RenderInputs, h: HostView) {
   return {
     apiVersion: KUBEADM_API,
     kind: 'JoinConfiguration',
     discovery: {
       bootstrapToken: {
-        token: facts.secrets.bootstrapToken,
+        token: inputs.secrets.bootstrapToken,
         // The endpoint, never one control plane's own address: the runbook's worker join did that.
         apiServerEndpoint: endpointAddress(view),
-        caCertHashes: [facts.caCertHash],
+        caCertHashes: [inputs.caCertHash],
       },
     },
     controlPlane: h.isControlPlane
       ? {
           localAPIEndpoint: { advertiseAddress: h.address, bindPort: apiServerBindPort(view) },
           // The runbook's control-plane join lacked --certificate-key; with --config it must be here.
-          certificateKey: facts.secrets.certificateKey,
+          certificateKey: inputs.secrets.certificateKey,
         }
       : undefined,
-    nodeRegistration: nodeRegistration(h, facts),
+    nodeRegistration: nodeRegistration(h, inputs),
     timeouts: h.isControlPlane ? { controlPlaneComponentHealthCheck: CONTROL_PLANE_HEALTH_TIMEOUT } : undefined,
   };
 }
 
-function kubeadmFile(view: ClusterView, command: string, docs: unknown[], facts: Pick<Facts, 'overlay'>): string {
-  return `${hashMarker(view.name)}${facts.overlay ? overlayComment(facts.overlay) : ''}# Run: ${command}\n${docs.map(toYaml).join('---\n')}`;
+function kubeadmFile(view: ClusterView, command: string, docs: unknown[], inputs: Pick<RenderInputs, 'overlay'>): string {
+  return `${hashMarker(view.name)}${inputs.overlay ? overlayComment(inputs.overlay) : ''}# Run: ${command}\n${docs.map(toYaml).join('---\n')}`;
 }
 
 /** The PEM with the marker as explanatory text before it (RFC 7468 allows it; Go's and OpenSSL's parsers skip it). */
@@ -201,24 +201,24 @@ function pemFile(view: ClusterView, pem: string): string {
 
 export const kubeadmGenerator: Generator = {
   name: 'kubeadm',
-  units(view: ClusterView, facts: Facts): HostUnit[] {
+  units(view: ClusterView, inputs: RenderInputs): HostUnit[] {
     const files: HostFile[] = [];
     for (const h of view.hosts) {
       if (!h.isControlPlane && !h.isWorker) continue;
-      if (hasOverlay(facts, 'container-node')) {
+      if (hasOverlay(inputs, 'container-node')) {
         // the host's own address: nothing answers DNS there, so pods' upstream lookups fail fast instead of looping
         files.push(hostFile('kubeadm', h.name, OVERLAY_RESOLV_CONF, `${hashMarker(view.name)}${overlayComment('container-node')}nameserver ${h.address}\n`));
       }
       if (h.isFirstControlPlane) {
-        const docs = [initConfiguration(view, facts, h), clusterConfiguration(view), kubeletConfiguration(view, facts), kubeProxyConfiguration(view, facts)];
-        files.push(hostFile('kubeadm', h.name, KUBEADM_INIT_CONFIG, kubeadmFile(view, KUBEADM_INIT_COMMAND, docs, facts), { secret: true }));
+        const docs = [initConfiguration(view, inputs, h), clusterConfiguration(view), kubeletConfiguration(view, inputs), kubeProxyConfiguration(view, inputs)];
+        files.push(hostFile('kubeadm', h.name, KUBEADM_INIT_CONFIG, kubeadmFile(view, KUBEADM_INIT_COMMAND, docs, inputs), { secret: true }));
         // Our CA, so that the join files can pin its hash before it exists in the cluster. kubeadm uses an existing
         // ca.crt + ca.key pair instead of generating one; the other control planes get it through --upload-certs.
-        files.push(hostFile('kubeadm', h.name, CA_CERT_PATH, pemFile(view, facts.secrets.ca.cert)));
-        files.push(hostFile('kubeadm', h.name, CA_KEY_PATH, pemFile(view, facts.secrets.ca.key), { secret: true }));
+        files.push(hostFile('kubeadm', h.name, CA_CERT_PATH, pemFile(view, inputs.secrets.ca.cert)));
+        files.push(hostFile('kubeadm', h.name, CA_KEY_PATH, pemFile(view, inputs.secrets.ca.key), { secret: true }));
       } else {
-        const doc = joinConfiguration(view, facts, h);
-        files.push(hostFile('kubeadm', h.name, KUBEADM_JOIN_CONFIG, kubeadmFile(view, KUBEADM_JOIN_COMMAND, [doc], facts), { secret: true }));
+        const doc = joinConfiguration(view, inputs, h);
+        files.push(hostFile('kubeadm', h.name, KUBEADM_JOIN_CONFIG, kubeadmFile(view, KUBEADM_JOIN_COMMAND, [doc], inputs), { secret: true }));
       }
     }
     // before kubeadm runs on the host: init on the first control plane, joins after it

@@ -5,13 +5,13 @@
 // planner orders by the declared `after`.
 import type { ClusterView } from '../../spec/derive.js';
 import type { ClusterPhase } from '../../phases.js';
-import type { ClusterFile, ClusterUnit, Facts, JobRef } from '../types.js';
+import type { ClusterFile, ClusterUnit, RenderInputs, JobRef } from '../types.js';
 import { valuesPath, type HelmRelease } from './helm.js';
 
 export interface AddonModule {
   name: string;
   /** what it installs, in the order it is applied (empty when the addon is disabled) */
-  units(view: ClusterView, facts: Facts): ClusterUnit[];
+  units(view: ClusterView, inputs: RenderInputs): ClusterUnit[];
   /** every image reference, exactly as it appears in the rendered files (registry-resolved) */
   images(view: ClusterView): string[];
   /** Helm releases this addon installs (chart from the bundle, values rendered in units()) */
@@ -37,6 +37,6 @@ export function jobsIn(docs: readonly object[]): JobRef[] {
 }
 
 /** An addon's rendered files (tests, tools that want only the files). */
-export function addonFiles(addon: AddonModule, view: ClusterView, facts: Facts): ClusterFile[] {
-  return addon.units(view, facts).flatMap((u) => u.files);
+export function addonFiles(addon: AddonModule, view: ClusterView, inputs: RenderInputs): ClusterFile[] {
+  return addon.units(view, inputs).flatMap((u) => u.files);
 }

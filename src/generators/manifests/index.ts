@@ -1,6 +1,6 @@
 // The addon registry: everything rendered into cluster/ comes from these modules, in apply order.
 import type { ClusterView } from '../../spec/derive.js';
-import type { ClusterUnit, Facts, Generator } from '../types.js';
+import type { ClusterUnit, RenderInputs, Generator } from '../types.js';
 import type { AddonModule } from './addon.js';
 import type { HelmRelease } from './helm.js';
 import { calicoAddon } from './calico/calico.js';
@@ -26,8 +26,8 @@ export const addons: AddonModule[] = [
 
 export const manifestsGenerator: Generator = {
   name: 'manifests',
-  units(view: ClusterView, facts: Facts): ClusterUnit[] {
-    return addons.flatMap((a) => a.units(view, facts));
+  units(view: ClusterView, inputs: RenderInputs): ClusterUnit[] {
+    return addons.flatMap((a) => a.units(view, inputs));
   },
 };
 

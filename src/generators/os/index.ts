@@ -1,7 +1,7 @@
 // OS preparation: kernel modules, sysctls and prepare-os.sh on every host; firewall.sh on hosts whose OS runs firewalld.
 import type { ClusterView } from '../../spec/derive.js';
 import { osProfile } from '../../os/profiles.js';
-import { hostFile, type Facts, type Generator, hostUnits, type HostUnit } from '../types.js';
+import { hostFile, type RenderInputs, type Generator, hostUnits, type HostUnit } from '../types.js';
 import { FIREWALL_PATH, firewallScript } from './firewall.js';
 import { MODULES_LOAD_PATH, SYSCTL_PATH, isKubeNode, modulesLoadConf, sysctlConf } from './kernel.js';
 import { PREPARE_OS_PATH, prepareOsScript, RSHARED_UNIT_PATH, rsharedUnit } from './prepare.js';
@@ -9,13 +9,13 @@ import { hasOverlay } from '../overlay.js';
 
 export const osGenerator: Generator = {
   name: 'os',
-  units(view: ClusterView, facts: Facts): HostUnit[] {
+  units(view: ClusterView, inputs: RenderInputs): HostUnit[] {
     const files = view.hosts.flatMap((h) => [
       ...(isKubeNode(h)
         ? [hostFile('os', h.name, MODULES_LOAD_PATH, modulesLoadConf(view)), hostFile('os', h.name, SYSCTL_PATH, sysctlConf(view))]
         : []),
-      ...(isKubeNode(h) && hasOverlay(facts, 'container-node') ? [hostFile('os', h.name, RSHARED_UNIT_PATH, rsharedUnit(view))] : []),
-      hostFile('os', h.name, PREPARE_OS_PATH, prepareOsScript(view, h, facts), { mode: 0o755 }),
+      ...(isKubeNode(h) && hasOverlay(inputs, 'container-node') ? [hostFile('os', h.name, RSHARED_UNIT_PATH, rsharedUnit(view))] : []),
+      hostFile('os', h.name, PREPARE_OS_PATH, prepareOsScript(view, h, inputs), { mode: 0o755 }),
     ]);
     return hostUnits('os', files, 'prepare-os', {
       run: { id: 'run', argv: ['/bin/sh', PREPARE_OS_PATH], description: 'run prepare-os.sh (swap off, SELinux permissive, modules, sysctls, /etc/hosts, hostname)' },

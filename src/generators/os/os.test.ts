@@ -6,7 +6,7 @@ import { markerText } from '../render/marker.js';
 import { deriveView, type ClusterView, type HostView } from '../../spec/derive.js';
 import type { ClusterSpec } from '../../spec/schema.js';
 import type { HostOs } from '../../os/profiles.js';
-import { loadFixture, testFacts, validFixtureNames } from '../../../test/support/fixtures.js';
+import { loadFixture, testInputs, validFixtureNames } from '../../../test/support/fixtures.js';
 import { firewallGenerator, osGenerator } from './index.js';
 import { FIREWALL_PATH, PROTO_IPIP, PROTO_VRRP, VRRP_MULTICAST, firewallRules, ruleArgs, type FirewallRule } from './firewall.js';
 import { MODULES_LOAD_PATH, SYSCTL_PATH } from './kernel.js';
@@ -25,7 +25,7 @@ function host(v: ClusterView, name: string): HostView {
 }
 
 function render(v: ClusterView) {
-  return renderView(v, testFacts(), [osGenerator, firewallGenerator]);
+  return renderView(v, testInputs(), [osGenerator, firewallGenerator]);
 }
 
 /** Non-comment, non-blank lines. */
@@ -227,7 +227,7 @@ describe('firewall rules', () => {
 describe('hosts fragment and prepare-os.sh', () => {
   it('the script merges the fragment path the hosts generator writes', () => {
     const v = view('runbook-ha');
-    const frag = renderView(v, testFacts(), [hostsGenerator]).find((f) => f.path.startsWith('/etc/hosts.d/'))!;
+    const frag = renderView(v, testInputs(), [hostsGenerator]).find((f) => f.path.startsWith('/etc/hosts.d/'))!;
     const script = render(v).find((f) => f.path === PREPARE_OS_PATH)!.content;
     expect(script).toContain(`frag="$ROOT${frag.path}"`);
   });

@@ -10,7 +10,7 @@ import { osProfile } from '../../os/profiles.js';
 import { HOSTS_BEGIN, HOSTS_END } from '../hosts/hosts.js';
 import { hasOverlay } from '../overlay.js';
 import { hashMarker, lines, shellScript } from '../render/marker.js';
-import type { Facts } from '../types.js';
+import type { RenderInputs } from '../types.js';
 import { KERNEL_MODULES, SYSCTLS, SYSCTL_PATH, isKubeNode } from './kernel.js';
 
 export { PREPARE_OS_PATH } from '../../host-paths.js';
@@ -27,14 +27,14 @@ export type PrepareStep = 'swap' | 'fstab' | 'selinux' | 'selinux-config' | 'mod
 /** Steps that only rewrite files below $AIRGAP_ROOT; the others act on the running system. */
 const FILE_STEPS: ReadonlySet<PrepareStep> = new Set(['fstab', 'selinux-config', 'hosts']);
 
-export function prepareSteps(h: HostView, facts: Pick<Facts, 'overlay'> = {}): PrepareStep[] {
+export function prepareSteps(h: HostView, inputs: Pick<RenderInputs, 'overlay'> = {}): PrepareStep[] {
   const steps: PrepareStep[] = [];
   if (isKubeNode(h)) steps.push('swap', 'fstab');
   // SELinux enforcing (RHEL): container-selinux policy for containerd is not in the bundle, and haproxy may not bind
   // a non-standard port (the runbook's 6553) while enforcing. Permissive keeps the audit log; disabled would need a
   // relabel later.
   if (osProfile(h.os).selinux) steps.push('selinux', 'selinux-config');
-  if (isKubeNode(h)) steps.push('modules', ...(hasOverlay(facts, 'container-node') ? (['mounts'] as const) : []), 'sysctl');
+  if (isKubeNode(h)) steps.push('modules', ...(hasOverlay(inputs, 'container-node') ? (['mounts'] as const) : []), 'sysctl');
   steps.push('hosts', 'hostname');
   return steps;
 }
@@ -165,8 +165,8 @@ for (const s of SYSCTLS) {
   if (!/^net\.(ipv4|bridge)\./.test(s.key)) throw new Error(`sysctl ${s.key}: the container-node overlay only knows per-network-namespace keys`);
 }
 
-function sysctlStep(facts: Pick<Facts, 'overlay'>): string {
-  if (hasOverlay(facts, 'container-node')) {
+function sysctlStep(inputs: Pick<RenderInputs, 'overlay'>): string {
+  if (hasOverlay(inputs, 'container-node')) {
     return `# Our kernel settings. overlay container-node: each key is per network namespace and is written into this
 # container's. The distribution's sysctl files are not applied here: their global settings would change the kernel
 # every container on this machine shares.
@@ -206,8 +206,8 @@ export function rsharedUnit(view: ClusterView): string {
   );
 }
 
-export function prepareOsScript(view: ClusterView, h: HostView, facts: Pick<Facts, 'overlay'> = {}): string {
-  const steps = prepareSteps(h, facts);
+export function prepareOsScript(view: ClusterView, h: HostView, inputs: Pick<RenderInputs, 'overlay'> = {}): string {
+  const steps = prepareSteps(h, inputs);
   return shellScript(
     view.name,
     `# OS preparation for ${h.name} (the runbook's init-config.sh). Idempotent: a second run changes nothing.
@@ -248,7 +248,7 @@ replace_content() {
   rm -f "$2"
 }
 
-${steps.map((s) => (s === 'sysctl' ? sysctlStep(facts) : STEP_BODIES[s])).join('\n\n')}
+${steps.map((s) => (s === 'sysctl' ? sysctlStep(inputs) : STEP_BODIES[s])).join('\n\n')}
 
 log "done"`,
   );

@@ -10,7 +10,7 @@ import { renderView } from '../index.js';
 import { hostsGenerator, HOSTS_BEGIN, HOSTS_END } from '../hosts/hosts.js';
 import { deriveView, type ClusterView } from '../../spec/derive.js';
 import type { ClusterSpec } from '../../spec/schema.js';
-import { loadFixture, testFacts } from '../../../test/support/fixtures.js';
+import { loadFixture, testInputs } from '../../../test/support/fixtures.js';
 import { firewallGenerator, osGenerator } from './index.js';
 import { FIREWALL_PATH, firewallRules, ruleArgs } from './firewall.js';
 import { KERNEL_MODULES, SYSCTLS } from './kernel.js';
@@ -53,7 +53,7 @@ function stub(sb: Sandbox, name: string, body: string): void {
 
 /** Place every file the OS generators render for `host` below the scratch root, as an apply would. */
 function applyHostFiles(sb: Sandbox, view: ClusterView, host: string): void {
-  for (const f of renderView(view, testFacts(), [hostsGenerator, osGenerator, firewallGenerator])) {
+  for (const f of renderView(view, testInputs(), [hostsGenerator, osGenerator, firewallGenerator])) {
     if (f.kind === 'host' && f.host === host) put(join(sb.root, f.path), f.content, f.mode);
   }
 }

@@ -4,10 +4,10 @@
 import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { outputPath, renderCluster } from '../index.js';
-import { loadFixture, testFacts, validFixtureNames } from '../../../test/support/fixtures.js';
+import { loadFixture, testInputs, validFixtureNames } from '../../../test/support/fixtures.js';
 
 describe.each(validFixtureNames())('shell syntax on fixture %s', (name) => {
-  const scripts = renderCluster(loadFixture(name), testFacts()).filter((f) => f.content.startsWith('#!'));
+  const scripts = renderCluster(loadFixture(name), testInputs()).filter((f) => f.content.startsWith('#!'));
 
   it('has OS scripts to check', () => {
     expect(scripts.filter((f) => f.generator === 'os').length).toBeGreaterThan(0);

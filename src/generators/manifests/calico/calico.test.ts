@@ -5,7 +5,7 @@ import yaml from 'js-yaml';
 import { describe, expect, it } from 'vitest';
 import { deriveView, type ClusterView } from '../../../spec/derive.js';
 import { CALICO_VERSIONS, Calico, type ClusterSpec } from '../../../spec/schema.js';
-import { FIXTURES, loadFixture, ROOT, testFacts } from '../../../../test/support/fixtures.js';
+import { FIXTURES, loadFixture, ROOT, testInputs } from '../../../../test/support/fixtures.js';
 import { valuesPath } from '../helm.js';
 import {
   CALICO_MANIFEST_PATH,
@@ -178,7 +178,7 @@ describe.skipIf(!existsSync(REAL_CALICO))(`calico manifest mode on the real cali
 describe('calico addon module', () => {
   it('manifest mode with the upstream fact renders cluster/10-calico.yaml, no Helm release', () => {
     const v = view('runbook-ha');
-    const files = addonFiles(calicoAddon, v, { ...testFacts(), upstream: { calicoManifest: excerpt } });
+    const files = addonFiles(calicoAddon, v, { ...testInputs(), upstream: { calicoManifest: excerpt } });
     expect(files.map((f) => f.path)).toEqual([CALICO_MANIFEST_PATH]);
     expect(files[0]!.content).toBe(transformCalicoManifest(excerpt, v));
     expect(calicoAddon.helmReleases(v)).toEqual([]);
@@ -186,7 +186,7 @@ describe('calico addon module', () => {
 
   it('manifest mode without it renders only a note naming the bundle file and the settings', () => {
     const v = view('runbook-ha');
-    const files = addonFiles(calicoAddon, v, { ...testFacts(), upstream: {} });
+    const files = addonFiles(calicoAddon, v, { ...testInputs(), upstream: {} });
     expect(files.map((f) => f.path)).toEqual([CALICO_NEEDS_UPSTREAM_PATH]);
     const note = files[0]!.content;
     expect(note).toMatch(/\/data\/k8s\/manifests\/calico-v3\.27\.0\.yaml/);
@@ -197,7 +197,7 @@ describe('calico addon module', () => {
 
   it('operator mode: Installation with the pod CIDR, registry/ and autodetection; APIServer; the chart with its image pinned', () => {
     const v = view('private-registry'); // mode operator, registry set, all hosts on ens192
-    const files = addonFiles(calicoAddon, v, testFacts());
+    const files = addonFiles(calicoAddon, v, testInputs());
     expect(files.map((f) => f.path).sort()).toEqual([CALICO_OPERATOR_CRS_PATH, valuesPath('tigera-operator')].sort());
     for (const f of files) expect(f.content).not.toMatch(UPSTREAM_HOSTS);
     const crs = docs(files.find((f) => f.path === CALICO_OPERATOR_CRS_PATH)!.content);
@@ -220,7 +220,7 @@ describe('calico addon module', () => {
 
   it('operator mode without a registry leaves Installation.registry unset (upstream defaults)', () => {
     const v = view('runbook-ha', (s) => (s.spec.addons.cni.calico.mode = 'operator'));
-    const inst = docs(addonFiles(calicoAddon, v, testFacts()).find((f) => f.path === CALICO_OPERATOR_CRS_PATH)!.content)[0]!;
+    const inst = docs(addonFiles(calicoAddon, v, testInputs()).find((f) => f.path === CALICO_OPERATOR_CRS_PATH)!.content)[0]!;
     expect(inst.spec.registry).toBeUndefined();
     expect(inst.spec.calicoNetwork.ipPools[0].cidr).toBe('192.168.0.0/16');
   });

@@ -2,7 +2,7 @@
 //
 // manifest (the runbook's `kubectl apply -f calico.yaml`):
 //   cluster/10-calico.yaml  = transformCalicoManifest(<bundle>/manifests/calico-<version>.yaml). The upstream text is a
-//   FACT (facts.upstream.calicoManifest), read from the offline bundle by whoever builds the facts (the planner/CLI),
+//   render INPUT (inputs.upstream.calicoManifest), read from the offline bundle by the install pipeline (src/install),
 //   like the CA or the bootstrap token: the transform itself stays pure and is tested on fixtures/upstream/
 //   calico-excerpt.yaml. It sets CALICO_IPV4POOL_CIDR to the pod subnet (upstream ships it commented out, so Calico
 //   would create 192.168.0.0/16 whatever kubeadm's podSubnet says), IP_AUTODETECTION_METHOD, the IPIP/VXLAN modes of
@@ -26,7 +26,7 @@ import type { ClusterView } from '../../../spec/derive.js';
 import { formatImage, parseImage, resolveImage } from '../../../images.js';
 import { hashMarker } from '../../render/marker.js';
 import { toYaml, yamlFile } from '../../render/yaml.js';
-import { clusterFile, type ClusterUnit, type Facts } from '../../types.js';
+import { clusterFile, type ClusterUnit, type RenderInputs } from '../../types.js';
 import { applyUnit, helmUnit, type AddonModule } from '../addon.js';
 import { valuesPath, type HelmRelease } from '../helm.js';
 
@@ -258,7 +258,7 @@ function needsUpstreamNote(view: ClusterView): string {
     hashMarker(view.name).trimEnd(),
     `# Calico ${c.version}, manifest mode: cluster/10-calico.yaml is made from the upstream manifest in the offline`,
     `# bundle, ${view.cluster.spec.offline.bundleDir}/${calicoUpstreamManifestPath(view)}, which this render was not given`,
-    '# (facts.upstream.calicoManifest; the planner reads it from the bundle). Nothing here is applied to the cluster.',
+    '# (inputs.upstream.calicoManifest; the planner reads it from the bundle). Nothing here is applied to the cluster.',
     '# The transform (src/generators/manifests/calico) will set on the calico-node container:',
     row('CALICO_IPV4POOL_CIDR', s.cidr),
     row('IP_AUTODETECTION_METHOD', `${s.autodetection} (${s.autodetectionFrom === 'spec' ? 'from the spec' : s.autodetectionFrom === 'hosts' ? 'every host declares this interface' : "Calico's default"})`),
@@ -339,7 +339,7 @@ function operatorValues(view: ClusterView): object {
 
 export const calicoAddon: AddonModule = {
   name: GENERATOR,
-  units(view: ClusterView, facts: Facts): ClusterUnit[] {
+  units(view: ClusterView, inputs: RenderInputs): ClusterUnit[] {
     if (calicoSpec(view).mode === 'operator') {
       const [release] = calicoAddon.helmReleases(view);
       return [
@@ -348,7 +348,7 @@ export const calicoAddon: AddonModule = {
       ];
     }
     // made from the bundle's calico.yaml: in every plan, rendered only when the text is here
-    const upstream = facts.upstream?.calicoManifest;
+    const upstream = inputs.upstream?.calicoManifest;
     const file = upstream === undefined ? clusterFile(GENERATOR, CALICO_NEEDS_UPSTREAM_PATH, needsUpstreamNote(view)) : clusterFile(GENERATOR, CALICO_MANIFEST_PATH, transformCalicoManifest(upstream, view));
     return [{ kind: 'cluster', name: CALICO_UNIT, phase: 'cni', after: [], action: { kind: 'apply', path: CALICO_MANIFEST_PATH }, files: [file], needs: [calicoUpstreamManifestPath(view)] }];
   },

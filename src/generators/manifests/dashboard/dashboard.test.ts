@@ -3,7 +3,7 @@ import { addonFiles } from '../addon.js';
 import { describe, expect, it } from 'vitest';
 import { deriveView, type ClusterView } from '../../../spec/derive.js';
 import { DASHBOARD_CHART_VERSIONS, Dashboard, type ClusterSpec } from '../../../spec/schema.js';
-import { loadFixture, testFacts } from '../../../../test/support/fixtures.js';
+import { loadFixture, testInputs } from '../../../../test/support/fixtures.js';
 import { valuesPath } from '../helm.js';
 import { DASHBOARD_MANIFEST_PATH, dashboardAddon, DEFAULT_DASHBOARD_CHART, HEADLAMP_CHARTS, KUBERNETES_DASHBOARD_CHARTS } from './dashboard.js';
 
@@ -20,7 +20,7 @@ const withRegistry = (s: ClusterSpec) => {
 };
 
 function rendered(v: ClusterView): { manifest: Obj[]; values: Obj; files: { path: string; content: string; mode: number; secret: boolean }[] } {
-  const files = addonFiles(dashboardAddon, v, testFacts());
+  const files = addonFiles(dashboardAddon, v, testInputs());
   const manifest = (yaml.loadAll(files.find((f) => f.path === DASHBOARD_MANIFEST_PATH)!.content) as Obj[]).filter((d) => d);
   const values = yaml.load(files.find((f) => f.path.startsWith('cluster/helm/'))!.content) as Obj;
   return { manifest, values, files };
@@ -80,7 +80,7 @@ describe('dashboard: kubernetes-dashboard chart', () => {
       { release: 'kubernetes-dashboard', namespace: 'kubernetes-dashboard', chart: 'kubernetes-dashboard', version: '7.14.0', bundlePath: 'charts/kubernetes-dashboard-7.14.0.tgz' },
     ]);
     expect(rendered(v).files.map((f) => f.path).sort()).toEqual([DASHBOARD_MANIFEST_PATH, valuesPath('kubernetes-dashboard')]);
-    expect(dashboardAddon.units(v, testFacts()).map((u) => [u.name, u.action.kind, u.after])).toEqual([
+    expect(dashboardAddon.units(v, testInputs()).map((u) => [u.name, u.action.kind, u.after])).toEqual([
       ['dashboard-admin', 'apply', []],
       ['kubernetes-dashboard', 'helm', ['dashboard-admin']],
     ]);
@@ -111,7 +111,7 @@ describe('dashboard: headlamp chart', () => {
 describe('dashboard: disabled', () => {
   it('renders, pulls and installs nothing', () => {
     const v = view('runbook-ha', (s) => (s.spec.addons.dashboard.enabled = false));
-    expect(addonFiles(dashboardAddon, v, testFacts())).toEqual([]);
+    expect(addonFiles(dashboardAddon, v, testInputs())).toEqual([]);
     expect(dashboardAddon.images(v)).toEqual([]);
     expect(dashboardAddon.helmReleases(v)).toEqual([]);
   });

@@ -11,7 +11,7 @@
 import type { ClusterView } from '../../../spec/derive.js';
 import { parseImage, resolveImage } from '../../../images.js';
 import { yamlFile } from '../../render/yaml.js';
-import { clusterFile, type Facts, type GeneratedFile, type ClusterUnit } from '../../types.js';
+import { clusterFile, type RenderInputs, type GeneratedFile, type ClusterUnit } from '../../types.js';
 import { applyUnit, helmUnit, type AddonModule } from '../addon.js';
 import { valuesPath, type HelmRelease } from '../helm.js';
 
@@ -172,7 +172,7 @@ export function dashboardAdminObjects(l: DashboardLayout): object[] {
 
 export const dashboardAddon: AddonModule = {
   name: GENERATOR,
-  units(view: ClusterView, _facts: Facts): ClusterUnit[] {
+  units(view: ClusterView, _facts: RenderInputs): ClusterUnit[] {
     if (!view.cluster.spec.addons.dashboard.enabled) return [];
     const l = dashboardLayout(view);
     const values = l.kind === 'headlamp' ? headlampValues(view, l) : kubernetesDashboardValues(view, l);

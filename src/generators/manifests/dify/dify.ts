@@ -16,7 +16,7 @@ import { createHmac } from 'node:crypto';
 import type { ClusterView } from '../../../spec/derive.js';
 import type { ModelSpec } from '../../../spec/schema.js';
 import { parseImage, resolveImage } from '../../../images.js';
-import type { Facts, GeneratedFile } from '../../types.js';
+import type { RenderInputs, GeneratedFile } from '../../types.js';
 import { clusterFile, type ClusterUnit } from '../../types.js';
 import { toYaml, yamlFile } from '../../render/yaml.js';
 import { hashMarker } from '../../render/marker.js';
@@ -194,10 +194,10 @@ export function modelProvidersConfigMap(view: ClusterView): object {
 
 export const difyAddon: AddonModule = {
   name: NAME,
-  units(view: ClusterView, facts: Facts): ClusterUnit[] {
+  units(view: ClusterView, inputs: RenderInputs): ClusterUnit[] {
     const dify = view.cluster.spec.apps.dify;
     if (!dify.enabled) return [];
-    const secretKey = facts.secrets.passwords[dify.secretKeyRef];
+    const secretKey = inputs.secrets.passwords[dify.secretKeyRef];
     if (secretKey === undefined) throw new Error(`dify: secret "${dify.secretKeyRef}" is missing from the secrets`);
     const note = [
       '# SECRET: holds the Dify secret key and the internal credentials derived from it. The chart (0.37.0) reads them',

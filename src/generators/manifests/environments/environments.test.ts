@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { addonFiles } from '../addon.js';
-import { testFacts } from '../../../../test/support/fixtures.js';
+import { testInputs } from '../../../../test/support/fixtures.js';
 import { environmentsAddon } from './environments.js';
 import { byKind, docsOf, testView } from '../models/testing.js';
 
@@ -14,7 +14,7 @@ const models = [
 ];
 
 function render(spec: Record<string, unknown>) {
-  const files = addonFiles(environmentsAddon, testView(spec), testFacts());
+  const files = addonFiles(environmentsAddon, testView(spec), testInputs());
   return {
     files,
     ns: docsOf(files.find((f) => f.path === 'cluster/50-environments.yaml')),
@@ -26,7 +26,7 @@ const policies = (docs: Record<string, any>[], ns: string) =>
 
 describe('environments', () => {
   it('renders nothing without environments', () => {
-    expect(addonFiles(environmentsAddon, testView({}), testFacts())).toEqual([]);
+    expect(addonFiles(environmentsAddon, testView({}), testInputs())).toEqual([]);
   });
 
   const { ns, np } = render({ environments: envs, models });

@@ -18,7 +18,7 @@
 import type { ClusterView } from '../../../spec/derive.js';
 import type { EnvironmentSpec, ModelSpec } from '../../../spec/schema.js';
 import { kubeMinor } from '../../../versions.js';
-import type { Facts, GeneratedFile } from '../../types.js';
+import type { RenderInputs, GeneratedFile } from '../../types.js';
 import { clusterFile, type ClusterUnit } from '../../types.js';
 import { yamlFile } from '../../render/yaml.js';
 import { applyUnit, type AddonModule } from '../addon.js';
@@ -143,7 +143,7 @@ export function networkPolicyDocs(view: ClusterView, e: EnvironmentSpec): object
 
 export const environmentsAddon: AddonModule = {
   name: NAME,
-  units(view: ClusterView, _facts: Facts): ClusterUnit[] {
+  units(view: ClusterView, _facts: RenderInputs): ClusterUnit[] {
     const envs = view.cluster.spec.environments;
     if (envs.length === 0) return [];
     return [

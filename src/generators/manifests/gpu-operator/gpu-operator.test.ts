@@ -3,7 +3,7 @@ import { addonFiles } from '../addon.js';
 import { describe, expect, it } from 'vitest';
 import { deriveView, type ClusterView } from '../../../spec/derive.js';
 import { GPU_OPERATOR_VERSIONS, GpuOperator, type ClusterSpec } from '../../../spec/schema.js';
-import { loadFixture, testFacts } from '../../../../test/support/fixtures.js';
+import { loadFixture, testInputs } from '../../../../test/support/fixtures.js';
 import { valuesPath } from '../helm.js';
 import { GPU_CHECK_PATH, GPU_OPERATOR_MANIFEST_PATH, GPU_OPERATOR_RELEASES, gpuOperatorAddon, OPERATOR_TOOLKIT_DROPIN } from './gpu-operator.js';
 
@@ -24,7 +24,7 @@ const allOperator = (s: ClusterSpec) => {
 };
 
 function rendered(v: ClusterView) {
-  const files = addonFiles(gpuOperatorAddon, v, testFacts());
+  const files = addonFiles(gpuOperatorAddon, v, testInputs());
   const get = (p: string) => files.find((f) => f.path === p)!.content;
   return {
     files,
@@ -84,7 +84,7 @@ describe('gpu-operator: driver and toolkit preinstalled (the runbook)', () => {
       { release: 'gpu-operator', namespace: 'gpu-operator', chart: 'gpu-operator', version: 'v25.10.1', bundlePath: 'charts/gpu-operator-v25.10.1.tgz' },
     ]);
     // and the GPU check after the release, waited for before anything later takes the GPUs
-    expect(gpuOperatorAddon.units(v, testFacts()).map((u) => [u.name, u.action.kind, u.after, u.waitFor?.map((j) => j.name) ?? []])).toEqual([
+    expect(gpuOperatorAddon.units(v, testInputs()).map((u) => [u.name, u.action.kind, u.after, u.waitFor?.map((j) => j.name) ?? []])).toEqual([
       ['gpu-operator-namespace', 'apply', [], []],
       ['gpu-operator', 'helm', ['gpu-operator-namespace'], []],
       ['gpu-check', 'apply', ['gpu-operator'], ['gpu-check-nvidia-smi', 'gpu-check-vectoradd']],
@@ -162,14 +162,14 @@ describe('gpu-operator: the GPU check (runbook gpu-test.yaml)', () => {
 describe('gpu-operator: not rendered', () => {
   it('when disabled, or when no host has a GPU', () => {
     for (const v of [view('debian12'), view('runbook-ha', (s) => (s.spec.addons.gpuOperator.enabled = false))]) {
-      expect(addonFiles(gpuOperatorAddon, v, testFacts())).toEqual([]);
+      expect(addonFiles(gpuOperatorAddon, v, testInputs())).toEqual([]);
       expect(gpuOperatorAddon.images(v)).toEqual([]);
       expect(gpuOperatorAddon.helmReleases(v)).toEqual([]);
     }
     const noGpu = view('runbook-ha', (s) => {
       for (const h of s.spec.hosts) delete h.gpu;
     });
-    expect(addonFiles(gpuOperatorAddon, noGpu, testFacts())).toEqual([]);
+    expect(addonFiles(gpuOperatorAddon, noGpu, testInputs())).toEqual([]);
   });
 });
 

@@ -28,7 +28,7 @@ import type { ClusterView } from '../../../spec/derive.js';
 import { osProfile } from '../../../os/profiles.js';
 import { parseImage, resolveImage } from '../../../images.js';
 import { yamlFile } from '../../render/yaml.js';
-import { clusterFile, type Facts, type GeneratedFile, type ClusterUnit } from '../../types.js';
+import { clusterFile, type RenderInputs, type GeneratedFile, type ClusterUnit } from '../../types.js';
 import { applyUnit, helmUnit, jobsIn, type AddonModule } from '../addon.js';
 import { valuesPath, type HelmRelease } from '../helm.js';
 
@@ -236,7 +236,7 @@ export function gpuCheckJobs(view: ClusterView): object[] {
 
 export const gpuOperatorAddon: AddonModule = {
   name: GENERATOR,
-  units(view: ClusterView, _facts: Facts): ClusterUnit[] {
+  units(view: ClusterView, _facts: RenderInputs): ClusterUnit[] {
     if (!gpuOperatorActive(view)) return [];
     const [release] = gpuOperatorAddon.helmReleases(view);
     const checks = gpuCheckJobs(view);

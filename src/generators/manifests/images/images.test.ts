@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { filesOf } from '../../types.js';
-import { testFacts } from '../../../../test/support/fixtures.js';
+import { testInputs } from '../../../../test/support/fixtures.js';
 import { kubeadmImages } from '../../../images.js';
 import { addonImages } from '../index.js';
 import { imageList, imagesGenerator, parseImageList } from './images.js';
@@ -14,7 +14,7 @@ const spec = {
 
 describe('images.txt', () => {
   const view = testView(spec);
-  const [file] = filesOf(imagesGenerator.units(view, testFacts()));
+  const [file] = filesOf(imagesGenerator.units(view, testInputs()));
 
   it('is one cluster file: marker first, then sorted unique references, newline at the end', () => {
     expect(file!.kind).toBe('cluster');

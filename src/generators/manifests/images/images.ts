@@ -4,7 +4,7 @@
 import type { ClusterView } from '../../../spec/derive.js';
 import { kubeadmImages } from '../../../images.js';
 import { hashMarker } from '../../render/marker.js';
-import type { ClusterUnit, Facts, Generator } from '../../types.js';
+import type { ClusterUnit, RenderInputs, Generator } from '../../types.js';
 import { clusterFile } from '../../types.js';
 import { addonImages } from '../index.js';
 
@@ -16,7 +16,7 @@ export function imageList(view: ClusterView): string[] {
 
 export const imagesGenerator: Generator = {
   name: 'images',
-  units(view: ClusterView, _facts: Facts): ClusterUnit[] {
+  units(view: ClusterView, _facts: RenderInputs): ClusterUnit[] {
     // for the people carrying the images in and for `bundle list`; nothing applies it
     const file = clusterFile('images', IMAGES_PATH, hashMarker(view.name) + imageList(view).map((i) => `${i}\n`).join(''));
     return [{ kind: 'cluster', name: 'images', phase: 'verify', after: [], action: { kind: 'none' }, files: [file] }];

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { addonFiles } from '../addon.js';
-import { testFacts } from '../../../../test/support/fixtures.js';
+import { testInputs } from '../../../../test/support/fixtures.js';
 import { modelsAddon } from './models.js';
 import { OLLAMA_IMPORT_SCRIPT } from './ollama.js';
 import { GPU_NODE_LABEL, GPU_TOLERATION, modelServiceUrl } from './common.js';
@@ -12,7 +12,7 @@ const vllm = { name: 'llama', engine: 'vllm', environment: 'prod', modelPath: '/
 
 function render(spec: Record<string, unknown>) {
   const view = testView(spec);
-  const files = addonFiles(modelsAddon, view, testFacts());
+  const files = addonFiles(modelsAddon, view, testInputs());
   return { view, files, file: (p: string) => files.find((f) => f.path === p) };
 }
 
@@ -144,7 +144,7 @@ describe('model images', () => {
   it('resolve to the private registry when one is set, and a model may pin its own', () => {
     const v = testView({ ...env, offline: { registry: 'reg.local:5000/k8s' }, models: [ollama, { ...vllm, apiKeyRef: undefined, image: 'vllm/vllm-openai:v0.10.2' }] });
     expect(modelsAddon.images(v)).toEqual(['reg.local:5000/k8s/ollama/ollama:0.12.6', 'reg.local:5000/k8s/vllm/vllm-openai:v0.10.2']);
-    const rendered = addonFiles(modelsAddon, v, testFacts()).map((f) => f.content).join('\n');
+    const rendered = addonFiles(modelsAddon, v, testInputs()).map((f) => f.content).join('\n');
     expect(rendered).not.toMatch(/docker\.io/);
   });
 });

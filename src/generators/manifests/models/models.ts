@@ -2,7 +2,7 @@
 // Service), and cluster/60-model-<name>-secret.yaml (0600) for a vLLM API key. It sorts before the model's own file,
 // so the Secret exists when the Deployment is applied.
 import type { ClusterView } from '../../../spec/derive.js';
-import type { Facts, GeneratedFile } from '../../types.js';
+import type { RenderInputs, GeneratedFile } from '../../types.js';
 import { clusterFile, type ClusterUnit } from '../../types.js';
 import { yamlFile } from '../../render/yaml.js';
 import { applyUnit, type AddonModule } from '../addon.js';
@@ -14,7 +14,7 @@ const NAME = 'models';
 
 export const modelsAddon: AddonModule = {
   name: NAME,
-  units(view: ClusterView, facts: Facts): ClusterUnit[] {
+  units(view: ClusterView, inputs: RenderInputs): ClusterUnit[] {
     const units: ClusterUnit[] = [];
     // by file name, so a plan does not change when the spec lists the same models in another order
     for (const m of [...view.cluster.spec.models].sort((a, b) => (modelFilePath(a) < modelFilePath(b) ? -1 : 1))) {
@@ -26,7 +26,7 @@ export const modelsAddon: AddonModule = {
       }
       const after: string[] = [];
       if (m.apiKeyRef) {
-        const key = facts.secrets.passwords[m.apiKeyRef];
+        const key = inputs.secrets.passwords[m.apiKeyRef];
         if (key === undefined) throw new Error(`models: secret "${m.apiKeyRef}" for model ${m.name} is missing from the secrets`);
         // the API key Secret the server's pods read exists before them
         units.push(applyUnit(`${unit}-secret`, 'models', clusterFile(NAME, modelFilePath(m, '-secret'), yamlFile(view.name, [vllmApiKeySecret(m, key)]), { secret: true })));

@@ -3,7 +3,7 @@ import { addonFiles } from '../addon.js';
 import { describe, expect, it } from 'vitest';
 import { deriveView, type ClusterView } from '../../../spec/derive.js';
 import { MONITORING_CHART_VERSIONS, Monitoring, type ClusterSpec } from '../../../spec/schema.js';
-import { loadFixture, testFacts } from '../../../../test/support/fixtures.js';
+import { loadFixture, testInputs } from '../../../../test/support/fixtures.js';
 import { valuesPath } from '../helm.js';
 import {
   GRAFANA_ADMIN_SECRET,
@@ -25,10 +25,10 @@ function view(fixture: string, patch?: (s: ClusterSpec) => void): ClusterView {
 const withRegistry = (s: ClusterSpec) => {
   s.spec.offline.registry = 'registry.local:5000/k8s';
 };
-const PASSWORD = testFacts().secrets.passwords.grafana!;
+const PASSWORD = testInputs().secrets.passwords.grafana!;
 
 function rendered(v: ClusterView) {
-  const files = addonFiles(monitoringAddon, v, testFacts());
+  const files = addonFiles(monitoringAddon, v, testInputs());
   const file = (p: string) => files.find((f) => f.path === p);
   return { files, file, values: yaml.load(file(valuesPath('monitoring'))!.content) as Obj };
 }
@@ -118,7 +118,7 @@ describe('monitoring: kube-prometheus-stack', () => {
     const [rel] = monitoringAddon.helmReleases(v);
     expect(rel).toEqual({ release: 'monitoring', namespace: 'observability', chart: 'kube-prometheus-stack', version: '88.5.3', bundlePath: 'charts/kube-prometheus-stack-88.5.3.tgz' });
     // the order the units declare: namespace, the Secret the values point at, the chart, then the ServiceMonitor (its CRDs)
-    const units = monitoringAddon.units(v, testFacts());
+    const units = monitoringAddon.units(v, testInputs());
     expect(units.map((u) => [u.name, u.after])).toEqual([
       ['monitoring-namespace', []],
       ['monitoring-secrets', ['monitoring-namespace']],
@@ -133,14 +133,14 @@ describe('monitoring: kube-prometheus-stack', () => {
   });
 
   it('refuses to render without the password', () => {
-    const facts = structuredClone(testFacts());
-    delete facts.secrets.passwords.grafana;
-    expect(() => addonFiles(monitoringAddon, view('runbook-ha'), facts)).toThrow(/adminPasswordRef/);
+    const inputs = structuredClone(testInputs());
+    delete inputs.secrets.passwords.grafana;
+    expect(() => addonFiles(monitoringAddon, view('runbook-ha'), inputs)).toThrow(/adminPasswordRef/);
   });
 
   it('disabled: nothing', () => {
     const v = view('runbook-ha', (s) => (s.spec.addons.monitoring.enabled = false));
-    expect(addonFiles(monitoringAddon, v, testFacts())).toEqual([]);
+    expect(addonFiles(monitoringAddon, v, testInputs())).toEqual([]);
     expect(monitoringAddon.images(v)).toEqual([]);
     expect(monitoringAddon.helmReleases(v)).toEqual([]);
   });

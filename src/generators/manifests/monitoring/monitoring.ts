@@ -19,7 +19,7 @@
 import type { ClusterView } from '../../../spec/derive.js';
 import { parseImage, resolveImage } from '../../../images.js';
 import { yamlFile } from '../../render/yaml.js';
-import { clusterFile, type Facts, type GeneratedFile, type ClusterUnit } from '../../types.js';
+import { clusterFile, type RenderInputs, type GeneratedFile, type ClusterUnit } from '../../types.js';
 import { applyUnit, helmUnit, type AddonModule } from '../addon.js';
 import { valuesPath, type HelmRelease } from '../helm.js';
 import { GPU_OPERATOR_NAMESPACE, GPU_OPERATOR_RELEASE, gpuOperatorActive } from '../gpu-operator/gpu-operator.js';
@@ -146,9 +146,9 @@ function monitoringValues(view: ClusterView): object {
   };
 }
 
-function grafanaSecret(view: ClusterView, facts: Facts): object {
+function grafanaSecret(view: ClusterView, inputs: RenderInputs): object {
   const m = spec(view);
-  const password = facts.secrets.passwords[m.grafana.adminPasswordRef];
+  const password = inputs.secrets.passwords[m.grafana.adminPasswordRef];
   if (password === undefined) throw new Error(`monitoring: the secrets file has no password "${m.grafana.adminPasswordRef}" (spec.addons.monitoring.grafana.adminPasswordRef)`);
   return {
     apiVersion: 'v1',
@@ -180,7 +180,7 @@ export function dcgmServiceMonitor(view: ClusterView): object {
 
 export const monitoringAddon: AddonModule = {
   name: GENERATOR,
-  units(view: ClusterView, facts: Facts): ClusterUnit[] {
+  units(view: ClusterView, inputs: RenderInputs): ClusterUnit[] {
     const m = spec(view);
     if (!m.enabled) return [];
     const [release] = monitoringAddon.helmReleases(view);
@@ -192,7 +192,7 @@ export const monitoringAddon: AddonModule = {
     const units = [
       applyUnit('monitoring-namespace', 'addons', clusterFile(GENERATOR, MONITORING_MANIFEST_PATH, yamlFile(view.name, [namespace]))),
       // the Grafana admin Secret the chart's values point at exists before the chart
-      applyUnit('monitoring-secrets', 'addons', clusterFile(GENERATOR, MONITORING_SECRETS_PATH, yamlFile(view.name, [grafanaSecret(view, facts)]), { secret: true }), { after: ['monitoring-namespace'] }),
+      applyUnit('monitoring-secrets', 'addons', clusterFile(GENERATOR, MONITORING_SECRETS_PATH, yamlFile(view.name, [grafanaSecret(view, inputs)]), { secret: true }), { after: ['monitoring-namespace'] }),
       {
         ...helmUnit('addons', release!, clusterFile(GENERATOR, valuesPath(MONITORING_RELEASE), yamlFile(view.name, [monitoringValues(view)])), ['monitoring-secrets']),
         verify: [{ kind: 'pods-ready' as const, namespace: m.namespace }],

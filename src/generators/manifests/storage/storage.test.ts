@@ -5,11 +5,11 @@ import { deriveView } from '../../../spec/derive.js';
 import { parseSpec } from '../../../spec/load.js';
 import { loadFixture } from '../../../../test/support/fixtures.js';
 import { storageAddon, STORAGE_CLASS } from './storage.js';
-import { testFacts } from '../../../../test/support/fixtures.js';
+import { testInputs } from '../../../../test/support/fixtures.js';
 
 const docsOf = (name: string) => {
   const view = deriveView(loadFixture(name));
-  const files = addonFiles(storageAddon, view, testFacts());
+  const files = addonFiles(storageAddon, view, testInputs());
   return { view, files, docs: files.flatMap((f) => yaml.loadAll(f.content) as { kind: string; metadata: { annotations?: Record<string, string> }; data?: Record<string, string> }[]) };
 };
 
@@ -39,7 +39,7 @@ describe('local-path storage', () => {
     });
     if (!r.ok) throw new Error(JSON.stringify(r.issues));
     const view = deriveView(r.spec);
-    expect(addonFiles(storageAddon, view, testFacts())).toEqual([]);
+    expect(addonFiles(storageAddon, view, testInputs())).toEqual([]);
     expect(storageAddon.images(view)).toEqual([]);
   });
 });
