@@ -39,7 +39,7 @@ export interface Harness {
 }
 
 export function harness(
-  opts: { delayMs?: number; seedSecrets?: string[]; secretsToken?: boolean; defaultExecutor?: ExecutorKind; dir?: string; makeExecutor?: ExecutorSettings['make'] } = {},
+  opts: { delayMs?: number; seedSecrets?: string[]; secretsToken?: boolean; defaultExecutor?: ExecutorKind; dir?: string; makeExecutor?: ExecutorSettings['make']; bundleDir?: string } = {},
 ): Harness {
   const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'api-'));
   const secretsDir = join(dir, 'secrets');
@@ -49,7 +49,7 @@ export function harness(
   const logs: string[] = [];
   const log = jsonLogger((l) => logs.push(l));
   const store = new Store(join(dir, 'airgap-k8s.db'));
-  const jobs = new Jobs({ store, log, secretsDir, executors: { dryRunDelayMs: opts.delayMs ?? 0, ...(opts.makeExecutor ? { make: opts.makeExecutor } : {}) }, concurrency: 10 });
+  const jobs = new Jobs({ store, log, secretsDir, executors: { dryRunDelayMs: opts.delayMs ?? 0, ...(opts.makeExecutor ? { make: opts.makeExecutor } : {}) }, concurrency: 10, ...(opts.bundleDir ? { bundleDir: opts.bundleDir } : {}) });
   jobs.recovered = true;
   const app = createApp({
     store,
