@@ -110,6 +110,22 @@ export async function fileSha256(exec: Executor, path: string, opts: { timeoutMs
   return m[1]!;
 }
 
+/**
+ * Permission bits and sha256 of a regular file in one round trip, or null when there is no such file: the
+ * idempotency probe of a write step (the same content with another mode is not done).
+ */
+export async function fileDigest(exec: Executor, path: string, opts: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<{ mode: number; sha256: string } | null> {
+  const r = await exec.run(
+    ['sh', '-c', 'if [ -f "$1" ]; then stat -c %a -- "$1" && sha256sum < "$1"; else echo absent; fi', 'airgap-digest', hostPath(exec, path)],
+    passthrough(opts),
+  );
+  const out = r.stdout.trim();
+  if (out === 'absent') return null;
+  const m = /^([0-7]{3,4})\n([0-9a-f]{64})\b/.exec(out);
+  if (!m) throw new Error(`${exec.host}: unexpected stat/sha256sum output for ${path}: ${out.slice(0, 200)}`);
+  return { mode: Number.parseInt(m[1]!, 8), sha256: m[2]! };
+}
+
 export async function exists(exec: Executor, path: string): Promise<boolean> {
   const r = await exec.run(['test', '-e', hostPath(exec, path)], { allowFailure: true });
   if (r.exitCode === 0) return true;
@@ -142,16 +158,24 @@ export async function removeFile(exec: Executor, path: string): Promise<void> {
   await exec.run(['rm', '-f', '--', hostPath(exec, path)]);
 }
 
-export type SystemctlVerb = 'enable' | 'disable' | 'start' | 'stop' | 'restart' | 'reload' | 'daemon-reload';
+/** enable-now: `systemctl enable --now` (enabled for boot and started, in one call). */
+export type SystemctlVerb = 'enable' | 'enable-now' | 'disable' | 'start' | 'stop' | 'restart' | 'reload' | 'daemon-reload';
 
 /** `systemctl <verb> [units...]`; units are plain argv, never shell text. */
 export async function systemctl(exec: Executor, verb: SystemctlVerb, units: readonly string[] = [], opts: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<void> {
   if (verb !== 'daemon-reload' && units.length === 0) throw new TypeError(`systemctl ${verb} needs a unit`);
-  await exec.run(['systemctl', verb, ...(units.length ? ['--', ...units] : [])], passthrough(opts));
+  const args = verb === 'enable-now' ? ['enable', '--now'] : [verb];
+  await exec.run(['systemctl', ...args, ...(units.length ? ['--', ...units] : [])], passthrough(opts));
 }
 
 /** Whether a unit is active (`systemctl is-active --quiet`: 0 active, anything else not). */
-export async function isActive(exec: Executor, unit: string): Promise<boolean> {
-  const r = await exec.run(['systemctl', 'is-active', '--quiet', '--', unit], { allowFailure: true });
+export async function isActive(exec: Executor, unit: string, opts: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<boolean> {
+  const r = await exec.run(['systemctl', 'is-active', '--quiet', '--', unit], { ...passthrough(opts), allowFailure: true });
+  return r.exitCode === 0;
+}
+
+/** Whether a unit is enabled for boot (`systemctl is-enabled --quiet`). */
+export async function isEnabled(exec: Executor, unit: string, opts: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<boolean> {
+  const r = await exec.run(['systemctl', 'is-enabled', '--quiet', '--', unit], { ...passthrough(opts), allowFailure: true });
   return r.exitCode === 0;
 }

@@ -2,7 +2,7 @@
 // data into commands; arguments stay argv, and where a shell is needed the script text is fixed and values are
 // passed as positional parameters ("$1"), never spliced in.
 import type { Executor, RunResult } from '../executors/executor.js';
-import { hostPath, writeFileAtomic } from '../executors/ops.js';
+import { fileDigest, isActive, isEnabled, systemctl, writeFileAtomic } from '../executors/ops.js';
 import { KUBECONFIG } from '../plan/build.js';
 import type { Probe, Step } from '../plan/types.js';
 import { versionMatches, type PackageRef } from '../bundle/packages.js';
@@ -63,15 +63,13 @@ async function packagesInstalled(ctx: StepContext, manager: PackageManager, pack
 export async function probe(ctx: StepContext, p: Probe): Promise<boolean> {
   switch (p.kind) {
     case 'file': {
-      const r = await ctx.exec.run(['sh', '-c', 'stat -c %a "$1" && sha256sum "$1"', 'probe', hostPath(ctx.exec, p.path)], { allowFailure: true, signal: ctx.signal, timeoutMs: 30_000 });
-      if (r.exitCode !== 0) return false;
-      const [mode, sum] = r.stdout.trim().split('\n');
-      return Number.parseInt(mode ?? '', 8) === p.mode && (sum ?? '').split(/\s+/)[0] === p.sha256;
+      const d = await fileDigest(ctx.exec, p.path, { signal: ctx.signal, timeoutMs: 30_000 });
+      return d !== null && d.mode === p.mode && d.sha256 === p.sha256;
     }
     case 'packages':
       return packagesInstalled(ctx, p.manager, p.packages);
     case 'service-active':
-      return (await ok(ctx, ['systemctl', 'is-active', '--quiet', p.unit])) && (await ok(ctx, ['systemctl', 'is-enabled', '--quiet', p.unit]));
+      return (await isActive(ctx.exec, p.unit, { signal: ctx.signal, timeoutMs: 30_000 })) && (await isEnabled(ctx.exec, p.unit, { signal: ctx.signal, timeoutMs: 30_000 }));
     case 'command':
       return ok(ctx, p.argv, { timeoutMs: 60_000 });
     case 'kube-diff':
@@ -127,9 +125,7 @@ export async function perform(ctx: StepContext, step: Step): Promise<void> {
       }
       return;
     case 'systemd':
-      if (step.action === 'enable-now') await run(ctx, ['systemctl', 'enable', '--now', step.unit], t);
-      else if (step.action === 'restart') await run(ctx, ['systemctl', 'restart', step.unit], t);
-      else await run(ctx, ['systemctl', 'daemon-reload'], t);
+      await systemctl(ctx.exec, step.action, step.action === 'daemon-reload' ? [] : [step.unit], { signal: ctx.signal, timeoutMs: t });
       return;
     case 'exec':
       await run(ctx, step.argv, t);

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ExecError, prettyCommand, type Executor, type RunResult } from '../../src/executors/executor.js';
-import { exists, fileSha256, readFile, statFile, uploadFile, writeFileAtomic } from '../../src/executors/ops.js';
+import { exists, fileDigest, fileSha256, readFile, statFile, uploadFile, writeFileAtomic } from '../../src/executors/ops.js';
 
 const sha256 = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');
 
@@ -316,6 +316,10 @@ export function executorConformance(name: string, make: () => Promise<Executor> 
         expect(await fileSha256(exec, path)).toBe(sha256(content));
         expect(await exists(exec, path)).toBe(true);
         expect((await statFile(exec, path))?.mode).toBe('644');
+        // the write step's probe: mode and digest in one call; null for no file, and a directory is no file
+        expect(await fileDigest(exec, path)).toEqual({ mode: 0o644, sha256: sha256(content) });
+        expect(await fileDigest(exec, `${path}.absent`)).toBeNull();
+        expect(await fileDigest(exec, `${dir}/new dir`)).toBeNull();
         // the parent was created with ordinary permissions, not the 077 umask used for the temp file
         expect((await statFile(exec, `${dir}/new dir`))?.mode).toBe('755');
       });
