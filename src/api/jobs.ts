@@ -2,7 +2,7 @@
 // runner over the chosen executor. Every event is committed to SQLite (Store.append) before it goes to subscribers
 // (SSE) or the log. At startup, installs left pending or running resume from their journal: steps already done are
 // skipped by the runner, not repeated. Different clusters run side by side; one cluster has at most one install.
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ClusterSpec } from '../spec/schema.js';
 import type { SpecIssue } from '../spec/issues.js';
@@ -10,7 +10,7 @@ import { parseSpec } from '../spec/load.js';
 import { deriveView } from '../spec/derive.js';
 import type { Secrets } from '../secrets/types.js';
 import { Redactor, secretValues } from '../runner/redact.js';
-import { completeSecrets, loadOrCreateSecrets, newClusterCAAsync, writeSecretsFile } from '../secrets/secrets.js';
+import { loadOrCreateSecretsAsync } from '../secrets/secrets.js';
 import { bundleDirOf, checkStartable, prepareInstall, runInstall, type ExecutorSettings, type Prepared } from '../install/index.js';
 import type { Logger } from './log.js';
 import { ConflictError, isTerminal, newId, type ClusterRecord, type ExecutorKind, type JobStatus, type RunTotals, type ServiceEvent, type StoredEvent, type Store } from './store.js';
@@ -54,12 +54,7 @@ export class Jobs {
 
   /** The secrets of a cluster: the file is created (CA made without blocking the event loop) or completed. */
   async secretsFor(spec: ClusterSpec): Promise<Secrets> {
-    const file = this.secretsFile(spec.metadata.name);
-    if (!existsSync(file)) {
-      const ca = await newClusterCAAsync();
-      if (!existsSync(file)) writeSecretsFile(file, completeSecrets({ ca }, spec).secrets);
-    }
-    const r = loadOrCreateSecrets(file, spec);
+    const r = await loadOrCreateSecretsAsync(this.secretsFile(spec.metadata.name), spec);
     if (!r.ok) throw new SecretsError(r.issues);
     return r.secrets;
   }

@@ -208,6 +208,23 @@ export function loadOrCreateSecrets(
  * The secrets file as it is, for readers (GET …/files): never created, never completed, never written. Whatever the
  * spec needs and the file lacks is an issue (`missing`), as is a value that does not fit.
  */
+/**
+ * loadOrCreateSecrets for a server: a new file's CA is made off the event loop (openssl in a child process), so
+ * other requests are answered meanwhile. Two callers racing for the same new file both end with the one written.
+ */
+export async function loadOrCreateSecretsAsync(file: string, spec: ClusterSpec): Promise<ReturnType<typeof loadOrCreateSecrets>> {
+  let created = false;
+  if (!existsSync(file)) {
+    const ca = await newClusterCAAsync();
+    if (!existsSync(file)) {
+      writeSecretsFile(file, completeSecrets({ ca }, spec).secrets);
+      created = true;
+    }
+  }
+  const r = loadOrCreateSecrets(file, spec);
+  return r.ok && created ? { ...r, created } : r;
+}
+
 export function readSecretsFile(file: string, spec: ClusterSpec): { ok: true; secrets: Secrets } | { ok: false; issues: SpecIssue[] } {
   if (!existsSync(file)) return { ok: false, issues: [{ path: '', code: 'missing', message: `${file} does not exist` }] };
   const parsed = parseSecrets(readFileSync(file, 'utf8'));
