@@ -9,7 +9,12 @@ import { loadFixture, testInputs } from '../../test/support/fixtures.js';
 import { MemoryJournal } from './journal.js';
 import { runPlan, type RunEvent } from './runner.js';
 import { secretValues } from './redact.js';
-import { withoutBundleSteps } from '../bundle/io/source.js';
+import type { Plan } from '../plan/types.js';
+
+/** The plan without the steps that read the bundle on this machine (its verification and uploads). */
+function withoutBundleSteps(plan: Plan): Plan {
+  return { ...plan, phases: plan.phases.map((p) => ({ ...p, steps: p.steps.filter((s) => s.kind !== 'verify-bundle' && s.kind !== 'upload') })).filter((p) => p.steps.length > 0) };
+}
 
 function setup(respond?: (host: string, argv: readonly string[]) => DryRunResponse | undefined) {
   const spec = loadFixture('runbook-ha');

@@ -15,4 +15,4 @@ export {
   type FileReport,
   type UploadOptions,
 } from './distribute.js';
-export { localBundle, verifiedBundle, withoutBundleSteps, type BundleSource } from './source.js';
+export { localBundle, verifiedBundle, type BundleSource } from './source.js';

@@ -2,7 +2,6 @@
 // The plan's `preflight/local/bundle` step and every `upload` step go through verified(), so no host is touched
 // (and nothing is uploaded) from a bundle with a single problem.
 import type { ClusterView } from '../../spec/derive.js';
-import type { Plan } from '../../plan/types.js';
 import type { BundleManifest } from '../manifest.js';
 import type { Progress } from './scan.js';
 import { BundleVerificationError, verifyBundle, type VerifyResult } from './verify.js';
@@ -37,15 +36,5 @@ export function verifiedBundle(dir: string, r: VerifyResult): BundleSource {
       if (!r.ok) throw new BundleVerificationError(dir, r.issues);
       return r.actual;
     },
-  };
-}
-
-/** The plan without the steps that need the bundle on this machine (a dry run without one: say so). */
-export function withoutBundleSteps(plan: Plan): Plan {
-  return {
-    ...plan,
-    phases: plan.phases
-      .map((p) => ({ ...p, steps: p.steps.filter((s) => s.kind !== 'verify-bundle' && s.kind !== 'upload') }))
-      .filter((p) => p.steps.length > 0),
   };
 }
