@@ -2,13 +2,14 @@
 // app.request(). One sub-app per resource; the OpenAPI document is generated from their zod route definitions.
 import { OpenAPIHono } from '@hono/zod-openapi';
 import { HTTPException } from 'hono/http-exception';
-import { requireToken } from './auth.js';
+import { auditTrail, authorize } from './auth.js';
 import { docsPage, openApiDocument, registerComponents } from './docs.js';
 import { ApiError, errorBody, errorResponse } from './errors.js';
 import { clustersApp } from './routes/clusters.js';
 import { newApp, type AppDeps } from './routes/common.js';
 import { healthApp } from './routes/health.js';
 import { statelessApp } from './routes/stateless.js';
+import { auditApp } from './routes/audit.js';
 
 export type { AppDeps };
 
@@ -21,20 +22,26 @@ export function createApp(d: AppDeps): OpenAPIHono {
     await next();
     c.header('Cache-Control', c.res.headers.get('Cache-Control') ?? 'no-store');
     c.header('X-Content-Type-Options', 'nosniff');
+    c.header('X-Frame-Options', 'DENY');
+    c.header('Referrer-Policy', 'no-referrer');
+    // no page of the service runs a script or may be framed; /docs allows its own inline styles only
+    if (!c.res.headers.has('Content-Security-Policy')) c.header('Content-Security-Policy', "default-src 'none'; frame-ancestors 'none'");
     d.log.info('request', { method: c.req.method, path: c.req.path.slice(0, 200), status: c.res.status, ms: Math.round((performance.now() - t0) * 10) / 10 });
   });
-  app.use('*', requireToken(d.token, ['/healthz']));
+  app.use('*', auditTrail(d.access, d.log));
+  app.use('*', authorize({ token: d.token, access: d.access, limiter: d.limiter }));
 
   app.route('/', healthApp(d));
   app.route('/clusters', clustersApp(d));
   app.route('/', statelessApp(d));
+  app.route('/', auditApp(d));
 
   registerComponents(app);
   let doc: Record<string, unknown> | undefined;
   const document = () => (doc ??= openApiDocument(app));
   app.get('/openapi.json', (c) => c.json(document()));
   app.get('/docs', (c) => {
-    c.header('Content-Security-Policy', "default-src 'none'; style-src 'unsafe-inline'");
+    c.header('Content-Security-Policy', "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'");
     return c.html(docsPage(document()));
   });
 

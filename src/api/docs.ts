@@ -3,6 +3,7 @@
 // Saved with `curl -H 'Authorization: Bearer …' …/docs > api.html` it works anywhere.
 import type { OpenAPIHono } from '@hono/zod-openapi';
 import { clusterJsonSchema } from '../spec/json-schema.js';
+import { routeOf } from './access.js';
 
 export const API_VERSION = '0.1.0';
 
@@ -12,17 +13,30 @@ export function registerComponents(app: OpenAPIHono): void {
 }
 
 export function openApiDocument(app: OpenAPIHono): Record<string, unknown> {
-  return app.getOpenAPI31Document({
+  const doc = app.getOpenAPI31Document({
     openapi: '3.1.0',
     info: {
       title: 'airgap-k8s',
       version: API_VERSION,
       description:
         'Installs offline Kubernetes v1.34 clusters from a cluster spec: POST /clusters starts an install, GET /clusters/{id}/events ' +
-        'follows it. Every route but /healthz needs `Authorization: Bearer <token>`. Errors are {error: {code, message, issues?}}.',
+        'follows it. Every route but /healthz needs `Authorization: Bearer <token>` of a token whose role (viewer, operator, admin) ' +
+        'allows it (x-required-role on each operation). Errors are {error: {code, message, issues?}}.',
     },
     security: [{ bearer: [] }],
   }) as unknown as Record<string, unknown>;
+  // the role each operation needs, from the one table (src/api/access.ts), on the operation and in its text
+  for (const [path, item] of Object.entries(obj(doc.paths))) {
+    for (const [method, op] of Object.entries(obj(item))) {
+      const route = routeOf(method.toUpperCase(), path.replace(/\{[^}]+\}/g, 'x'));
+      if (!route) continue;
+      const o = obj(op);
+      o['x-required-role'] = route.need;
+      o.description = `${route.need === 'public' ? 'No token needed.' : `Role: ${route.need} or above.`}${o.description ? ` ${String(o.description)}` : ''}`;
+      if (route.need === 'public') o.security = [];
+    }
+  }
+  return doc;
 }
 
 const esc = (s: unknown) =>

@@ -172,7 +172,7 @@ export const ListQuery = z.object({
 
 export const FilesQuery = z.object({
   includeSecrets: TrueFalse.optional().openapi({
-    description: 'include files holding secrets (0600 in the archive); also needs the X-Secrets-Token header with the separate secrets token',
+    description: 'include files holding secrets (0600 in the archive): needs the admin role and the X-Secrets-Token header with the separate secrets token; audited',
   }),
 });
 
@@ -218,3 +218,30 @@ export const SseEvent = z
     data: z.string().openapi({ description: 'one Event (#/components/schemas/Event) as JSON', contentMediaType: 'application/json', contentSchema: { $ref: '#/components/schemas/Event' } } as never),
   })
   .openapi('SseEvent', { description: 'a stream of these, blank-line separated; `: keep-alive` comment lines between them; `retry: 2000` first' });
+
+// ---- the audit trail (GET /audit, admins) ----
+export const AuditQuery = z.object({
+  after: z.string().regex(/^\d{1,12}$/, 'must be a sequence number').optional().openapi({ description: 'entries after this sequence number' }),
+  limit: z
+    .string()
+    .regex(/^(?:[1-9]\d{0,2}|1000)$/, 'must be an integer 1-1000')
+    .optional()
+    .openapi({ description: 'oldest first; default 100, at most 1000' }),
+});
+
+export const AuditEntrySchema = z
+  .object({
+    seq: z.number().int().min(1),
+    at: z.string().openapi({ description: 'ISO 8601 time of the answer' }),
+    token: z.string().nullable().openapi({ description: 'the token\'s name (never the token); null when none valid was presented' }),
+    role: z.enum(['viewer', 'operator', 'admin']).nullable(),
+    source: z.string().openapi({ description: 'the peer address' }),
+    method: z.string(),
+    path: z.string().openapi({ description: 'without the query' }),
+    clusterId: z.string().nullable(),
+    status: z.number().int(),
+    outcome: z.enum(['ok', 'denied', 'failed']),
+  })
+  .openapi('AuditEntry');
+
+export const AuditList = z.object({ items: z.array(AuditEntrySchema), next: z.number().int().openapi({ description: 'pass as ?after= for the next page' }) }).openapi('AuditList');

@@ -9,6 +9,7 @@ import { ensureToken, type ServiceConfig } from './config.js';
 import { Jobs } from './jobs.js';
 import { jsonLogger, type Logger } from './log.js';
 import { Store } from './store.js';
+import { AccessStore, AuthFailureLimiter } from './access.js';
 
 export interface RunningServer {
   url: string;
@@ -50,6 +51,8 @@ export async function startServer(
     jobs,
     log,
     token: token.token,
+    access: new AccessStore(store.db),
+    limiter: new AuthFailureLimiter(),
     ...(config.secretsToken ? { secretsToken: config.secretsToken } : {}),
     defaultExecutor: config.defaultExecutor,
     heartbeatMs: config.heartbeatMs,

@@ -18,6 +18,7 @@ import { EXECUTOR_KINDS, prepareInstall, type ExecutorKind } from '../install/in
 import { applyLocal, bundleDirArg, missingText } from './apply-local.js';
 import { remoteApply, remoteStatus, remoteTarget } from './remote.js';
 import { serveCommand } from './serve.js';
+import { TOKEN_OPTIONS, TOKEN_USAGE, tokenCommand } from './token.js';
 import { ENV_HELP } from '../api/config.js';
 import { BUNDLE_OPTIONS, BUNDLE_USAGE, bundleCommand, bundleForApply } from './bundle.js';
 import { REHEARSE_OPTIONS, REHEARSE_USAGE, rehearseCommand } from '../rehearse/cli.js';
@@ -41,6 +42,7 @@ Usage:
   airgap-k8s rehearse SPEC --bundle DIR           the dress rehearsal: the whole offline install on node containers here
   airgap-k8s serve [--listen HOST:PORT]           run the REST service (what npm start runs)
   airgap-k8s status ID --server URL               one install on the service: status, phase, steps
+  airgap-k8s token create|revoke|list ...         the service's API tokens and their roles (viewer, operator, admin)
   airgap-k8s bundle list|verify|pack ...          the offline bundle: what it must hold, check it, pack it
   airgap-k8s <command> --help
 
@@ -209,6 +211,12 @@ ${ENV_HELP}`,
       'db-sync': { type: 'string' },
     },
     run: ({ values }, io) => serveCommand(values, io),
+  },
+  token: {
+    summary: 'the REST service\'s API tokens: create, revoke, list',
+    usage: TOKEN_USAGE,
+    options: TOKEN_OPTIONS,
+    run: ({ values, positionals }, io) => tokenCommand(values, positionals, io),
   },
   bundle: {
     summary: 'the offline bundle: list, verify, pack',

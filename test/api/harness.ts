@@ -1,6 +1,7 @@
 // A service in-process for route tests: a temporary data directory, a real SQLite store, real jobs over the dry-run
 // executor, the app driven through app.request() (no server, no port). Log lines are captured for scanning.
 import type { ExecutorSettings } from '../../src/install/index.js';
+import { AccessStore, AuthFailureLimiter } from '../../src/api/access.js';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -28,6 +29,8 @@ export function specNamed(name: string, text = HA_TEXT): string {
 export interface Harness {
   app: ReturnType<typeof createApp>;
   store: Store;
+  /** issued tokens and the audit trail */
+  access: AccessStore;
   jobs: Jobs;
   dir: string;
   secretsDir: string;
@@ -39,7 +42,7 @@ export interface Harness {
 }
 
 export function harness(
-  opts: { delayMs?: number; seedSecrets?: string[]; secretsToken?: boolean; defaultExecutor?: ExecutorKind; dir?: string; makeExecutor?: ExecutorSettings['make']; bundleDir?: string } = {},
+  opts: { delayMs?: number; seedSecrets?: string[]; secretsToken?: boolean; defaultExecutor?: ExecutorKind; dir?: string; makeExecutor?: ExecutorSettings['make']; bundleDir?: string; limiter?: AuthFailureLimiter } = {},
 ): Harness {
   const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'api-'));
   const secretsDir = join(dir, 'secrets');
@@ -49,6 +52,7 @@ export function harness(
   const logs: string[] = [];
   const log = jsonLogger((l) => logs.push(l));
   const store = new Store(join(dir, 'airgap-k8s.db'));
+  const access = new AccessStore(store.db);
   const jobs = new Jobs({ store, log, secretsDir, executors: { dryRunDelayMs: opts.delayMs ?? 0, ...(opts.makeExecutor ? { make: opts.makeExecutor } : {}) }, concurrency: 10, ...(opts.bundleDir ? { bundleDir: opts.bundleDir } : {}) });
   jobs.recovered = true;
   const app = createApp({
@@ -56,6 +60,8 @@ export function harness(
     jobs,
     log,
     token: TOKEN,
+    access,
+    limiter: opts.limiter ?? new AuthFailureLimiter(),
     ...(opts.secretsToken ? { secretsToken: SECRETS_TOKEN } : {}),
     defaultExecutor: opts.defaultExecutor ?? 'dry-run',
     heartbeatMs: 200,
@@ -65,6 +71,7 @@ export function harness(
   return {
     app,
     store,
+    access,
     jobs,
     dir,
     secretsDir,

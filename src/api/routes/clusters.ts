@@ -8,7 +8,7 @@ import { MissingInputsError } from '../../install/index.js';
 import { parseSpec } from '../../spec/load.js';
 import type { Plan } from '../../plan/types.js';
 import type { PhaseName } from '../../plan/types.js';
-import { tokenEquals } from '../auth.js';
+import { auditThis, requireRole, tokenEquals } from '../auth.js';
 import { isTerminal } from '../model.js';
 import { limitBody, readSpec } from '../body.js';
 import { ApiError } from '../errors.js';
@@ -229,6 +229,9 @@ export function clustersApp(d: AppDeps) {
       const r = find(c.req.valid('param').id);
       const wantSecrets = truthy(c.req.valid('query').includeSecrets);
       if (wantSecrets) {
+        // an audited read: admins only, and the separate secrets token besides
+        auditThis(c);
+        requireRole(c, 'admin', 'downloading secret files');
         const presented = c.req.header('x-secrets-token');
         if (!d.secretsToken) throw new ApiError(403, 'forbidden', 'downloading secret files is disabled on this server (no AIRGAP_K8S_SECRETS_TOKEN)');
         if (!presented || !tokenEquals(presented, d.secretsToken)) throw new ApiError(403, 'forbidden', 'includeSecrets=true needs the secrets token in X-Secrets-Token');

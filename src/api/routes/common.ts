@@ -6,6 +6,7 @@ import type { Jobs } from '../jobs.js';
 import type { Logger } from '../log.js';
 import { ErrorBody } from '../schemas.js';
 import type { ExecutorKind, Store } from '../store.js';
+import type { AccessStore, AuthFailureLimiter } from '../access.js';
 import { ApiError } from '../errors.js';
 import { JSON_TYPES, YAML_TYPES } from '../body.js';
 import yaml from 'js-yaml';
@@ -17,8 +18,12 @@ export interface AppDeps {
   store: Store;
   jobs: Jobs;
   log: Logger;
-  /** the API bearer token */
+  /** the configured API bearer token (role admin) */
   token: string;
+  /** issued tokens and the audit trail */
+  access: AccessStore;
+  /** failed authentications per source address */
+  limiter: AuthFailureLimiter;
   /** the separate token for secret file downloads; unset disables them */
   secretsToken?: string;
   defaultExecutor: ExecutorKind;
@@ -41,12 +46,13 @@ export function newApp() {
 
 const DESCRIPTIONS: Record<number, string> = {
   400: 'malformed request: bad JSON/YAML syntax, bad query parameter',
-  401: 'missing or wrong bearer token',
-  403: 'not allowed (secret files need the secrets token)',
+  401: 'missing, wrong or revoked bearer token',
+  403: 'the token\'s role does not allow this (see x-required-role), or secret files without the secrets token',
   404: 'no such install',
   409: 'conflicts with the current state (an install of this cluster is running, ...)',
   413: 'body larger than 1 MiB',
   415: 'Content-Type is not application/json or application/yaml',
+  429: 'too many failed authentications from this address: wait Retry-After seconds',
   422: 'the spec (or the cluster\'s secrets file) is not valid: every issue with its path',
   500: 'internal error (no details are returned; see the server log)',
   503: 'not ready',
