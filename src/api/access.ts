@@ -172,7 +172,7 @@ export class AccessStore {
 /**
  * Failed authentications per source address: after `max` failures within `windowMs` the address gets 429 with
  * Retry-After until `blockMs` have passed, whatever it presents. A success clears its count. Bounded memory: at most
- * `maxAddresses` are tracked (the oldest dropped first).
+ * `maxAddresses` are tracked (the oldest dropped first). `max` 0: no limit.
  */
 export class AuthFailureLimiter {
   private readonly seen = new Map<string, { failures: number[]; blockedUntil: number }>();
@@ -189,6 +189,7 @@ export class AuthFailureLimiter {
   }
 
   fail(address: string): void {
+    if (this.o.max <= 0) return; // no limit
     const now = this.clock();
     const s = this.seen.get(address) ?? { failures: [], blockedUntil: 0 };
     this.seen.delete(address); // re-inserted: the map's order is the order of last activity

@@ -22,6 +22,8 @@ export interface ServiceConfig {
   concurrency: number;
   dbSync: 'normal' | 'full';
   heartbeatMs: number;
+  /** failed authentications per address within a minute before it is refused (429) for a minute; 0: no limit */
+  authFailureLimit: number;
 }
 
 export interface ServeFlags {
@@ -36,6 +38,7 @@ export interface ServeFlags {
   bundle?: string;
   concurrency?: string;
   'db-sync'?: string;
+  'auth-failure-limit'?: string;
 }
 
 export const ENV_HELP = `Environment (flags take precedence):
@@ -55,6 +58,8 @@ export const ENV_HELP = `Environment (flags take precedence):
   AIRGAP_K8S_CONCURRENCY        --concurrency N          hosts at once within a phase (default 10)
   AIRGAP_K8S_DB_SYNC            --db-sync normal|full    SQLite synchronous mode (default normal: survives a killed
                                                          process; full: also power loss, ~5 ms per commit)
+  AIRGAP_K8S_AUTH_FAILURE_LIMIT --auth-failure-limit N   failed authentications from one address within a minute
+                                                         before it gets 429 for a minute (default 20; 0: no limit)
 `;
 
 export type ConfigResult = { ok: true; config: ServiceConfig } | { ok: false; errors: string[] };
@@ -100,6 +105,7 @@ export function resolveConfig(env: Record<string, string | undefined>, flags: Se
   };
   const dryRunDelayMs = int('dry-run-delay-ms', 'AIRGAP_K8S_DRYRUN_DELAY_MS', 0, 0, 600_000);
   const concurrency = int('concurrency', 'AIRGAP_K8S_CONCURRENCY', 10, 1, 200);
+  const authFailureLimit = int('auth-failure-limit', 'AIRGAP_K8S_AUTH_FAILURE_LIMIT', 20, 0, 100_000);
   const dbSync = pick('db-sync', 'AIRGAP_K8S_DB_SYNC') ?? 'normal';
   if (dbSync !== 'normal' && dbSync !== 'full') errors.push(`db sync must be normal or full (got ${JSON.stringify(dbSync)})`);
   const knownHosts = pick('known-hosts', 'AIRGAP_K8S_KNOWN_HOSTS');
@@ -123,6 +129,7 @@ export function resolveConfig(env: Record<string, string | undefined>, flags: Se
       concurrency,
       dbSync: dbSync as 'normal' | 'full',
       heartbeatMs: Number.isFinite(heartbeatMs) && heartbeatMs >= 100 ? heartbeatMs : 15_000,
+      authFailureLimit,
     },
   };
 }

@@ -34,6 +34,11 @@ export function openApiDocument(app: OpenAPIHono): Record<string, unknown> {
       o['x-required-role'] = route.need;
       o.description = `${route.need === 'public' ? 'No token needed.' : `Role: ${route.need} or above.`}${o.description ? ` ${String(o.description)}` : ''}`;
       if (route.need === 'public') o.security = [];
+      // any call that needs a token can meet the failed-authentication limit
+      const responses = obj(o.responses);
+      if (responses['401'] && !responses['429']) {
+        responses['429'] = { description: 'too many failed authentications from this address: wait Retry-After seconds', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } };
+      }
     }
   }
   return doc;

@@ -52,7 +52,7 @@ export async function startServer(
     log,
     token: token.token,
     access: new AccessStore(store.db),
-    limiter: new AuthFailureLimiter(),
+    limiter: new AuthFailureLimiter({ max: config.authFailureLimit, windowMs: 60_000, blockMs: 60_000, maxAddresses: 10_000 }),
     ...(config.secretsToken ? { secretsToken: config.secretsToken } : {}),
     defaultExecutor: config.defaultExecutor,
     heartbeatMs: config.heartbeatMs,
