@@ -5,8 +5,9 @@
 // What later documents depend on is created for real first, as the install would create it, and strictly validated
 // by that same real apply (PREREQUISITE_KINDS: Namespaces, CRDs, ServiceAccounts, quotas, ...), plus the namespaces
 // of the Helm releases (helm --create-namespace). It is deleted again after each fixture (namespaces stay: a static
-// check proves every fixture creates its own). Custom resources whose CRD only a chart brings (CHART_CRD_GROUPS)
-// cannot be validated here and are listed as skipped tests, by name.
+// check proves every fixture creates its own). Custom resources whose CRD a chart or Calico brings (ServiceMonitor,
+// Installation, ...) are validated against the REAL CRDs of the charts and manifests we pin (./upstream.ts),
+// installed for real first.
 //
 // A Deployment/DaemonSet/Job is admitted even when its pods would not be: PodSecurity enforcement, ResourceQuota,
 // LimitRange, ServiceAccount and RuntimeClass admission act on Pods. So each workload's pod template is also sent as
@@ -19,15 +20,8 @@ import { deriveView } from '../../src/spec/derive.js';
 import { loadFixture, testInputs, validFixtureNames } from '../support/fixtures.js';
 import { startControlPlane, type ControlPlane } from './controlplane.js';
 import { toolchainBin, TOOLCHAIN_TIMEOUT_MS } from './toolchain.js';
+import { realCrds } from './upstream.js';
 
-/** API groups whose CRDs come only with a Helm chart (kube-prometheus-stack, tigera-operator, GPU Operator). */
-const CHART_CRD_GROUPS: Record<string, string> = {
-  'monitoring.coreos.com': 'kube-prometheus-stack chart',
-  'operator.tigera.io': 'tigera-operator (Calico) manifest/chart',
-  'crd.projectcalico.org': 'Calico',
-  'nvidia.com': 'NVIDIA GPU Operator chart',
-  'nfd.k8s-sigs.io': 'node-feature-discovery (GPU Operator chart)',
-};
 const BUILTIN_NAMESPACES = new Set(['default', 'kube-system', 'kube-public', 'kube-node-lease']);
 const FIELD_MANAGER = 'airgap-k8s';
 /** Created for real before the dry runs: what admission of later objects looks up. */
@@ -57,7 +51,6 @@ interface Doc {
   obj: { apiVersion: string; kind: string; metadata: { name?: string; namespace?: string } };
 }
 
-const group = (apiVersion: string) => (apiVersion.includes('/') ? apiVersion.split('/')[0]! : '');
 const label = (d: Doc) => `${d.obj.kind} ${d.obj.metadata.namespace ? `${d.obj.metadata.namespace}/` : ''}${d.obj.metadata.name ?? '?'}`;
 
 /** The manifests: cluster/*.yaml (not cluster/helm/ values files, not images.txt). */
@@ -77,15 +70,10 @@ const fixtures = validFixtureNames().map((fixture) => {
   const view = deriveView(spec);
   const files = manifests(renderCluster(spec, testInputs()));
   const docs = files.flatMap(docsOf);
-  const renderedCrdGroups = new Set(
-    docs.filter((d) => d.obj.kind === 'CustomResourceDefinition').map((d) => (d.obj as unknown as { spec: { group: string } }).spec.group),
-  );
-  const chartOnly = (d: Doc) => group(d.obj.apiVersion) in CHART_CRD_GROUPS && !renderedCrdGroups.has(group(d.obj.apiVersion));
   return {
     fixture,
     files,
     docs,
-    chartOnly,
     helmNamespaces: [...new Set(helmReleases(view).map((r) => r.namespace))],
   };
 });
@@ -122,7 +110,17 @@ function podOf(d: Doc): Record<string, unknown> | undefined {
 let cp: ControlPlane;
 
 beforeAll(async () => {
-  cp = await startControlPlane({ bin: await toolchainBin() });
+  const bin = await toolchainBin();
+  cp = await startControlPlane({ bin });
+  // the real CRDs of every chart we install and of Calico's manifests, created for real, as the install does
+  const crds = await realCrds(`${bin}/helm`, validFixtureNames().flatMap((f) => helmReleases(deriveView(loadFixture(f)))));
+  const r = await cp.kubectl(['apply', '--server-side', '--field-manager=airgap-k8s-test', '--force-conflicts', '-f', '-'], {
+    input: [...crds.values()].map((d) => yaml.dump(d, { noRefs: true, lineWidth: -1 })).join('---\n'),
+    timeoutMs: 180_000,
+  });
+  if (r.code !== 0) throw new Error(`installing ${crds.size} real CRDs failed: ${r.stderr}`);
+  const w = await cp.kubectl(['wait', '--for=condition=Established', '--timeout=120s', ...[...crds.keys()].map((n) => `crd/${n}`)], { timeoutMs: 150_000 });
+  if (w.code !== 0) throw new Error(`CRDs not established: ${w.stderr}`);
 }, TOOLCHAIN_TIMEOUT_MS);
 
 afterAll(async () => {
@@ -185,7 +183,7 @@ describe('kube-apiserver v1.34.3 (server-side apply, dryRun=All, fieldValidation
     });
   });
 
-  describe.each(fixtures)('fixture $fixture', ({ fixture, files, docs, chartOnly, helmNamespaces }) => {
+  describe.each(fixtures)('fixture $fixture', ({ fixture, files, docs, helmNamespaces }) => {
     it('every namespaced manifest targets a namespace we render, a Helm release creates, or a built-in one', () => {
       const ours = new Set(docs.filter((d) => d.obj.kind === 'Namespace').map((d) => d.obj.metadata.name!));
       const missing = docs
@@ -229,11 +227,7 @@ describe('kube-apiserver v1.34.3 (server-side apply, dryRun=All, fieldValidation
     }, 120_000);
 
     for (const f of files) {
-      const fileDocs = docsOf(f);
-      const validated = fileDocs.filter((d) => !chartOnly(d));
-      for (const d of fileDocs.filter(chartOnly)) {
-        it.skip(`${f.path}: ${label(d)} (${d.obj.apiVersion}) — not server-validated: its CRD comes with the ${CHART_CRD_GROUPS[group(d.obj.apiVersion)]}`, () => {});
-      }
+      const validated = docsOf(f);
       if (validated.length === 0) continue;
       it(`${f.path}: all ${validated.length} document(s) accepted`, async () => {
         const r = await cp.kubectl(strictApply(true), { input: stream(validated) });

@@ -308,7 +308,8 @@ function operatorResources(view: ClusterView): unknown[] {
         bgp: s.backend === 'bird' ? 'Enabled' : 'Disabled',
         ipPools: [
           {
-            name: 'default-ipv4-ippool',
+            // no `name`: the operator of Calico v3.27 names the pool itself (its Installation CRD has no such field;
+            // the real CRD's strict validation in the k8s tier refused it)
             cidr: s.cidr,
             encapsulation: s.encapsulation,
             natOutgoing: 'Enabled',

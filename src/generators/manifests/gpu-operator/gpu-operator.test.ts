@@ -44,7 +44,8 @@ function pinnedImages(values: Obj, driverOsTags: string[]): string[] {
   for (const [key, c] of Object.entries(values)) {
     if (!c || typeof c !== 'object' || typeof (c as Obj).repository !== 'string') continue;
     const comp = c as Obj;
-    if (comp.enabled === false) continue;
+    // off, or only moved under the registry (the chart's image and version of an operand we do not deploy)
+    if (comp.enabled === false || comp.image === undefined) continue;
     if (key === 'driver') driverOsTags.forEach((os) => out.push(`${join(comp)}-${os}`));
     else out.push(join(comp));
     for (const sub of ['initContainer', 'manager']) if (comp[sub]) out.push(join(comp[sub]));

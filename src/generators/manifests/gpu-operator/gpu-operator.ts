@@ -122,6 +122,41 @@ function repoImageVersion(upstream: string, registry: string): { repository: str
   return { repository: dir ? `${host}/${dir}` : host, image: name, version: i.tag };
 }
 
+/**
+ * The chart's (v25.10.1 values.yaml) image repositories of the components we do not deploy, by values path. With a
+ * registry they are sent there too, so that a site enabling one later pulls from its registry (and fails plainly
+ * until the image is there) instead of silently reaching for nvcr.io. Their images are not in the bundle.
+ */
+const UNDEPLOYED_REPOSITORIES: [path: string, upstream: string][] = [
+  ['driver', 'nvcr.io/nvidia'],
+  ['driver.manager', 'nvcr.io/nvidia/cloud-native'],
+  ['toolkit', 'nvcr.io/nvidia/k8s'],
+  ['dcgm', 'nvcr.io/nvidia/cloud-native'],
+  ['nodeStatusExporter', 'nvcr.io/nvidia/cloud-native'],
+  ['gds', 'nvcr.io/nvidia/cloud-native'],
+  ['gdrcopy', 'nvcr.io/nvidia/cloud-native'],
+  ['vgpuManager.driverManager', 'nvcr.io/nvidia/cloud-native'],
+  ['vgpuDeviceManager', 'nvcr.io/nvidia/cloud-native'],
+  ['vfioManager', 'nvcr.io/nvidia'],
+  ['vfioManager.driverManager', 'nvcr.io/nvidia/cloud-native'],
+  ['kataManager', 'nvcr.io/nvidia/cloud-native'],
+  ['sandboxDevicePlugin', 'nvcr.io/nvidia'],
+  ['ccManager', 'nvcr.io/nvidia/cloud-native'],
+];
+
+/** `repository` at each undeployed component's path, moved under the registry (nothing without one). */
+function undeployedRepositories(values: Record<string, any>, registry: string): void {
+  if (!registry) return;
+  for (const [path, upstream] of UNDEPLOYED_REPOSITORIES) {
+    let at = values;
+    for (const k of path.split('.')) at = at[k] ??= {};
+    // a component we deploy already has its pinned repository
+    at.repository ??= `${registry}/${upstream.slice(upstream.indexOf('/') + 1)}`;
+  }
+  // Kata's runtime classes name artifact images on nvcr.io; Kata is not deployed, and a site enabling it lists its own
+  values.kataManager.config = { runtimeClasses: [] };
+}
+
 function gpuOperatorValues(view: ClusterView): object {
   const r = release(view);
   const s = spec(view);
@@ -130,7 +165,7 @@ function gpuOperatorValues(view: ClusterView): object {
   const nfd = parseImage(r.nfd);
   const toolkitOn = s.toolkit === 'operator';
   const driverOn = s.driver === 'operator';
-  return {
+  const values: Record<string, any> = {
     operator: { ...pin(r.operator), initContainer: pin(r.initContainer), runtimeClass: NVIDIA_RUNTIME_CLASS },
     validator: pin(r.operator),
     cdi: { enabled: false },
@@ -166,6 +201,8 @@ function gpuOperatorValues(view: ClusterView): object {
     ccManager: { enabled: false },
     sandboxWorkloads: { enabled: false },
   };
+  undeployedRepositories(values, reg);
+  return values;
 }
 
 function operatorObjects(): object[] {
