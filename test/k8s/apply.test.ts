@@ -20,7 +20,7 @@ import { deriveView } from '../../src/spec/derive.js';
 import { loadFixture, testInputs, validFixtureNames } from '../support/fixtures.js';
 import { startControlPlane, type ControlPlane } from './controlplane.js';
 import { toolchainBin, TOOLCHAIN_TIMEOUT_MS } from './toolchain.js';
-import { realCrds } from './upstream.js';
+import { installRealCrds } from './upstream.js';
 
 const BUILTIN_NAMESPACES = new Set(['default', 'kube-system', 'kube-public', 'kube-node-lease']);
 const FIELD_MANAGER = 'airgap-k8s';
@@ -113,14 +113,7 @@ beforeAll(async () => {
   const bin = await toolchainBin();
   cp = await startControlPlane({ bin });
   // the real CRDs of every chart we install and of Calico's manifests, created for real, as the install does
-  const crds = await realCrds(`${bin}/helm`, validFixtureNames().flatMap((f) => helmReleases(deriveView(loadFixture(f)))));
-  const r = await cp.kubectl(['apply', '--server-side', '--field-manager=airgap-k8s-test', '--force-conflicts', '-f', '-'], {
-    input: [...crds.values()].map((d) => yaml.dump(d, { noRefs: true, lineWidth: -1 })).join('---\n'),
-    timeoutMs: 180_000,
-  });
-  if (r.code !== 0) throw new Error(`installing ${crds.size} real CRDs failed: ${r.stderr}`);
-  const w = await cp.kubectl(['wait', '--for=condition=Established', '--timeout=120s', ...[...crds.keys()].map((n) => `crd/${n}`)], { timeoutMs: 150_000 });
-  if (w.code !== 0) throw new Error(`CRDs not established: ${w.stderr}`);
+  await installRealCrds(cp, `${bin}/helm`, validFixtureNames().flatMap((f) => helmReleases(deriveView(loadFixture(f)))));
 }, TOOLCHAIN_TIMEOUT_MS);
 
 afterAll(async () => {

@@ -14,7 +14,7 @@ import { deriveView } from '../../src/spec/derive.js';
 import { loadFixture, testInputs, validFixtureNames } from '../support/fixtures.js';
 import { startControlPlane, type ControlPlane } from './controlplane.js';
 import { toolchainBin, TOOLCHAIN_TIMEOUT_MS } from './toolchain.js';
-import { docsOf, helmTemplate, realCrds, type K8sObject } from './upstream.js';
+import { docsOf, helmTemplate, installRealCrds, type K8sObject } from './upstream.js';
 
 /** Hosts of public registries: none may remain in a chart's output when the spec has a registry. */
 const UPSTREAM_HOSTS = /\b(nvcr\.io|quay\.io|docker\.io|registry-1\.docker\.io|registry\.k8s\.io|k8s\.gcr\.io|gcr\.io|ghcr\.io|public\.ecr\.aws|mcr\.microsoft\.com)\//;
@@ -100,13 +100,7 @@ beforeAll(async () => {
   const bin = await toolchainBin();
   helm = `${bin}/helm`;
   cp = await startControlPlane({ bin });
-  // the real CRDs first, created for real (as the charts' and Calico's installs do), then Established
-  const crds = await realCrds(helm, cases.map((c) => c.release));
-  const input = [...crds.values()].map((d) => yaml.dump(d, { noRefs: true, lineWidth: -1 })).join('---\n');
-  const r = await cp.kubectl(['apply', '--server-side', '--field-manager=airgap-k8s-test', '--force-conflicts', '-f', '-'], { input, timeoutMs: 180_000 });
-  if (r.code !== 0) throw new Error(`installing ${crds.size} real CRDs failed: ${r.stderr}`);
-  const w = await cp.kubectl(['wait', '--for=condition=Established', '--timeout=120s', ...[...crds.keys()].map((n) => `crd/${n}`)], { timeoutMs: 150_000 });
-  if (w.code !== 0) throw new Error(`CRDs not established: ${w.stderr}`);
+  await installRealCrds(cp, helm, cases.map((c) => c.release));
 }, TOOLCHAIN_TIMEOUT_MS);
 
 afterAll(async () => {

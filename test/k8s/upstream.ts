@@ -8,6 +8,7 @@ import yaml from 'js-yaml';
 import type { HelmRelease } from '../../src/generators/manifests/helm.js';
 import { ROOT } from '../support/fixtures.js';
 import { run, type RunResult } from './toolchain.js';
+import type { ControlPlane } from './controlplane.js';
 
 export const UPSTREAM = process.env.AIRGAP_K8S_UPSTREAM ?? join(ROOT, '..', 'shared', 'upstream');
 export const CALICO_MANIFESTS = ['calico-v3.27.0.yaml', 'tigera-operator-v3.27.0.yaml'].map((f) => join(UPSTREAM, f));
@@ -69,4 +70,17 @@ export async function realCrds(helm: string, releases: HelmRelease[]): Promise<M
     add(t.stdout);
   }
   return crds;
+}
+
+/** Creates the real CRDs for real on a control plane (as the charts' and Calico's installs do) and waits for them. */
+export async function installRealCrds(cp: ControlPlane, helm: string, releases: HelmRelease[]): Promise<number> {
+  const crds = await realCrds(helm, releases);
+  const r = await cp.kubectl(['apply', '--server-side', '--field-manager=airgap-k8s-test', '--force-conflicts', '-f', '-'], {
+    input: [...crds.values()].map((d) => yaml.dump(d, { noRefs: true, lineWidth: -1 })).join('---\n'),
+    timeoutMs: 180_000,
+  });
+  if (r.code !== 0) throw new Error(`installing ${crds.size} real CRDs failed: ${r.stderr}`);
+  const w = await cp.kubectl(['wait', '--for=condition=Established', '--timeout=120s', ...[...crds.keys()].map((n) => `crd/${n}`)], { timeoutMs: 150_000 });
+  if (w.code !== 0) throw new Error(`CRDs not established: ${w.stderr}`);
+  return crds.size;
 }
