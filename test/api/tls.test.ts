@@ -2,9 +2,9 @@
 // `openssl s_client` and by Node's https), the self-signed certificate made at the first start on a non-loopback
 // address (the real server in a network namespace of its own, on a veth address), plain HTTP refused off loopback
 // unless --insecure-http, and the CLI client trusting a server by --ca-file or --tls-fingerprint.
-import { execFile, execFileSync, spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { execFile, execFileSync, spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
-import { chmodSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -249,4 +249,101 @@ describe('the real server process with a given certificate on 127.0.0.1', () => 
     expect(await run(['status', id, '--server', `http://127.0.0.1:${port}`, '--token', TOKEN, '--ca-file', certs.ca], plain)).toBe(2);
     expect(plain.err).toContain('--ca-file and --tls-fingerprint need an https:// server URL');
   });
+});
+
+// Root and unshare(1) make a network namespace with nothing but loopback and a veth pair: its address 10.99.0.1
+// stands in for a machine's network interface. Server and clients (nsenter into the server's namespace) talk only
+// there; nothing reaches a real network.
+const NS_ADDR = '10.99.0.1';
+const canNetns = process.getuid?.() === 0 && spawnSync('unshare', ['--net', 'true']).status === 0;
+const IN_NETNS = [
+  'unshare', '--net', 'bash', '-c',
+  `ip link set lo up && ip link add v0 type veth peer name v1 && ip addr add ${NS_ADDR}/24 dev v0 && ip link set v0 up && ip link set v1 up && exec "$@"`,
+  'netns',
+];
+const nsenter = (p: Proc) => ['nsenter', '-t', String(p.child.pid), '-n'];
+
+/** curl inside the server's namespace: the HTTP status, or the curl error. */
+async function curlIn(p: Proc, args: string[]): Promise<{ code: number; out: string }> {
+  try {
+    const r = await promisify(execFile)(nsenter(p)[0]!, [...nsenter(p).slice(1), 'curl', '-sS', '-o', '/dev/null', '-w', '%{http_code}', '--max-time', '10', ...args]);
+    return { code: 0, out: r.stdout };
+  } catch (e) {
+    const x = e as { code?: number; stderr?: string };
+    return { code: x.code ?? -1, out: x.stderr ?? '' };
+  }
+}
+
+describe.skipIf(!canNetns)(`the generated certificate: the real server in a network namespace of its own (a veth address, ${NS_ADDR}, stands in for a NIC)`, () => {
+  it('made at the first start on a non-loopback address, fingerprint printed = what the handshake sees, reused at the next start; plain HTTP only with --insecure-http', async () => {
+    const dataDir = join(mkdtempSync(join(tmpdir(), 'tls-gen-')), 'data');
+    const certFile = join(dataDir, 'tls', 'server.crt');
+    const t0 = Date.now();
+    const s1 = spawnCli(['serve', '--listen', `${NS_ADDR}:8443`], { AIRGAP_K8S_DATA_DIR: dataDir }, IN_NETNS);
+    await waitFor(() => s1.stderr().includes('"msg":"listening"'), 30_000, 'the server to listen', s1);
+    const firstStartMs = Date.now() - t0;
+    expect(s1.stderr()).toContain(`"url":"https://${NS_ADDR}:8443"`);
+    expect(s1.stderr()).toContain(`generated a self-signed TLS certificate, ${certFile}`);
+    const printed = /^sha256 Fingerprint=([0-9A-F:]{95})$/m.exec(s1.stderr())?.[1];
+    expect(printed).toBeDefined();
+    expect(s1.stderr().split(`sha256 Fingerprint=${printed}`).length - 1).toBe(3); // the announcement, the log lines "generated" and "listening"
+
+    // the files: ECDSA P-256, 825 days, the address as an IP SAN and the hostname as a DNS SAN; key 0600 in a 0700 dir
+    const cert = new X509Certificate(readFileSync(certFile));
+    expect(cert.fingerprint256).toBe(printed);
+    expect(cert.publicKey.asymmetricKeyDetails).toMatchObject({ namedCurve: 'prime256v1' });
+    expect(cert.subjectAltName).toBe(`DNS:${hostname().toLowerCase()}, IP Address:${NS_ADDR}`);
+    expect(Math.round((Date.parse(cert.validTo) - Date.parse(cert.validFrom)) / 86_400_000)).toBe(825);
+    expect(cert.ca).toBe(false);
+    expect(statSync(join(dataDir, 'tls', 'server.key')).mode & 0o777).toBe(0o600);
+    expect(statSync(join(dataDir, 'tls')).mode & 0o777).toBe(0o700);
+
+    // openssl verifies the handshake with the certificate file as the only trust anchor, and sees the printed fingerprint
+    const s = await sClient(8443, NS_ADDR, ['-CAfile', certFile, '-verify_ip', NS_ADDR, '-verify_return_error'], nsenter(s1));
+    expect(s).toContain('Verify return code: 0 (ok)');
+    expect(presented(s).fingerprint256).toBe(printed);
+    expect(await curlIn(s1, ['--cacert', certFile, `https://${NS_ADDR}:8443/healthz`])).toEqual({ code: 0, out: '200' });
+    expect((await curlIn(s1, [`http://${NS_ADDR}:8443/healthz`])).code).not.toBe(0); // no plain HTTP
+
+    // the CLI in the namespace, pinned by the printed fingerprint: it reaches the server (404: no such install)
+    const st = spawnCli(['status', 'NO-SUCH-ID', '--server', `https://${NS_ADDR}:8443`, '--token', TOKEN, '--tls-fingerprint', printed!], {}, nsenter(s1));
+    expect(await st.exited).toBe(2);
+    expect(st.stderr()).toContain('404 not_found');
+
+    s1.child.kill('SIGTERM');
+    expect(await s1.exited).toBe(0);
+
+    // the next start reuses it: same fingerprint, nothing announced
+    const s2 = spawnCli(['serve', '--listen', `${NS_ADDR}:8443`], { AIRGAP_K8S_DATA_DIR: dataDir }, IN_NETNS);
+    await waitFor(() => s2.stderr().includes('"msg":"listening"'), 30_000, 'the server to listen again', s2);
+    expect(s2.stderr()).not.toContain('generated a self-signed TLS certificate');
+    expect(s2.stderr()).toContain(`"tlsFingerprint":"sha256 Fingerprint=${printed}"`);
+    expect(presented(await sClient(8443, NS_ADDR, [], nsenter(s2))).fingerprint256).toBe(printed);
+    s2.child.kill('SIGTERM');
+    expect(await s2.exited).toBe(0);
+
+    // --insecure-http: plain HTTP, with a warning, and no certificate made
+    const plainDir = join(mkdtempSync(join(tmpdir(), 'tls-plain-')), 'data');
+    const s3 = spawnCli(['serve', '--listen', `${NS_ADDR}:8080`, '--insecure-http'], { AIRGAP_K8S_DATA_DIR: plainDir }, IN_NETNS);
+    await waitFor(() => s3.stderr().includes('"msg":"listening"'), 30_000, 'the plain server to listen', s3);
+    expect(s3.stderr()).toContain(`WARNING: serving plain HTTP on ${NS_ADDR} (--insecure-http)`);
+    expect(s3.stderr()).toContain(`"url":"http://${NS_ADDR}:8080"`);
+    expect(await curlIn(s3, [`http://${NS_ADDR}:8080/healthz`])).toEqual({ code: 0, out: '200' });
+    s3.child.kill('SIGTERM');
+    expect(await s3.exited).toBe(0);
+    expect(existsSync(join(plainDir, 'tls'))).toBe(false);
+    console.log(`generated TLS certificate: first start with openssl key generation ${firstStartMs} ms, fingerprint ${printed}`);
+  }, 120_000);
+
+  it('0.0.0.0: the certificate names every non-loopback IPv4 address of the machine (here the veth one) and the hostname', async () => {
+    const dataDir = join(mkdtempSync(join(tmpdir(), 'tls-any-')), 'data');
+    const s = spawnCli(['serve', '--listen', '0.0.0.0:8443'], { AIRGAP_K8S_DATA_DIR: dataDir }, IN_NETNS);
+    await waitFor(() => s.stderr().includes('"msg":"listening"'), 30_000, 'the server to listen', s);
+    const cert = new X509Certificate(readFileSync(join(dataDir, 'tls', 'server.crt')));
+    expect(cert.subjectAltName).toBe(`DNS:${hostname().toLowerCase()}, IP Address:${NS_ADDR}`);
+    const hs = await sClient(8443, NS_ADDR, ['-CAfile', join(dataDir, 'tls', 'server.crt'), '-verify_ip', NS_ADDR, '-verify_return_error'], nsenter(s));
+    expect(hs).toContain('Verify return code: 0 (ok)');
+    s.child.kill('SIGTERM');
+    expect(await s.exited).toBe(0);
+  }, 60_000);
 });
