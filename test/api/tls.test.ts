@@ -229,7 +229,10 @@ describe('the real server process with a given certificate on 127.0.0.1', () => 
 
     const wrong = 'AB:'.repeat(31) + 'AB';
     const mismatch = capture();
+    const requestsBefore = server.stderr().split(`"path":"/clusters/${id}"`).length;
     expect(await run(['status', id, '--server', url, '--token', TOKEN, '--tls-fingerprint', wrong], mismatch)).toBe(1);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(server.stderr().split(`"path":"/clusters/${id}"`).length).toBe(requestsBefore); // the request (and token) never left
     expect(mismatch.err).toBe(
       `cannot reach ${url}: TLS fingerprint mismatch for 127.0.0.1:${port}: the server presented sha256 Fingerprint=${fp}, but --tls-fingerprint expects sha256 Fingerprint=${wrong}\n`,
     );
