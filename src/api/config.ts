@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { EXECUTOR_KINDS, type ExecutorKind } from './model.js';
+import { isLoopback } from './tls.js';
 
 export interface ServiceConfig {
   host: string;
@@ -24,6 +25,11 @@ export interface ServiceConfig {
   heartbeatMs: number;
   /** failed authentications per address within a minute before it is refused (429) for a minute; 0: no limit */
   authFailureLimit: number;
+  /**
+   * HTTPS with the given files; with a self-signed certificate in DATA_DIR/tls (the default off loopback); or plain
+   * HTTP (`insecure`: off loopback, asked for with --insecure-http)
+   */
+  tls: { kind: 'files'; certFile: string; keyFile: string } | { kind: 'generated'; dir: string } | { kind: 'off'; insecure: boolean };
 }
 
 export interface ServeFlags {
@@ -39,7 +45,12 @@ export interface ServeFlags {
   concurrency?: string;
   'db-sync'?: string;
   'auth-failure-limit'?: string;
+  'tls-cert'?: string;
+  'tls-key'?: string;
+  'insecure-http'?: boolean;
 }
+
+type StringFlag = Exclude<keyof ServeFlags, 'insecure-http'>;
 
 export const ENV_HELP = `Environment (flags take precedence):
   AIRGAP_K8S_LISTEN             --listen HOST:PORT       default 127.0.0.1:8080
@@ -60,13 +71,21 @@ export const ENV_HELP = `Environment (flags take precedence):
                                                          process; full: also power loss, ~5 ms per commit)
   AIRGAP_K8S_AUTH_FAILURE_LIMIT --auth-failure-limit N   failed authentications from one address within a minute
                                                          before it gets 429 for a minute (default 20; 0: no limit)
+  AIRGAP_K8S_TLS_CERT           --tls-cert FILE          serve HTTPS with this certificate (PEM, chain after it)
+  AIRGAP_K8S_TLS_KEY            --tls-key FILE           and its key (PEM; must not be readable by group or others)
+                                                         Without them: plain HTTP on loopback (127.0.0.0/8, ::1,
+                                                         localhost); on any other address a self-signed certificate
+                                                         is made at the first start into DATA_DIR/tls (its SHA-256
+                                                         fingerprint printed once: clients pin it with
+                                                         --tls-fingerprint or trust it with --ca-file)
+  AIRGAP_K8S_INSECURE_HTTP=1    --insecure-http          plain HTTP off loopback (token and specs readable on the wire)
 `;
 
 export type ConfigResult = { ok: true; config: ServiceConfig } | { ok: false; errors: string[] };
 
 export function resolveConfig(env: Record<string, string | undefined>, flags: ServeFlags, cwd: string): ConfigResult {
   const errors: string[] = [];
-  const pick = (flag: keyof ServeFlags, name: string) => flags[flag] ?? (env[name] === '' ? undefined : env[name]);
+  const pick = (flag: StringFlag, name: string) => flags[flag] ?? (env[name] === '' ? undefined : env[name]);
 
   const listen = pick('listen', 'AIRGAP_K8S_LISTEN') ?? '127.0.0.1:8080';
   const m = /^(?:\[([0-9a-fA-F:]+)\]|([^:]+)):(\d{1,5})$/.exec(listen);
@@ -96,7 +115,7 @@ export function resolveConfig(env: Record<string, string | undefined>, flags: Se
   const executor = pick('executor', 'AIRGAP_K8S_EXECUTOR') ?? 'ssh';
   if (!(EXECUTOR_KINDS as readonly string[]).includes(executor)) errors.push(`executor must be one of ${EXECUTOR_KINDS.join(', ')} (got ${JSON.stringify(executor)})`);
 
-  const int = (flag: keyof ServeFlags, name: string, dflt: number, min: number, max: number) => {
+  const int = (flag: StringFlag, name: string, dflt: number, min: number, max: number) => {
     const v = pick(flag, name);
     if (v === undefined) return dflt;
     const n = Number(v);
@@ -111,6 +130,7 @@ export function resolveConfig(env: Record<string, string | undefined>, flags: Se
   const knownHosts = pick('known-hosts', 'AIRGAP_K8S_KNOWN_HOSTS');
   const bundleDir = pick('bundle', 'AIRGAP_K8S_BUNDLE_DIR');
   const heartbeatMs = Number(env.AIRGAP_K8S_SSE_HEARTBEAT_MS ?? 15_000);
+  const tls = tlsSetting(env, flags, pick, host, dataDir, cwd, errors);
 
   if (errors.length > 0) return { ok: false, errors };
   return {
@@ -130,8 +150,49 @@ export function resolveConfig(env: Record<string, string | undefined>, flags: Se
       dbSync: dbSync as 'normal' | 'full',
       heartbeatMs: Number.isFinite(heartbeatMs) && heartbeatMs >= 100 ? heartbeatMs : 15_000,
       authFailureLimit,
+      tls,
     },
   };
+}
+
+/** --tls-cert/--tls-key (both or neither, the key private to its owner), --insecure-http, and the default by address. */
+function tlsSetting(
+  env: Record<string, string | undefined>,
+  flags: ServeFlags,
+  pick: (flag: 'tls-cert' | 'tls-key', name: string) => string | undefined,
+  host: string,
+  dataDir: string,
+  cwd: string,
+  errors: string[],
+): ServiceConfig['tls'] {
+  const certArg = pick('tls-cert', 'AIRGAP_K8S_TLS_CERT');
+  const keyArg = pick('tls-key', 'AIRGAP_K8S_TLS_KEY');
+  const insecureEnv = env.AIRGAP_K8S_INSECURE_HTTP ?? '';
+  if (!['', '0', '1', 'false', 'true'].includes(insecureEnv)) errors.push(`AIRGAP_K8S_INSECURE_HTTP must be 1 or 0 (got ${JSON.stringify(insecureEnv)})`);
+  const insecure = flags['insecure-http'] ?? (insecureEnv === '1' || insecureEnv === 'true');
+  if (certArg !== undefined || keyArg !== undefined) {
+    if (certArg === undefined || keyArg === undefined) {
+      errors.push('--tls-cert and --tls-key (AIRGAP_K8S_TLS_CERT, AIRGAP_K8S_TLS_KEY) go together: give both or neither');
+      return { kind: 'off', insecure: false };
+    }
+    if (insecure) errors.push('--insecure-http and --tls-cert/--tls-key contradict each other: give one of them');
+    const certFile = resolve(cwd, certArg);
+    const keyFile = resolve(cwd, keyArg);
+    for (const [what, file] of [['certificate', certFile], ['key', keyFile]] as const) {
+      try {
+        const mode = statSync(file).mode;
+        if (what === 'key' && (mode & 0o077) !== 0) {
+          errors.push(`${file}: the TLS key is readable by group or others (mode ${(mode & 0o777).toString(8).padStart(4, '0')}); chmod 600 it`);
+        }
+        readFileSync(file);
+      } catch (e) {
+        errors.push(`${file}: cannot read the TLS ${what} (${(e as NodeJS.ErrnoException).code ?? 'unreadable'})`);
+      }
+    }
+    return { kind: 'files', certFile, keyFile };
+  }
+  if (isLoopback(host)) return { kind: 'off', insecure: false };
+  return insecure ? { kind: 'off', insecure: true } : { kind: 'generated', dir: join(dataDir, 'tls') };
 }
 
 function readTokenFile(file: string): { ok: true; token: string } | { ok: false; error: string } {

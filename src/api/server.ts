@@ -1,8 +1,10 @@
 // The running service: data directory, token, SQLite store, jobs (picking up interrupted installs), the hono app
 // on @hono/node-server. `airgap-k8s serve` calls startServer and stops it on SIGINT/SIGTERM.
 import { serve, type ServerType } from '@hono/node-server';
-import { chmodSync, existsSync, mkdirSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import { hostname, networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import { createApp } from './app.js';
 import { ensureToken, type ServiceConfig } from './config.js';
@@ -10,6 +12,7 @@ import { Jobs } from './jobs.js';
 import { jsonLogger, type Logger } from './log.js';
 import { Store } from './store.js';
 import { AccessStore, AuthFailureLimiter } from './access.js';
+import { ensureServerCert, fingerprintLine } from './tls.js';
 
 export interface RunningServer {
   url: string;
@@ -59,14 +62,29 @@ export async function startServer(
     ready: () => jobs.recovered,
   });
 
+  const tls = await tlsMaterial(config, log, announce);
   const server: ServerType = await new Promise((resolveServer, reject) => {
-    const s = serve({ fetch: app.fetch, hostname: config.host, port: config.port }, () => resolveServer(s));
+    const s = serve(
+      {
+        fetch: app.fetch,
+        hostname: config.host,
+        port: config.port,
+        ...(tls ? { createServer: createHttpsServer, serverOptions: { cert: tls.cert, key: tls.key } } : {}),
+      },
+      () => resolveServer(s),
+    );
     s.once('error', reject);
   });
   const addr = server.address() as AddressInfo;
   const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
-  const url = `http://${host}:${addr.port}`;
-  log.info('listening', { url, dataDir: config.dataDir, executor: config.defaultExecutor, dryRunDelayMs: config.dryRunDelayMs });
+  const url = `${tls ? 'https' : 'http'}://${host}:${addr.port}`;
+  log.info('listening', {
+    url,
+    dataDir: config.dataDir,
+    executor: config.defaultExecutor,
+    dryRunDelayMs: config.dryRunDelayMs,
+    ...(tls ? { tlsCert: tls.certFile, tlsFingerprint: tls.fingerprint } : {}),
+  });
 
   const resumed = await jobs.recover();
   if (resumed > 0) log.info('recovered', { installs: resumed });
@@ -87,4 +105,35 @@ export async function startServer(
         log.info('stopped', {});
       })()),
   };
+}
+
+/** The certificate and key to serve HTTPS with, or undefined for plain HTTP (announced as insecure off loopback). */
+async function tlsMaterial(
+  config: ServiceConfig,
+  log: Logger,
+  announce: (line: string) => void,
+): Promise<{ cert: string; key: string; certFile: string; fingerprint: string } | undefined> {
+  const t = config.tls;
+  if (t.kind === 'off') {
+    if (t.insecure) {
+      announce(`airgap-k8s: WARNING: serving plain HTTP on ${config.host} (--insecure-http): the API token and every spec cross the network readable by anyone on the path\n`);
+      log.info('insecure http', { host: config.host });
+    }
+    return undefined;
+  }
+  if (t.kind === 'files') {
+    const cert = readFileSync(t.certFile, 'utf8');
+    return { cert, key: readFileSync(t.keyFile, 'utf8'), certFile: t.certFile, fingerprint: fingerprintLine(cert) };
+  }
+  const made = await ensureServerCert(t.dir, config.host, { hostname: hostname(), interfaces: networkInterfaces() });
+  const fingerprint = fingerprintLine(made.cert);
+  if (made.generated) {
+    // not a secret: clients compare it (--tls-fingerprint) or trust the certificate file itself (--ca-file)
+    announce(
+      `airgap-k8s: generated a self-signed TLS certificate, ${made.certFile} (key ${made.keyFile}, mode 0600). ` +
+        `Clients pin it with --tls-fingerprint or trust it with --ca-file ${made.certFile}:\n${fingerprint}\n`,
+    );
+    log.info('tls certificate generated', { file: made.certFile, fingerprint });
+  }
+  return { cert: made.cert, key: made.key, certFile: made.certFile, fingerprint };
 }

@@ -5,26 +5,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FIXTURES, loadFixture, ROOT } from '../../test/support/fixtures.js';
+import { capture } from '../../test/support/capture.js';
 import { deriveView } from '../spec/derive.js';
 import { makeBundle } from '../bundle/io/testing.js';
-import { run, type Io } from './commands.js';
-
-function capture(cwd = ROOT): Io & { out: string; err: string } {
-  const io = {
-    out: '',
-    err: '',
-    stdout(s: string) {
-      io.out += s;
-    },
-    stderr(s: string) {
-      io.err += s;
-    },
-    readFile: (p: string) => readFileSync(p, 'utf8'),
-    cwd,
-    isTTY: false,
-  };
-  return io;
-}
+import { run } from './commands.js';
 
 const HA = join(FIXTURES, 'valid-runbook-ha.yaml');
 const tmp = mkdtempSync(join(tmpdir(), 'cli-bundle-'));

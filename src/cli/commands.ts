@@ -16,9 +16,9 @@ import { FileJournal, MemoryJournal } from '../runner/journal.js';
 import type { DryRunExecutor } from '../executors/dry-run/dry-run.js';
 import { EXECUTOR_KINDS, prepareInstall, type ExecutorKind } from '../install/index.js';
 import { applyLocal, bundleDirArg, missingText } from './apply-local.js';
-import { remoteApply, remoteStatus, remoteTarget } from './remote.js';
-import { serveCommand } from './serve.js';
 import { TOKEN_OPTIONS, TOKEN_USAGE, tokenCommand } from './token.js';
+import { remoteApply, remoteStatus, remoteTarget, TLS_CLIENT_HELP, TLS_CLIENT_OPTIONS } from './remote.js';
+import { SERVE_TLS_OPTIONS, serveCommand } from './serve.js';
 import { ENV_HELP } from '../api/config.js';
 import { BUNDLE_OPTIONS, BUNDLE_USAGE, bundleCommand, bundleForApply } from './bundle.js';
 import { REHEARSE_OPTIONS, REHEARSE_USAGE, rehearseCommand } from '../rehearse/cli.js';
@@ -108,11 +108,12 @@ exit code is the install's final status. Ctrl-C asks the server to cancel (twice
   --server URL        the service (or AIRGAP_K8S_SERVER); --executor is then dry-run, ssh or kind (default: the
                       server's)
   --token T           its bearer token (or --token-file F, AIRGAP_K8S_TOKEN, AIRGAP_K8S_TOKEN_FILE)
-`,
+${TLS_CLIENT_HELP}`,
     options: {
       server: { type: 'string' },
       token: { type: 'string' },
       'token-file': { type: 'string' },
+      ...TLS_CLIENT_OPTIONS,
       executor: { type: 'string' },
       journal: { type: 'string' },
       'known-hosts': { type: 'string' },
@@ -210,6 +211,7 @@ ${ENV_HELP}`,
       concurrency: { type: 'string' },
       'db-sync': { type: 'string' },
       'auth-failure-limit': { type: 'string' },
+      ...SERVE_TLS_OPTIONS,
     },
     run: ({ values }, io) => serveCommand(values, io),
   },
@@ -234,8 +236,8 @@ Exit codes: 0 succeeded, pending or running; 1 failed or cancelled; 2 no such in
   --server URL        the service (or AIRGAP_K8S_SERVER)
   --token T           its bearer token (or --token-file F, AIRGAP_K8S_TOKEN, AIRGAP_K8S_TOKEN_FILE)
   --json              the full record (every step with its state and timing) as JSON
-`,
-    options: { server: { type: 'string' }, token: { type: 'string' }, 'token-file': { type: 'string' }, json: { type: 'boolean' } },
+${TLS_CLIENT_HELP}`,
+    options: { server: { type: 'string' }, token: { type: 'string' }, 'token-file': { type: 'string' }, json: { type: 'boolean' }, ...TLS_CLIENT_OPTIONS },
     run({ values, positionals }, io) {
       const id = positionals[0];
       if (!id || positionals.length > 1) {

@@ -7,6 +7,8 @@ import { exampleSpecText } from '../spec/example.js';
 import { progressPrinter } from './progress.js';
 import type { RunEvent } from '../runner/runner.js';
 import type { SpecIssue } from '../spec/issues.js';
+import { normalizeFingerprint } from '../api/tls.js';
+import { serverFetch, TlsTrustError, type ClientTls } from './server-fetch.js';
 
 export interface RemoteIo {
   stdout(s: string): void;
@@ -31,8 +33,20 @@ interface ErrorBody {
   error?: { code?: string; message?: string; issues?: SpecIssue[] };
 }
 
-/** The server URL and token from flags, then the environment. */
-export function remoteTarget(values: Record<string, unknown>, env: Record<string, string | undefined>, cwd: string): { ok: true; server: string; token: string } | { ok: false; error: string } {
+/** The options that say what to trust in an https:// server (apply --server, status), and their usage lines. */
+export const TLS_CLIENT_OPTIONS = { 'ca-file': { type: 'string' }, 'tls-fingerprint': { type: 'string' } } as const;
+export const TLS_CLIENT_HELP = `  --ca-file F         https: trust this CA, or the server's own certificate (DATA_DIR/tls/server.crt), instead
+                      of the system's CAs (or AIRGAP_K8S_CA_FILE)
+  --tls-fingerprint H https: accept only the server certificate with this SHA-256 fingerprint (colon-separated
+                      or plain hex, as the server prints it; or AIRGAP_K8S_TLS_FINGERPRINT)
+`;
+
+/** The server URL, token and what to trust for https (--ca-file, --tls-fingerprint) from flags, then the environment. */
+export function remoteTarget(
+  values: Record<string, unknown>,
+  env: Record<string, string | undefined>,
+  cwd: string,
+): { ok: true; server: string; token: string; tls: ClientTls } | { ok: false; error: string } {
   const server = ((values.server as string | undefined) ?? env.AIRGAP_K8S_SERVER ?? '').replace(/\/+$/, '');
   if (!/^https?:\/\/[^/]+/.test(server)) return { ok: false, error: '--server must be a URL such as http://127.0.0.1:8080' };
   let token = (values.token as string | undefined) ?? env.AIRGAP_K8S_TOKEN;
@@ -45,7 +59,35 @@ export function remoteTarget(values: Record<string, unknown>, env: Record<string
     }
   }
   if (!token) return { ok: false, error: 'a token is needed: --token, --token-file, AIRGAP_K8S_TOKEN or AIRGAP_K8S_TOKEN_FILE (the server prints it at its first start)' };
-  return { ok: true, server, token };
+  const tls = clientTls(values, env, cwd, server.startsWith('https:'));
+  return tls.ok ? { ok: true, server, token, tls: tls.tls } : tls;
+}
+
+function clientTls(values: Record<string, unknown>, env: Record<string, string | undefined>, cwd: string, https: boolean): { ok: true; tls: ClientTls } | { ok: false; error: string } {
+  const caFlag = values['ca-file'] as string | undefined;
+  const pinFlag = values['tls-fingerprint'] as string | undefined;
+  if (!https) {
+    // the environment may be set for another server; a flag given for this one would be silently useless
+    if (caFlag !== undefined || pinFlag !== undefined) return { ok: false, error: '--ca-file and --tls-fingerprint need an https:// server URL' };
+    return { ok: true, tls: {} };
+  }
+  const tls: ClientTls = {};
+  const caFile = caFlag ?? (env.AIRGAP_K8S_CA_FILE || undefined);
+  if (caFile !== undefined) {
+    try {
+      tls.ca = readFileSync(resolve(cwd, caFile), 'utf8');
+    } catch (e) {
+      return { ok: false, error: `${caFile}: cannot read the CA file (${(e as NodeJS.ErrnoException).code ?? 'unreadable'})` };
+    }
+    if (!tls.ca.includes('-----BEGIN CERTIFICATE-----')) return { ok: false, error: `${caFile}: not a PEM certificate` };
+  }
+  const pin = pinFlag ?? (env.AIRGAP_K8S_TLS_FINGERPRINT || undefined);
+  if (pin !== undefined) {
+    const fp = normalizeFingerprint(pin);
+    if (!fp) return { ok: false, error: `--tls-fingerprint must be a SHA-256 fingerprint: 64 hex digits, colon-separated or not (got ${JSON.stringify(pin)})` };
+    tls.fingerprint = fp;
+  }
+  return { ok: true, tls };
 }
 
 function describeError(status: number, body: ErrorBody): string {
@@ -65,6 +107,7 @@ async function json(res: Response): Promise<unknown> {
 export async function remoteApply(o: {
   server: string;
   token: string;
+  tls?: ClientTls;
   specArg: string | undefined;
   executor?: string;
   verbose: boolean;
@@ -84,7 +127,7 @@ export async function remoteApply(o: {
   const query = o.executor ? `?executor=${encodeURIComponent(o.executor)}` : '';
   let res: Response;
   try {
-    res = await fetch(`${o.server}/clusters${query}`, { method: 'POST', body: text, headers: { ...auth, 'content-type': 'application/yaml' } });
+    res = await serverFetch(`${o.server}/clusters${query}`, { method: 'POST', body: text, headers: { ...auth, 'content-type': 'application/yaml' } }, o.tls);
   } catch (e) {
     io.stderr(`cannot reach ${o.server}: ${(e as Error).cause instanceof Error ? ((e as Error).cause as Error).message : (e as Error).message}\n`);
     return EXIT.fail;
@@ -104,7 +147,7 @@ export async function remoteApply(o: {
     interrupts++;
     if (interrupts === 1) {
       io.stderr('\ncancelling the install on the server (Ctrl-C again to stop following)\n');
-      fetch(`${o.server}/clusters/${id}/cancel`, { method: 'POST', headers: auth }).catch(() => undefined);
+      serverFetch(`${o.server}/clusters/${id}/cancel`, { method: 'POST', headers: auth }, o.tls).catch(() => undefined);
     } else stop.abort();
   });
   try {
@@ -112,6 +155,7 @@ export async function remoteApply(o: {
     const final = await followEvents({
       server: o.server,
       token: o.token,
+      ...(o.tls ? { tls: o.tls } : {}),
       id,
       signal: stop.signal,
       onEvent: (e) => {
@@ -142,6 +186,7 @@ export async function remoteApply(o: {
 export async function followEvents(o: {
   server: string;
   token: string;
+  tls?: ClientTls;
   id: string;
   onEvent: (e: ServiceEvent) => void;
   onRetry?: (why: string) => void;
@@ -155,10 +200,14 @@ export async function followEvents(o: {
     if (o.signal?.aborted) return undefined;
     let why: string;
     try {
-      const res = await fetch(`${o.server}/clusters/${o.id}/events`, {
-        headers: { authorization: `Bearer ${o.token}`, accept: 'text/event-stream', ...(last > 0 ? { 'last-event-id': String(last) } : {}) },
-        ...(o.signal ? { signal: o.signal } : {}),
-      });
+      const res = await serverFetch(
+        `${o.server}/clusters/${o.id}/events`,
+        {
+          headers: { authorization: `Bearer ${o.token}`, accept: 'text/event-stream', ...(last > 0 ? { 'last-event-id': String(last) } : {}) },
+          ...(o.signal ? { signal: o.signal } : {}),
+        },
+        o.tls,
+      );
       if (res.status >= 400 && res.status < 500) throw new FatalError(describeError(res.status, (await json(res)) as ErrorBody).trim());
       if (!res.ok || !res.body) throw new Error(`HTTP ${res.status}`);
       failingSince = undefined;
@@ -191,7 +240,7 @@ export async function followEvents(o: {
       }
       why = 'the stream ended early';
     } catch (e) {
-      if (e instanceof FatalError) throw e;
+      if (e instanceof FatalError || e instanceof TlsTrustError) throw e;
       if (o.signal?.aborted) return undefined;
       why = e instanceof Error ? ((e.cause as Error | undefined)?.message ?? e.message) : String(e);
     }
@@ -220,12 +269,12 @@ interface Detail {
 }
 
 /** GET /clusters/{id}: exit 0 succeeded/pending/running, 1 failed or cancelled, 2 no such install or bad input. */
-export async function remoteStatus(o: { server: string; token: string; id: string; json: boolean; io: RemoteIo }): Promise<number> {
+export async function remoteStatus(o: { server: string; token: string; tls?: ClientTls; id: string; json: boolean; io: RemoteIo }): Promise<number> {
   let res: Response;
   try {
-    res = await fetch(`${o.server}/clusters/${encodeURIComponent(o.id)}`, { headers: { authorization: `Bearer ${o.token}` } });
+    res = await serverFetch(`${o.server}/clusters/${encodeURIComponent(o.id)}`, { headers: { authorization: `Bearer ${o.token}` } }, o.tls);
   } catch (e) {
-    o.io.stderr(`cannot reach ${o.server}: ${(e as Error).message}\n`);
+    o.io.stderr(`cannot reach ${o.server}: ${(e as Error).cause instanceof Error ? ((e as Error).cause as Error).message : (e as Error).message}\n`);
     return EXIT.fail;
   }
   const body = (await json(res)) as Detail & ErrorBody;

@@ -2,6 +2,9 @@
 // stops are left `running` in the database and resume from their journal at the next start.
 import { resolveConfig, type ServeFlags } from '../api/config.js';
 
+/** serve's HTTPS options (ENV_HELP describes them). */
+export const SERVE_TLS_OPTIONS = { 'tls-cert': { type: 'string' }, 'tls-key': { type: 'string' }, 'insecure-http': { type: 'boolean' } } as const;
+
 export async function serveCommand(values: Record<string, unknown>, io: { stderr(s: string): void; cwd: string }): Promise<number> {
   const r = resolveConfig(process.env, values as ServeFlags, io.cwd);
   if (!r.ok) {

@@ -6,26 +6,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resolveConfig } from '../../src/api/config.js';
 import { startServer, type RunningServer } from '../../src/api/server.js';
 import { silentLogger } from '../../src/api/log.js';
-import { run, type Io } from '../../src/cli/commands.js';
+import { run } from '../../src/cli/commands.js';
 import { FIXTURES, ROOT } from '../support/fixtures.js';
+import { capture } from '../support/capture.js';
 import { specNamed, TOKEN } from './harness.js';
-
-function capture(): Io & { out: string; err: string } {
-  const io = {
-    out: '',
-    err: '',
-    stdout(s: string) {
-      io.out += s;
-    },
-    stderr(s: string) {
-      io.err += s;
-    },
-    readFile: (p: string) => readFileSync(p, 'utf8'),
-    cwd: ROOT,
-    isTTY: false,
-  };
-  return io;
-}
 
 let server: RunningServer;
 let dir: string;

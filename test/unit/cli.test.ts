@@ -4,25 +4,9 @@ import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from '
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { run, type Io } from '../../src/cli/commands.js';
+import { run } from '../../src/cli/commands.js';
 import { FIXTURES, ROOT, readTree } from '../support/fixtures.js';
-
-function capture(cwd = ROOT): Io & { out: string; err: string } {
-  const io = {
-    out: '',
-    err: '',
-    stdout(s: string) {
-      io.out += s;
-    },
-    stderr(s: string) {
-      io.err += s;
-    },
-    readFile: (p: string) => readFileSync(p, 'utf8'),
-    cwd,
-    isTTY: false,
-  };
-  return io;
-}
+import { capture } from '../support/capture.js';
 
 describe('airgap-k8s validate', () => {
   it('accepts the runbook HA fixture and prints its warnings', async () => {
