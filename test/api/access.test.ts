@@ -7,7 +7,8 @@ import type { AddressInfo } from 'node:net';
 import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { AuthFailureLimiter, ROLES, ROUTE_ACCESS, type RouteKey } from '../../src/api/access.js';
-import { run, type Io } from '../../src/cli/commands.js';
+import { run } from '../../src/cli/commands.js';
+import { capture } from '../support/capture.js';
 import { HA_TEXT, harness, SECRETS_TOKEN, specNamed, TOKEN, type Harness } from './harness.js';
 
 let h: Harness | undefined;
@@ -178,26 +179,24 @@ describe('failed authentications', () => {
 describe('airgap-k8s token', () => {
   it('create prints a token once that the service takes with its role; revoke ends it; list shows names, never tokens', async () => {
     h = harness();
-    let out = '';
-    let err = '';
-    const io: Io = { stdout: (s) => void (out += s), stderr: (s) => void (err += s), readFile: (p) => readFileSync(p, 'utf8'), cwd: h.dir, isTTY: false };
+    const io = capture(h.dir);
     expect(await run(['token', 'create', '--role', 'viewer', '--name', 'desk-1', '--data-dir', h.dir], io)).toBe(0);
-    const token = out.trim();
+    const token = io.out.trim();
     expect(token).toMatch(/^agk_[A-Za-z0-9_-]{32}$/);
-    expect(err).toContain('created token "desk-1" (viewer)');
+    expect(io.err).toContain('created token "desk-1" (viewer)');
     expect((await h.app.request('/clusters', { headers: bearer(token) })).status).toBe(200);
     expect((await h.app.request('/clusters?dryRun=true', { method: 'POST', body: HA_TEXT, headers: { ...bearer(token), 'content-type': 'application/yaml' } })).status).toBe(403);
-    out = '';
+    io.out = '';
     expect(await run(['token', 'list', '--data-dir', h.dir], io)).toBe(0);
-    expect(out).toMatch(/^desk-1\s+viewer\s+created /);
-    expect(out).not.toContain(token);
+    expect(io.out).toMatch(/^desk-1\s+viewer\s+created /);
+    expect(io.out).not.toContain(token);
     expect(await run(['token', 'revoke', 'desk-1', '--data-dir', h.dir], io)).toBe(0);
     expect((await h.app.request('/clusters', { headers: bearer(token) })).status).toBe(401);
-    err = '';
+    io.err = '';
     expect(await run(['token', 'create', '--role', 'root', '--data-dir', h.dir], io)).toBe(2);
-    expect(err).toContain('--role must be one of viewer, operator, admin');
+    expect(io.err).toContain('--role must be one of viewer, operator, admin');
     expect(await run(['token', 'create', '--role', 'admin', '--name', 'desk-1', '--data-dir', h.dir], io)).toBe(2);
-    expect(err).toContain('a token named desk-1 exists');
+    expect(io.err).toContain('a token named desk-1 exists');
   });
 });
 

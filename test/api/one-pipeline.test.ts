@@ -6,7 +6,8 @@ import { copyFileSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { run, type Io } from '../../src/cli/commands.js';
+import { run } from '../../src/cli/commands.js';
+import { capture } from '../support/capture.js';
 import { formatPlan } from '../../src/plan/format.js';
 import type { Plan, Step } from '../../src/plan/types.js';
 import { deriveView } from '../../src/spec/derive.js';
@@ -16,12 +17,10 @@ import { harness, type Harness } from './harness.js';
 async function cli(fixture: string, bundleDir: string): Promise<{ plan: Plan; err: string }> {
   const cwd = mkdtempSync(join(tmpdir(), 'one-pipeline-'));
   copyFileSync(join(FIXTURES, 'secrets', 'test-secrets.yaml'), join(cwd, 'secrets.yaml'));
-  let out = '';
-  let err = '';
-  const io: Io = { stdout: (s) => void (out += s), stderr: (s) => void (err += s), readFile: (p) => readFileSync(p, 'utf8'), cwd, isTTY: false };
+  const io = capture(cwd);
   const code = await run(['plan', join(FIXTURES, `valid-${fixture}.yaml`), '--json', '--secrets', 'secrets.yaml', '--bundle', bundleDir], io);
-  expect(code, err).toBe(0);
-  return { plan: JSON.parse(out) as Plan, err };
+  expect(code, io.err).toBe(0);
+  return { plan: JSON.parse(io.out) as Plan, err: io.err };
 }
 
 async function api(h: Harness, fixture: string): Promise<Plan> {

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { run, type Io } from '../../src/cli/commands.js';
 import { applyLocal } from '../../src/cli/apply-local.js';
+import { capture } from '../support/capture.js';
 import { MemoryJournal } from '../../src/runner/journal.js';
 import { deriveView } from '../../src/spec/derive.js';
 import { testInputs } from '../support/fixtures.js';
@@ -127,22 +128,7 @@ describe('the rehearsal network', () => {
 
 describe('airgap-k8s rehearse: bad input exits 2 before anything is made', () => {
   const tmp = mkdtempSync(join(tmpdir(), 'rehearse-cli-'));
-  const io = (): Io & { out: string; err: string } => {
-    const c = {
-      out: '',
-      err: '',
-      stdout(s: string) {
-        c.out += s;
-      },
-      stderr(s: string) {
-        c.err += s;
-      },
-      readFile: (p: string) => readFileSync(p, 'utf8'),
-      cwd: tmp,
-      isTTY: false,
-    };
-    return c;
-  };
+  const io = () => capture(tmp);
   const secrets = ['--secrets', join(tmp, 'secrets.yaml')];
 
   it('--help', async () => {
