@@ -52,7 +52,7 @@ describe('dashboard: kubernetes-dashboard chart', () => {
       expect(pinnedImages(values)).toEqual(dashboardAddon.images(v).sort());
     }
     const v = view('runbook-ha', withRegistry);
-    expect(dashboardAddon.images(v)).toContain('registry.local:5000/k8s/library/kong:3.8');
+    expect(dashboardAddon.images(v)).toContain('registry.local:5000/k8s/library/kong:3.9');
     for (const f of rendered(v).files) expect(f.content).not.toMatch(UPSTREAM_HOSTS);
   });
 

@@ -32,14 +32,18 @@ interface HeadlampImages {
   headlamp: string;
 }
 
-/** Images per chart version we have read the values of (chart defaults; Kong is the chart's kong subchart image). */
+/**
+ * Images per chart version we have read the values of (chart defaults; Kong is the chart's kong subchart image).
+ * 7.14.0 as released: api 1.14.0, auth 1.4.0 and the kong subchart 2.52.0 (Kong 3.9); web and metrics-scraper as in
+ * the chart's values.
+ */
 export const KUBERNETES_DASHBOARD_CHARTS: Record<string, KubernetesDashboardImages> = {
   '7.14.0': {
-    auth: 'docker.io/kubernetesui/dashboard-auth:1.3.0',
-    api: 'docker.io/kubernetesui/dashboard-api:1.13.0',
+    auth: 'docker.io/kubernetesui/dashboard-auth:1.4.0',
+    api: 'docker.io/kubernetesui/dashboard-api:1.14.0',
     web: 'docker.io/kubernetesui/dashboard-web:1.7.0',
     metricsScraper: 'docker.io/kubernetesui/dashboard-metrics-scraper:1.2.2',
-    kong: 'docker.io/library/kong:3.8',
+    kong: 'docker.io/library/kong:3.9',
   },
 };
 export const HEADLAMP_CHARTS: Record<string, HeadlampImages> = {
