@@ -129,7 +129,7 @@ describe.each(cases)('$fixture: helm release $release.release ($release.chart $r
     expect([...run].filter((i) => !listed(i)), `images the ${c.release.chart} chart runs that images.txt lacks`).toEqual([]);
     if (c.registry) {
       // CRDs' schema descriptions quote example images (docker.io/calico/node:v3.17.1): documentation, not references
-      const left = withoutCrds(out!.text).split('\n').filter((l) => UPSTREAM_HOSTS.test(l)).map((l) => l.trim());
+      const left = upstreamReferences(out!.text);
       expect(left, `upstream registry references left in ${c.release.chart} with registry ${c.registry}`).toEqual([]);
     }
   });
@@ -163,6 +163,35 @@ describe.each(cases)('$fixture: helm release $release.release ($release.chart $r
     }
     expect(applied).toBe(docs.length);
   }, 180_000);
+});
+
+/** Lines of a chart's output (CRDs left out) that name a public registry host. */
+function upstreamReferences(text: string): string[] {
+  return withoutCrds(text)
+    .split('\n')
+    .filter((l) => UPSTREAM_HOSTS.test(l))
+    .map((l) => l.trim());
+}
+
+describe('the checks bite (planted mistakes)', () => {
+  const gpu = cases.find((c) => c.registry && c.release.release === 'gpu-operator')!;
+
+  it('a disabled component left on its upstream repository is found, named by its image', async () => {
+    const values = yaml.load(gpu.values) as Record<string, Record<string, unknown>>;
+    delete values.dcgm!.repository;
+    const t = await helmTemplate(helm, gpu.release, yaml.dump(values), gpu.kubeVersion);
+    expect(t.code, t.stderr).toBe(0);
+    expect(upstreamReferences(t.stdout)).toEqual(['repository: nvcr.io/nvidia/cloud-native']);
+  });
+
+  it('a field the real ClusterPolicy CRD does not have is refused by the apiserver, named', async () => {
+    const t = await helmTemplate(helm, gpu.release, gpu.values, gpu.kubeVersion);
+    const policy = docsOf(t.stdout).find((d) => d.kind === 'ClusterPolicy')!;
+    (policy.spec as { devicePlugin: Record<string, unknown> }).devicePlugin.replicaz = 2;
+    const r = await cp.kubectl(['apply', '--server-side', '--field-manager=airgap-k8s', '--validate=strict', '--dry-run=server', '-f', '-'], { input: yaml.dump(policy) });
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/devicePlugin\.replicaz/);
+  });
 });
 
 /** A multi-document YAML text without its CustomResourceDefinition documents (installed for real beforehand). */

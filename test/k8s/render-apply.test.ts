@@ -7,12 +7,12 @@
 // - Namespaces: a server-side dry run persists nothing, so objects in a Namespace rendered in the same apply would be
 //   refused (NotFound). The rendered Namespaces are applied for real first (`kubectl apply --server-side -f -` of the
 //   Namespace documents only), plus the namespaces the Helm releases create (`helm install --create-namespace`).
-// - STAND-IN CRDs for the kinds whose CRDs come only with a chart (ServiceMonitor from kube-prometheus-stack,
-//   Installation/APIServer from the tigera-operator). They are written here (apiextensions v1, an open
-//   x-kubernetes-preserve-unknown-fields schema): they prove the apiserver routes these kinds, NOT that our fields
-//   match the upstream schemas.
+// - The REAL CRDs of the charts and Calico manifests we pin (./upstream.ts: ServiceMonitor from kube-prometheus-stack,
+//   Installation/APIServer from the tigera-operator, Calico's own), so our custom resources meet the upstream schemas.
+// The render is given an offline bundle holding Calico's REAL calico.yaml v3.27.0, so cluster/10-calico.yaml is the
+// transform of the real manifest, checked here by the same apply and below for what the transform must set.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import yaml from 'js-yaml';
@@ -22,34 +22,7 @@ import { helmReleases } from '../../src/generators/manifests/index.js';
 import { FIXTURES, loadFixture, ROOT, validFixtureNames } from '../support/fixtures.js';
 import { startControlPlane, type ControlPlane } from './controlplane.js';
 import { run, toolchainBin, TOOLCHAIN_TIMEOUT_MS } from './toolchain.js';
-
-/** Stand-in CRDs (not the upstream definitions): group -> kinds with their scope. */
-const STAND_IN_CRDS: { group: string; version: string; kind: string; plural: string; scope: 'Namespaced' | 'Cluster' }[] = [
-  { group: 'monitoring.coreos.com', version: 'v1', kind: 'ServiceMonitor', plural: 'servicemonitors', scope: 'Namespaced' },
-  { group: 'operator.tigera.io', version: 'v1', kind: 'Installation', plural: 'installations', scope: 'Cluster' },
-  { group: 'operator.tigera.io', version: 'v1', kind: 'APIServer', plural: 'apiservers', scope: 'Cluster' },
-];
-
-function standInCrd(c: (typeof STAND_IN_CRDS)[number]) {
-  return {
-    apiVersion: 'apiextensions.k8s.io/v1',
-    kind: 'CustomResourceDefinition',
-    metadata: { name: `${c.plural}.${c.group}`, labels: { 'airgap-k8s.io/test-stand-in': 'true' } },
-    spec: {
-      group: c.group,
-      scope: c.scope,
-      names: { kind: c.kind, plural: c.plural, singular: c.kind.toLowerCase(), listKind: `${c.kind}List` },
-      versions: [
-        {
-          name: c.version,
-          served: true,
-          storage: true,
-          schema: { openAPIV3Schema: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } },
-        },
-      ],
-    },
-  };
-}
+import { installRealCrds, UPSTREAM } from './upstream.js';
 
 const BUILTIN_NAMESPACES = new Set(['default', 'kube-system', 'kube-public', 'kube-node-lease']);
 
@@ -76,16 +49,16 @@ function cli(args: string[]): Promise<{ code: number | null; stdout: string; std
 let cp: ControlPlane;
 let kubectlBin: string;
 const work = mkdtempSync(join(tmpdir(), 'airgap-k8s-render-apply-'));
+const bundle = join(work, 'bundle');
 
 beforeAll(async () => {
   const bin = await toolchainBin();
   kubectlBin = join(bin, 'kubectl');
   cp = await startControlPlane({ bin });
-  const crds = STAND_IN_CRDS.map(standInCrd);
-  const r = await cp.kubectl(['apply', '--server-side', '-f', '-'], { input: crds.map((c) => yaml.dump(c)).join('---\n') });
-  if (r.code !== 0) throw new Error(`stand-in CRDs: ${r.stderr}`);
-  const w = await cp.kubectl(['wait', '--for=condition=Established', '--timeout=60s', ...crds.map((c) => `crd/${c.metadata.name}`)]);
-  if (w.code !== 0) throw new Error(`stand-in CRDs not established: ${w.stderr}`);
+  await installRealCrds(cp, join(bin, 'helm'), validFixtureNames().flatMap((f) => helmReleases(deriveView(loadFixture(f)))));
+  // the offline bundle as far as the render reads it: Calico's real manifest
+  mkdirSync(join(bundle, 'manifests'), { recursive: true });
+  copyFileSync(join(UPSTREAM, 'calico-v3.27.0.yaml'), join(bundle, 'manifests', 'calico-v3.27.0.yaml'));
 }, TOOLCHAIN_TIMEOUT_MS);
 
 afterAll(async () => {
@@ -99,13 +72,28 @@ describe('airgap-k8s render, then kubectl v1.34.3 apply --server-side --dry-run=
     const cluster = join(out, 'cluster');
 
     it('the CLI renders it (exit 0, DIR/cluster/NN-*.yaml and helm/ values)', async () => {
-      const r = await cli(['render', join(FIXTURES, `valid-${fixture}.yaml`), '-o', out, '--secrets', join(work, `${fixture}.secrets.yaml`)]);
+      const r = await cli(['render', join(FIXTURES, `valid-${fixture}.yaml`), '-o', out, '--secrets', join(work, `${fixture}.secrets.yaml`), '--bundle', bundle]);
       expect(r.code, r.stderr).toBe(0);
       const top = readdirSync(cluster);
       expect(top.filter((f) => /^\d\d-.*\.yaml$/.test(f)).length).toBeGreaterThan(0);
+      expect(top.filter((f) => f.endsWith('.needs-upstream.txt'))).toEqual([]);
     });
 
-    it('every kind the manifests use is served once their namespaces and the stand-in CRDs exist, and the dry run exits 0', async () => {
+    const calico = loadFixture(fixture).spec.addons.cni.calico;
+    if (calico.mode === 'manifest') {
+      it(`cluster/10-calico.yaml, made from the REAL calico.yaml: calico-node has the pod CIDR, ${calico.encapsulation} and the autodetection method`, () => {
+        const view = deriveView(loadFixture(fixture));
+        const node = (yaml.loadAll(readFileSync(join(cluster, '10-calico.yaml'), 'utf8')) as { kind?: string; metadata?: { name?: string }; spec?: any }[]).find(
+          (d) => d?.kind === 'DaemonSet' && d.metadata?.name === 'calico-node',
+        );
+        const env = Object.fromEntries((node!.spec.template.spec.containers[0].env as { name: string; value?: string }[]).map((e) => [e.name, e.value]));
+        expect(env.CALICO_IPV4POOL_CIDR).toBe(view.cluster.spec.network.podSubnet);
+        expect([env.CALICO_IPV4POOL_IPIP, env.CALICO_IPV4POOL_VXLAN]).toEqual(calico.encapsulation === 'IPIP' ? ['Always', 'Never'] : calico.encapsulation === 'VXLAN' ? ['Never', 'Always'] : ['Never', 'Never']);
+        expect(env.IP_AUTODETECTION_METHOD).toMatch(/^(interface|can-reach|first-found|kubernetes-internal-ip|cidr)/);
+      });
+    }
+
+    it('every kind the manifests use is served once their namespaces and the real CRDs exist, and the dry run exits 0', async () => {
       const top = readdirSync(cluster).filter((f) => /\.ya?ml$/.test(f));
       const docs = top.flatMap((f) =>
         yaml.loadAll(readFileSync(join(cluster, f), 'utf8')).filter((d): d is { kind: string; metadata: { name: string } } => !!d),

@@ -75,7 +75,9 @@ export async function realCrds(helm: string, releases: HelmRelease[]): Promise<M
 /** Creates the real CRDs for real on a control plane (as the charts' and Calico's installs do) and waits for them. */
 export async function installRealCrds(cp: ControlPlane, helm: string, releases: HelmRelease[]): Promise<number> {
   const crds = await realCrds(helm, releases);
-  const r = await cp.kubectl(['apply', '--server-side', '--field-manager=airgap-k8s-test', '--force-conflicts', '-f', '-'], {
+  // kubectl's own field manager: a later `kubectl apply --server-side -f DIR` of a manifest that carries the same CRDs
+  // (Calico's calico.yaml) owns them already, as it would on a cluster where it created them
+  const r = await cp.kubectl(['apply', '--server-side', '--force-conflicts', '-f', '-'], {
     input: [...crds.values()].map((d) => yaml.dump(d, { noRefs: true, lineWidth: -1 })).join('---\n'),
     timeoutMs: 180_000,
   });
