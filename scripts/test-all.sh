@@ -3,12 +3,13 @@
 # Tiers (each also runnable alone; see README "Tests"):
 #   unit      typecheck + pure code, golden files, CLI                    (seconds, no setup)
 #   tools     real haproxy/keepalived/containerd read our files        (apt packages)
-#   api       the REST service, incl. the real server killed mid-install (no setup)
+#   api       the REST service: roles, audit, TLS (openssl, a veth in a netns), the real server killed mid-install
 #   fuzz      schemathesis (PyPI venv) against the real server, loopback-only netns, fixed seed, ~2-4 min
 #   executors one conformance suite: local processes and a real sshd    (openssh-server, test users)
 #   testbed   systemd host containers with sshd, VRRP between them      (docker.io, debootstrap image, .deb bundle)
 #   e2e-lb    the HA load balancer applied over SSH, then its failovers (the test bed above)
-#   k8s       kubeadm v1.34.3 validates our configs; a real apiserver accepts our manifests (toolchain built from
+#   k8s       kubeadm v1.34.3 validates our configs; a real apiserver accepts our manifests and the real charts'
+#             helm template output with the real CRDs (../shared/upstream) (toolchain built from
 #             the Go module proxy into /var/cache/airgap-k8s: ~20-75 min cold, seconds warm)
 #   e2e-api   the REST service installing over SSH to the test bed, killed -9 mid-install, resumed
 #   supply    the real offline supply built from upstream source (scripts/supply: .debs and images, cached by
