@@ -37,7 +37,7 @@ export function openApiDocument(app: OpenAPIHono): Record<string, unknown> {
       // any call that needs a token can meet the failed-authentication limit
       const responses = obj(o.responses);
       if (responses['401'] && !responses['429']) {
-        responses['429'] = { description: 'too many failed authentications from this address: wait Retry-After seconds', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } };
+        responses['429'] = { description: 'too many requests (failed authentications from this address, or installs being started): wait Retry-After seconds', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } };
       }
     }
   }

@@ -3,6 +3,8 @@
 // (SSE) or the log. At startup, installs left pending or running resume from their journal: steps already done are
 // skipped by the runner, not repeated. Different clusters run side by side; one cluster has at most one install.
 import { mkdirSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { Admission } from './admission.js';
 import { join } from 'node:path';
 import type { ClusterSpec } from '../spec/schema.js';
 import type { SpecIssue } from '../spec/issues.js';
@@ -25,6 +27,8 @@ export interface JobsOptions {
   concurrency: number;
   /** the unpacked offline bundle on this machine; default: each spec's spec.offline.bundleDir */
   bundleDir?: string;
+  /** installs being started at once (their secrets made) and waiting beyond that; more are refused (BusyError) */
+  admission?: { active: number; queued: number; retryAfterSeconds: number };
 }
 
 /** The secrets file exists but cannot serve this spec; issues name secrets-file paths, never values. */
@@ -43,9 +47,12 @@ export class Jobs {
   private stopping = false;
   /** true once the installs found at startup have been picked up (readyz) */
   recovered = false;
+  private readonly admission: Admission;
 
   constructor(private readonly o: JobsOptions) {
     mkdirSync(o.secretsDir, { recursive: true, mode: 0o700 });
+    // a new cluster's CA costs a core for ~0.65 s: as many at once as there are cores, a short queue, then 429
+    this.admission = new Admission(o.admission ?? { active: Math.max(1, availableParallelism()), queued: 8, retryAfterSeconds: 2 });
   }
 
   secretsFile(name: string): string {
@@ -90,7 +97,7 @@ export class Jobs {
     this.o.log.info('job', { id: rec.id, cluster: rec.name, status: 'pending', executor: rec.executor });
     let secrets: Secrets;
     try {
-      secrets = await this.secretsFor(input.spec);
+      secrets = await this.admission.run(() => this.secretsFor(input.spec));
     } catch (e) {
       this.o.store.discard(rec.id);
       this.o.log.info('job', { id: rec.id, cluster: rec.name, status: 'discarded', error: e instanceof Error ? e.name : 'error' });

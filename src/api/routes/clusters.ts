@@ -5,6 +5,7 @@ import { existsSync } from 'node:fs';
 import { outputPath } from '../../generators/index.js';
 import { readSecretsFile } from '../../secrets/secrets.js';
 import { MissingInputsError } from '../../install/index.js';
+import { BusyError } from '../admission.js';
 import { parseSpec } from '../../spec/load.js';
 import type { Plan } from '../../plan/types.js';
 import type { PhaseName } from '../../plan/types.js';
@@ -139,6 +140,7 @@ export function clustersApp(d: AppDeps) {
         rec = await d.jobs.create({ spec: body.spec, specInput: body.document, warnings: body.warnings, executor });
       } catch (e) {
         if (e instanceof ConflictError) throw new ApiError(409, 'conflict', `${e.message}; cancel it or wait for it to finish`);
+        if (e instanceof BusyError) throw new ApiError(429, 'busy', e.message, undefined, { 'Retry-After': String(e.retryAfterSeconds) });
         if (e instanceof MissingInputsError) throw new ApiError(409, 'bundle_missing', `${e.message}; a dry run (dryRun=true) starts without it`, e.missing.map((path) => ({ path, code: 'missing', message: 'not on the server' })));
         if (e instanceof SecretsError) throw new ApiError(422, 'invalid_secrets', `${e.message} (server-side file for cluster "${body.spec.metadata.name}")`, e.issues);
         throw e;
