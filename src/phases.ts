@@ -1,5 +1,6 @@
-// The install's phases, in order. Generators say which phase their files belong to; the planner runs them in this
-// order (src/plan); the runner reports by them.
+// Every phase a plan can have, in the order a plan runs them: the install's (generators say which phase their files
+// belong to; the planner runs them in this order, src/plan), then the day-two operations' (src/day2). The runner
+// reports by them.
 export const PHASES = [
   'preflight',
   'distribute',
@@ -9,12 +10,23 @@ export const PHASES = [
   'first-control-plane',
   'control-planes',
   'workers',
+  /** hosts gone from the spec: drained, reset, deleted from the cluster (and from etcd), one at a time */
+  'remove-nodes',
   'cni',
   'addons',
   'environments',
   'models',
   'apps',
   'verify',
+  // day two (src/day2): each operation's plan uses its own phases
+  'etcd-snapshot',
+  'etcd-restore',
+  'certs-renew',
+  'upgrade-first-control-plane',
+  'upgrade-control-planes',
+  'upgrade-workers',
+  'reset-workers',
+  'reset-control-planes',
 ] as const;
 export type PhaseName = (typeof PHASES)[number];
 

@@ -27,7 +27,9 @@
 # AIRGAP_K8S_GIT_COMMIT (gitCommit ldflag; the proxy does not tell the release commit, so it is empty by default).
 set -euo pipefail
 
-K8S_VERSION=v1.34.3
+# AIRGAP_K8S_KUBERNETES_VERSION picks another release (the day-two upgrade test builds v1.34.4 beside v1.34.3)
+K8S_VERSION="${AIRGAP_K8S_KUBERNETES_VERSION:-v1.34.3}"
+[[ "$K8S_VERSION" =~ ^v1\.34\.[0-9]+$ ]] || { printf 'toolchain: ERROR: %s\n' "AIRGAP_K8S_KUBERNETES_VERSION=$K8S_VERSION: only v1.34.x is supported (etcd and staging versions are per minor)" >&2; exit 2; }
 ETCD_VERSION=v3.6.5
 HELM_VERSION=v3.14.4
 REQUIRED=(kubeadm kubectl kubelet kube-apiserver kube-controller-manager kube-scheduler kube-proxy etcd)

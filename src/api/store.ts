@@ -406,7 +406,7 @@ export class SqliteJournal implements Journal {
   private readonly seqStmt: Database.Statement;
 
   constructor(
-    db: Database.Database,
+    private readonly db: Database.Database,
     readonly clusterId: string,
   ) {
     for (const r of db.prepare('SELECT step_id, record FROM journal WHERE cluster_id = ?').all(clusterId) as { step_id: string; record: string }[]) {
@@ -432,6 +432,14 @@ export class SqliteJournal implements Journal {
     const r = this.seqStmt.get(this.clusterId) as { journal_seq: number } | undefined;
     if (!r) throw new Error(`no cluster ${this.clusterId}`);
     return r.journal_seq;
+  }
+
+  forget(stepIds: readonly string[]): void {
+    const del = this.db.prepare('DELETE FROM journal WHERE cluster_id = ? AND step_id = ?');
+    for (const id of stepIds) {
+      del.run(this.clusterId, id);
+      this.cache.delete(id);
+    }
   }
 
   all(): Record<string, StepRecord> {

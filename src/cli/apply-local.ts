@@ -20,6 +20,8 @@ export interface LocalApply {
   verbose: boolean;
   knownHosts?: string | undefined;
   signal: AbortSignal;
+  /** the user confirmed the plan's destructive steps (--yes) */
+  confirmed?: boolean;
   io: Io;
   /** every run event, besides the progress lines */
   onEvent?: (e: RunEvent) => void;
@@ -32,6 +34,7 @@ export async function applyLocal(o: LocalApply): Promise<{ summary: RunSummary; 
     journal: o.journal,
     concurrency: o.concurrency,
     signal: o.signal,
+    confirmed: o.confirmed ?? false,
     executors: { knownHostsFile: o.knownHosts },
     ...(o.bundle ? { bundle: o.bundle } : {}),
     onEvent: (e) => {

@@ -22,6 +22,8 @@ import { SERVE_TLS_OPTIONS, serveCommand } from './serve.js';
 import { ENV_HELP } from '../api/config.js';
 import { BUNDLE_OPTIONS, BUNDLE_USAGE, bundleCommand, bundleForApply } from './bundle.js';
 import { REHEARSE_OPTIONS, REHEARSE_USAGE, rehearseCommand } from '../rehearse/cli.js';
+import { DIFF_USAGE, diffCommand, prepareChange } from './change.js';
+import { forgetHosts, journalFileArg, STATE_HELP, stateFileArg, writeApplied } from './state.js';
 
 import type { Io } from './io.js';
 
@@ -37,7 +39,9 @@ Usage:
   airgap-k8s validate [SPEC]                      check a cluster spec; every issue as "path: message"
   airgap-k8s render [SPEC] -o DIR [--secrets F]   write every file: DIR/hosts/<host>/<path>, DIR/cluster/...
   airgap-k8s plan [SPEC] [--json]                 print the install plan: phases, steps, probes
-  airgap-k8s apply [SPEC] --executor E            run the plan (E: dry-run, ssh, local, kind) with live progress
+  airgap-k8s apply [SPEC] --executor E            run the plan (E: dry-run, ssh, local, kind) with live progress;
+                                                  on a cluster applied before: only what changed (--yes to remove hosts)
+  airgap-k8s diff [SPEC]                          what apply would change on the cluster as last applied
   airgap-k8s apply [SPEC] --server URL            the same through a running service (POST, then its event stream)
   airgap-k8s rehearse SPEC --bundle DIR           the dress rehearsal: the whole offline install on node containers here
   airgap-k8s serve [--listen HOST:PORT]           run the REST service (what npm start runs)
@@ -72,16 +76,33 @@ the same steps with or without the offline bundle; steps whose files are made fr
 calico.yaml) show which, and their checksums only when the bundle is here.
   --json              the plan as JSON (file contents are referenced by path and sha256, never included)
   --bundle DIR        the unpacked offline bundle on this machine (default: spec.offline.bundleDir)
-${SECRETS_HELP}`,
-    options: { json: { type: 'boolean' }, secrets: { type: 'string' }, bundle: { type: 'string' } },
+  --diff              what apply would change on the cluster as last applied (as \`airgap-k8s diff\`)
+${STATE_HELP}${SECRETS_HELP}`,
+    options: { json: { type: 'boolean' }, secrets: { type: 'string' }, bundle: { type: 'string' }, diff: { type: 'boolean' }, state: { type: 'string' }, journal: { type: 'string' } },
     run({ values, positionals }, io) {
       const l = loadWithSecrets(values, positionals, io);
       if (!l) return EXIT_INPUT;
       const view = deriveView(l.spec);
+      if (values.diff) return diffCommand(view, l.secrets, values, stateFileArg(values, view.name, io), io);
       const p = prepareInstall({ view, secrets: l.secrets, executor: 'ssh', bundleDir: bundleDirArg(view, values, io) });
       if (p.missing.length > 0) io.stderr(`note: ${missingText(p)}: an install needs ${p.missing.length === 1 ? 'it' : 'them'} (apply refuses to start without)\n`);
       io.stdout(values.json ? `${JSON.stringify(p.plan, null, 2)}\n` : formatPlan(p.plan));
       return EXIT_OK;
+    },
+  },
+  diff: {
+    summary: 'what apply would change on the cluster as last applied',
+    usage: DIFF_USAGE(SECRETS_HELP, STATE_HELP),
+    options: { json: { type: 'boolean' }, secrets: { type: 'string' }, bundle: { type: 'string' }, state: { type: 'string' }, journal: { type: 'string' }, executor: { type: 'string' } },
+    run({ values, positionals }, io) {
+      if (values.executor !== undefined && !isExecutorKind(values.executor as string)) {
+        io.stderr('diff: --executor must be dry-run, ssh, local or kind\n');
+        return EXIT_INPUT;
+      }
+      const l = loadWithSecrets(values, positionals, io);
+      if (!l) return EXIT_INPUT;
+      const view = deriveView(l.spec);
+      return diffCommand(view, l.secrets, values, stateFileArg(values, view.name, io), io);
     },
   },
   apply: {
@@ -103,6 +124,12 @@ is skipped when its probe shows it is already done; a journal lets an interrupte
                       against the spec before any host is touched (problems: exit 2, nothing started), then
                       uploaded to the hosts (resumable, sha256-checked). A dry run without it leaves those steps out
 ${SECRETS_HELP}
+On a cluster applied from here before, only what changed runs (see \`airgap-k8s diff\`): a new host is prepared and
+joined, the files that name it change on the others; a host gone from the spec is drained, reset and deleted
+from the cluster (and etcd) - destructive steps that need --yes (without it: exit 2, nothing started).
+${STATE_HELP}  --yes               confirm the destructive steps the plan names
+  --full              run every step of the spec's plan (each probed on its host), not only what changed
+
 Through a running service (airgap-k8s serve): the spec is posted to it and its event stream printed live; the
 exit code is the install's final status. Ctrl-C asks the server to cancel (twice: stop following).
   --server URL        the service (or AIRGAP_K8S_SERVER); --executor is then dry-run, ssh or kind (default: the
@@ -122,6 +149,9 @@ ${TLS_CLIENT_HELP}`,
       script: { type: 'boolean' },
       secrets: { type: 'string' },
       bundle: { type: 'string' },
+      state: { type: 'string' },
+      yes: { type: 'boolean' },
+      full: { type: 'boolean' },
     },
     async run({ values, positionals }, io) {
       const kind = values.executor as string | undefined;
@@ -150,29 +180,38 @@ ${TLS_CLIENT_HELP}`,
       const l = loadWithSecrets(values, positionals, io);
       if (!l) return EXIT_INPUT;
       const view = deriveView(l.spec);
-      const p = prepareInstall({ view, secrets: l.secrets, executor: kind, bundleDir: bundleDirArg(view, values, io) });
+      const journalFile = journalFileArg(values, view.name, io);
+      const stateFile = stateFileArg(values, view.name, io);
+      const change = prepareChange(view, l.secrets, kind, values, stateFile, io);
+      if (!change) return EXIT_INPUT;
+      const p = change.prepared;
       // the offline bundle first: an install never starts on an incomplete one
       const b = await bundleForApply(p, io);
       if (!b.ok) return EXIT_INPUT;
-      const journalFile = resolve(io.cwd, (values.journal as string | undefined) ?? `.airgap-k8s/${view.name}.journal.json`);
       mkdirSync(dirname(journalFile), { recursive: true });
       const ac = new AbortController();
       const onSignal = () => ac.abort();
       process.once('SIGINT', onSignal);
       process.once('SIGTERM', onSignal);
       try {
+        const journal = kind === 'dry-run' ? new MemoryJournal() : new FileJournal(journalFile);
         const { summary, executors } = await applyLocal({
           prepared: p,
           bundle: b.bundle,
-          journal: kind === 'dry-run' ? new MemoryJournal() : new FileJournal(journalFile),
+          journal,
           concurrency,
           verbose: !!values.verbose,
           knownHosts: values['known-hosts'] as string | undefined,
           signal: ac.signal,
+          confirmed: !!values.yes,
           io,
         });
         if (kind === 'dry-run' && values.script) {
           for (const [host, e] of executors.made) io.stdout(`\n# ${host}\n${(e as DryRunExecutor).script()}\n`);
+        }
+        if (summary.ok && kind !== 'dry-run') {
+          forgetHosts(journal, p.change?.removed.map((h) => h.name) ?? []);
+          writeApplied(stateFile, view, p.fullPlan);
         }
         return summary.ok ? EXIT_OK : EXIT_FAIL;
       } finally {

@@ -36,7 +36,8 @@ export interface ExecutorPool {
   closeAll(): Promise<void>;
 }
 
-export function executorsFor(kind: ExecutorKind, view: ClusterView, secrets: Secrets, settings: ExecutorSettings = {}): ExecutorPool {
+/** `extraHosts`: hosts not in the view that steps still reach (a host gone from the spec, being removed). */
+export function executorsFor(kind: ExecutorKind, view: ClusterView, secrets: Secrets, settings: ExecutorSettings = {}, extraHosts: readonly HostView[] = []): ExecutorPool {
   const made = new Map<string, Executor>();
   const make = settings.make ?? ((k: ExecutorKind, h: HostView) => makeExecutor(k, h, view.name, secrets, settings));
   return {
@@ -45,7 +46,7 @@ export function executorsFor(kind: ExecutorKind, view: ClusterView, secrets: Sec
     get(host) {
       let e = made.get(host);
       if (e) return e;
-      const h = view.hosts.find((x) => x.name === host);
+      const h = view.hosts.find((x) => x.name === host) ?? extraHosts.find((x) => x.name === host);
       if (!h) throw new Error(`no host ${host} in the spec`);
       made.set(host, (e = make(kind, h, secrets)));
       return e;

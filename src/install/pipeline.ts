@@ -9,13 +9,14 @@ import type { RenderInputs, GeneratedFile } from '../generators/types.js';
 import type { Secrets } from '../secrets/types.js';
 import { outputPath, renderUnits, sortedFiles } from '../generators/index.js';
 import { planFromUnits } from '../plan/build.js';
-import type { Plan } from '../plan/types.js';
+import type { Plan, Step } from '../plan/types.js';
 import { inputsFromSecrets } from '../secrets/secrets.js';
 import { localBundle, type BundleSource } from '../bundle/io/source.js';
 import type { Journal } from '../runner/journal.js';
 import { secretValues } from '../runner/redact.js';
 import { runPlan, type RunEvent, type RunSummary } from '../runner/runner.js';
 import { executorsFor, type ExecutorKind, type ExecutorPool, type ExecutorSettings } from './executors.js';
+import { changePlan, type Applied, type ChangePlan } from '../day2/change.js';
 import { missingInputs, readUpstream } from './inputs.js';
 
 export interface InstallRequest {
@@ -24,6 +25,14 @@ export interface InstallRequest {
   executor: ExecutorKind;
   /** the unpacked offline bundle on this machine; default the spec's offline.bundleDir */
   bundleDir?: string | undefined;
+  /**
+   * What the last successful apply of this cluster applied (src/day2/record.ts): the plan is then only the change
+   * (src/day2/change.ts), with the removal of hosts gone from the spec. Throws ChangeRefusedError when the change
+   * cannot be applied to the running cluster.
+   */
+  applied?: Applied | undefined;
+  /** with `applied`: run every step of the new plan (each probed), not only the changed ones */
+  full?: boolean | undefined;
 }
 
 export interface Prepared {
@@ -33,7 +42,12 @@ export interface Prepared {
   /** what the generators were given (secrets, upstream texts from the bundle, the overlay of container nodes) */
   inputs: RenderInputs;
   files: GeneratedFile[];
+  /** what runs: the whole plan, or with `applied` the change */
   plan: Plan;
+  /** the spec's whole plan (what the next apply compares with, once this one succeeded) */
+  fullPlan: Plan;
+  /** with `applied`: the difference, the hosts to remove and the destructive steps that need confirmation */
+  change?: ChangePlan;
   bundle: { dir: string; present: boolean };
   /**
    * What an install needs on this machine and does not find: the bundle directory itself, or bundle files the
@@ -57,8 +71,12 @@ export function prepareInstall(r: InstallRequest): Prepared {
   };
   const units = renderUnits(view, inputs);
   const files = sortedFiles(units);
-  const plan = planFromUnits(view, units, inputs);
-  return { view, secrets, executor, inputs, files, plan, bundle: { dir, present }, missing: present ? missing : [dir] };
+  const fullPlan = planFromUnits(view, units, inputs);
+  const change = r.applied ? changePlan(r.applied, { view, plan: fullPlan }, { full: r.full ?? false }) : undefined;
+  return {
+    view, secrets, executor, inputs, files, plan: change?.plan ?? fullPlan, fullPlan, ...(change ? { change } : {}),
+    bundle: { dir, present }, missing: present ? missing : [dir],
+  };
 }
 
 /** The bundle directory an install uses: the one given, or the spec's offline.bundleDir. */
@@ -100,13 +118,31 @@ export interface RunInstallOptions {
   executors?: ExecutorSettings;
   /** the bundle, already verified by the caller (the CLI shows its progress); default: verified by the plan's preflight step */
   bundle?: BundleSource;
+  /** the user confirmed the plan's destructive steps (`--yes`, `confirm=true`); without it such a plan never starts */
+  confirmed?: boolean;
+}
+
+/** The plan drains, resets or deletes something and the user did not confirm it; nothing was started. */
+export class UnconfirmedError extends Error {
+  constructor(readonly steps: readonly Step[]) {
+    super(`the plan has ${steps.length} destructive step${steps.length === 1 ? '' : 's'} and was not confirmed; nothing was started:\n${steps.map((s) => `  ${s.id}: ${s.description}`).join('\n')}`);
+    this.name = 'UnconfirmedError';
+  }
+}
+
+/** The plan's steps that need the user's confirmation. */
+export function destructiveSteps(plan: Plan): Step[] {
+  return plan.phases.flatMap((p) => p.steps).filter((s) => s.destructive);
 }
 
 /** Runs a prepared install. Real executors need their inputs (assertStartable); a dry run without the bundle
  * skips the steps that read it, each with reason `no-bundle`. Every executor is closed at the end. */
 export async function runInstall(p: Prepared, o: RunInstallOptions): Promise<{ summary: RunSummary; executors: ExecutorPool }> {
   assertStartable(p);
-  const pool = executorsFor(p.executor, p.view, p.secrets, o.executors);
+  const destructive = destructiveSteps(p.plan);
+  if (destructive.length > 0 && !o.confirmed) throw new UnconfirmedError(destructive);
+  // hosts being removed are reached as the last applied spec had them
+  const pool = executorsFor(p.executor, p.view, p.secrets, o.executors, p.change?.removed ?? []);
   const bundle = o.bundle ?? (p.bundle.present ? localBundle(p.view, p.bundle.dir) : undefined);
   try {
     const summary = await runPlan({

@@ -312,6 +312,35 @@ export function planFromUnits(view: ClusterView, units: readonly Unit[], inputs:
         retry: NO_RETRY,
         probe: { kind: 'command', argv: ['test', '-f', ADMIN_KUBECONFIG] },
       });
+      // A join days after init (a host added on day two) needs the bootstrap token (24 h) and, for a control plane,
+      // the uploaded certificates (2 h) again: both made anew from the init config, which holds them, whenever a
+      // host of the spec is not a node yet. The secrets never appear in the argv.
+      const nodes = view.hosts.filter((x) => x.isControlPlane || x.isWorker).map((x) => x.name);
+      const allJoined = { kind: 'command' as const, argv: kubectl('get', 'node', ...nodes) };
+      steps.push({
+        id: `first-control-plane/${h.name}/bootstrap-token`,
+        phase: 'first-control-plane',
+        host: h.name,
+        kind: 'exec',
+        description: 'make sure the join token of the init config exists (it expires 24 h after it was made)',
+        argv: ['kubeadm', 'init', 'phase', 'bootstrap-token', '--config', KUBEADM_INIT_CONFIG, '--kubeconfig', ADMIN_KUBECONFIG, '--skip-token-print'],
+        timeoutMs: 2 * MIN,
+        retry: RETRY_3,
+        probe: allJoined,
+      });
+      if (view.controlPlanes.length > 1) {
+        steps.push({
+          id: `first-control-plane/${h.name}/upload-certs`,
+          phase: 'first-control-plane',
+          host: h.name,
+          kind: 'exec',
+          description: 'upload the control-plane certificates for the joining control planes (kept 2 h, encrypted with the certificate key)',
+          argv: ['kubeadm', 'init', 'phase', 'upload-certs', '--upload-certs', '--config', KUBEADM_INIT_CONFIG, '--kubeconfig', ADMIN_KUBECONFIG, '--skip-certificate-key-print'],
+          timeoutMs: 2 * MIN,
+          retry: RETRY_3,
+          probe: allJoined,
+        });
+      }
     } else if (h.isControlPlane || h.isWorker) {
       const phase = h.isControlPlane ? 'control-planes' : 'workers';
       placeUnits(h, phase);

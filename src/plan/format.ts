@@ -24,6 +24,10 @@ function detail(s: Step): string {
       const at = s.argv.findIndex((a, i) => a === 'sh' && s.argv[i + 1] === '-c');
       return at < 0 ? s.argv.join(' ') : [...s.argv.slice(0, at), 'sh -c <script>', ...s.argv.slice(at + 3)].join(' ');
     }
+    case 'fetch-file':
+      return `${s.path} -> ${s.to} (this machine, 0600, sha256 checked)`;
+    case 'push-file':
+      return `${s.from} -> ${s.path} mode ${s.mode.toString(8).padStart(4, '0')} sha256 ${s.sha256.slice(0, 12)}`;
     case 'kube-apply':
       return `${s.source} ${s.sha256 ? `sha256 ${s.sha256.slice(0, 12)}` : `made from the bundle's ${s.needs?.join(', ')}: not here`}`;
     case 'helm-install':
@@ -40,9 +44,9 @@ export function formatPlan(plan: Plan): string {
   }
   plan.phases.forEach((p, i) => {
     const hosts = new Set(p.steps.map((s) => s.host ?? 'cluster'));
-    out.push('', `[${i + 1}/${plan.phases.length}] ${p.name} (${p.serial ? 'one host at a time' : 'hosts in parallel'}; ${hosts.size} target${hosts.size === 1 ? '' : 's'}, ${p.steps.length} steps)`);
+    out.push('', `[${i + 1}/${plan.phases.length}] ${p.name} (${p.ordered ? 'one step at a time, in order' : p.serial ? 'one host at a time' : 'hosts in parallel'}; ${hosts.size} target${hosts.size === 1 ? '' : 's'}, ${p.steps.length} steps)`);
     for (const s of p.steps) {
-      const when = s.onChangeOf ? ' [on change]' : s.probe ? '' : ' [always]';
+      const when = `${s.onChangeOf ? ' [on change]' : s.probe ? '' : ' [always]'}${s.destructive ? ' [DESTRUCTIVE]' : ''}`;
       out.push(`  ${(s.host ?? 'cluster').padEnd(10)} ${s.kind.padEnd(16)} ${s.description}${when}`);
       out.push(`  ${''.padEnd(10)} ${''.padEnd(16)} ${detail(s)}`);
     }

@@ -51,6 +51,11 @@ interface StepBase {
    * plan; without the bundle its sha256 is unknown (absent) and only a dry run may start, skipping it.
    */
   needs?: string[];
+  /**
+   * Destroys something that a rerun cannot bring back (drains a node, resets a host, removes an etcd member,
+   * replaces etcd's data): never run unless the user confirmed (`--yes`, `confirm=true`); plans name every one.
+   */
+  destructive?: boolean;
 }
 
 export type Step = StepBase &
@@ -108,6 +113,20 @@ export type Step = StepBase &
         action: 'enable-now' | 'restart' | 'daemon-reload';
       }
     | { kind: 'exec'; argv: string[] }
+    | {
+        /** a file on the host brought back to this machine (`to`, written atomically), its sha256 taken on the host and checked here */
+        kind: 'fetch-file';
+        path: string;
+        to: string;
+      }
+    | {
+        /** a file of this machine (`from`, with this sha256) put on the host, atomically, checked by its sha256 */
+        kind: 'push-file';
+        from: string;
+        path: string;
+        sha256: string;
+        mode: number;
+      }
     | { kind: 'wait-for'; argv: string[]; intervalMs: number }
     | { kind: 'kube-apply'; source: string; /** absent while the file's `needs` are not here */ sha256?: string }
     | {
@@ -129,6 +148,11 @@ export interface Phase {
   name: PhaseName;
   /** hosts within a phase run in parallel unless serial (etcd members join one at a time) */
   serial: boolean;
+  /**
+   * Every step alone, in plan order, whatever its host: a node's removal drains it (cluster), resets the host,
+   * then deletes it (cluster). Implies serial.
+   */
+  ordered?: boolean;
   steps: Step[];
 }
 

@@ -2,7 +2,9 @@
 // data into commands; arguments stay argv, and where a shell is needed the script text is fixed and values are
 // passed as positional parameters ("$1"), never spliced in.
 import type { Executor, RunResult } from '../executors/executor.js';
-import { fileDigest, isActive, isEnabled, systemctl, writeFileAtomic } from '../executors/ops.js';
+import { createHash } from 'node:crypto';
+import { chmodSync, createReadStream, renameSync, writeFileSync } from 'node:fs';
+import { fileDigest, fileSha256, isActive, isEnabled, readFile, systemctl, uploadFile, writeFileAtomic } from '../executors/ops.js';
 import { KUBECONFIG } from '../plan/build.js';
 import type { Probe, Step } from '../plan/types.js';
 import { versionMatches, type PackageRef } from '../bundle/packages.js';
@@ -130,6 +132,29 @@ export async function perform(ctx: StepContext, step: Step): Promise<void> {
     case 'exec':
       await run(ctx, step.argv, t);
       return;
+    case 'fetch-file': {
+      const opts = { signal: ctx.signal, timeoutMs: t };
+      const onHost = await fileSha256(ctx.exec, step.path, opts);
+      if (!onHost) throw new Error(`${ctx.exec.host}: ${step.path} does not exist`);
+      const bytes = await readFile(ctx.exec, step.path, opts);
+      const here = createHash('sha256').update(bytes).digest('hex');
+      if (here !== onHost) throw new Error(`${step.path} from ${ctx.exec.host}: sha256 ${here} here, ${onHost} on the host (the copy was damaged on the way)`);
+      // atomically, 0600: what is fetched (an etcd snapshot) may hold every Secret of the cluster
+      const tmp = `${step.to}.part-${process.pid}`;
+      writeFileSync(tmp, bytes, { mode: 0o600 });
+      chmodSync(tmp, 0o600);
+      renameSync(tmp, step.to);
+      ctx.onOutput?.(`${step.path} (${bytes.length} bytes, sha256 ${here}) -> ${step.to}\n`);
+      return;
+    }
+    case 'push-file': {
+      const here = await localSha256(step.from);
+      if (here !== step.sha256) throw new Error(`${step.from} changed since the plan was made: sha256 ${here}, the plan has ${step.sha256}`);
+      await uploadFile(ctx.exec, step.from, step.path, { mode: octal(step.mode), timeoutMs: t, signal: ctx.signal });
+      const onHost = await fileSha256(ctx.exec, step.path, { signal: ctx.signal, timeoutMs: t });
+      if (onHost !== step.sha256) throw new Error(`${ctx.exec.host}: ${step.path} has sha256 ${onHost ?? '(none)'} after the upload, want ${step.sha256}`);
+      return;
+    }
     case 'wait-for': {
       const deadline = Date.now() + t;
       let last = '';
@@ -156,6 +181,16 @@ export async function perform(ctx: StepContext, step: Step): Promise<void> {
       return;
     }
   }
+}
+
+function localSha256(path: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const h = createHash('sha256');
+    createReadStream(path)
+      .on('data', (c) => h.update(c))
+      .on('error', reject)
+      .on('end', () => resolve(h.digest('hex')));
+  });
 }
 
 /**

@@ -22,6 +22,8 @@ export interface Journal {
   put(stepId: string, rec: StepRecord): void;
   /** next monotonically increasing sequence number (persisted) */
   nextSeq(): number;
+  /** drop these steps' records: a host removed from the cluster and reset has none of its steps done any more */
+  forget(stepIds: readonly string[]): void;
   all(): Record<string, StepRecord>;
 }
 
@@ -36,6 +38,9 @@ export class MemoryJournal implements Journal {
   }
   nextSeq() {
     return ++this.seq;
+  }
+  forget(stepIds: readonly string[]) {
+    for (const id of stepIds) delete this.steps[id];
   }
   all() {
     return { ...this.steps };
@@ -60,6 +65,10 @@ export class FileJournal extends MemoryJournal {
     const n = super.nextSeq();
     this.flush();
     return n;
+  }
+  override forget(stepIds: readonly string[]) {
+    super.forget(stepIds);
+    this.flush();
   }
   private flush() {
     const tmp = `${this.file}.tmp`;

@@ -1,7 +1,7 @@
 // runPlan: phases in order; hosts within a phase in parallel (bounded), one host at a time in serial phases; steps
 // of a host in order. Each step: journal (resume) -> handler rule (onChangeOf) -> probe (skip when done) ->
 // perform with retries and backoff. Emits structured events; every text that leaves the runner is redacted.
-import { createHash } from 'node:crypto';
+import { stepFingerprint } from '../plan/fingerprint.js';
 import { ExecConnectionError, type Executor } from '../executors/executor.js';
 import type { Phase, Plan, Step } from '../plan/types.js';
 import { perform, probe } from './actions.js';
@@ -66,9 +66,7 @@ export interface RunSummary {
   failures: { stepId: string; host: string; error: string }[];
 }
 
-export function stepFingerprint(step: Step): string {
-  return createHash('sha256').update(JSON.stringify(step)).digest('hex').slice(0, 16);
-}
+export { stepFingerprint };
 
 export async function runPlan(o: RunOptions): Promise<RunSummary> {
   const redact = new Redactor(o.secrets ?? []);
@@ -113,9 +111,12 @@ export async function runPlan(o: RunOptions): Promise<RunSummary> {
       const h = s.host ?? o.clusterHost;
       byHost.set(h, [...(byHost.get(h) ?? []), s]);
     }
-    const queue = [...byHost.entries()];
+    // ordered: each step its own group, in plan order, one at a time
+    const queue: [string, Step[]][] = phase.ordered
+      ? phase.steps.filter((x) => !runsHere(x)).map((s) => [s.host ?? o.clusterHost, [s]])
+      : [...byHost.entries()];
     let ok = true;
-    const limit = phase.serial ? 1 : Math.max(1, o.concurrency ?? 10);
+    const limit = phase.serial || phase.ordered ? 1 : Math.max(1, o.concurrency ?? 10);
     const worker = async () => {
       for (;;) {
         const next = queue.shift();
