@@ -203,8 +203,9 @@ export const HOST_RESET_SCRIPT = [
   'if command -v kubeadm >/dev/null; then kubeadm reset -f || exit 1; fi',
   'systemctl disable --now kubelet 2>/dev/null || true',
   'if [ "$1" = lb ]; then systemctl disable --now keepalived haproxy 2>/dev/null || true; fi',
-  `rm -rf /etc/cni/net.d ${KUBEADM_DIR} /var/lib/etcd`,
-  'echo "left in place: packages, container images, the offline bundle, iptables/IPVS rules (kubeadm reset does not remove them)"',
+  // etcd's data, and what an etcd restore left (src/day2/etcd.ts)
+  `rm -rf /etc/cni/net.d ${KUBEADM_DIR} /var/lib/etcd /var/lib/etcd.before-restore /var/lib/airgap-k8s-restore /etc/kubernetes/airgap-k8s-stopped`,
+  'echo "left in place: packages, container images, the offline bundle, iptables/IPVS rules and the CNI\'s network interfaces (kubeadm reset does not remove them)"',
 ].join('\n');
 
 /** The reset is done when the node's kubeconfig is gone and the kubelet does not run. */

@@ -4,7 +4,7 @@
 // these and present the result.
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import type { ClusterView } from '../spec/derive.js';
+import type { ClusterView, HostView } from '../spec/derive.js';
 import type { RenderInputs, GeneratedFile } from '../generators/types.js';
 import type { Secrets } from '../secrets/types.js';
 import { outputPath, renderUnits, sortedFiles } from '../generators/index.js';
@@ -139,24 +139,50 @@ export function destructiveSteps(plan: Plan): Step[] {
  * skips the steps that read it, each with reason `no-bundle`. Every executor is closed at the end. */
 export async function runInstall(p: Prepared, o: RunInstallOptions): Promise<{ summary: RunSummary; executors: ExecutorPool }> {
   assertStartable(p);
-  const destructive = destructiveSteps(p.plan);
-  if (destructive.length > 0 && !o.confirmed) throw new UnconfirmedError(destructive);
-  // hosts being removed are reached as the last applied spec had them
-  const pool = executorsFor(p.executor, p.view, p.secrets, o.executors, p.change?.removed ?? []);
   const bundle = o.bundle ?? (p.bundle.present ? localBundle(p.view, p.bundle.dir) : undefined);
+  return runPlanOn(
+    { plan: p.plan, view: p.view, secrets: p.secrets, executor: p.executor, files: p.files, extraHosts: p.change?.removed ?? [] },
+    { ...o, ...(bundle ? { bundle } : { withoutBundle: p.bundle.dir }) },
+  );
+}
+
+/** A plan on the hosts of a cluster: an install's, or a day-two operation's (src/day2). */
+export interface PlanTarget {
+  plan: Plan;
+  view: ClusterView;
+  secrets: Secrets;
+  executor: ExecutorKind;
+  /** rendered files the plan's write steps reference (none for most day-two plans) */
+  files?: readonly GeneratedFile[];
+  /** hosts not in the view that steps reach (a host being removed, as the last applied spec had it) */
+  extraHosts?: readonly HostView[];
+}
+
+/**
+ * The one way a plan runs: a pool of executors for its hosts (closed at the end), the runner with the secrets
+ * masked, and the destructive-step guard (UnconfirmedError unless confirmed, before anything starts).
+ */
+export async function runPlanOn(
+  t: PlanTarget,
+  o: Omit<RunInstallOptions, 'bundle'> & { bundle?: BundleSource; withoutBundle?: string },
+): Promise<{ summary: RunSummary; executors: ExecutorPool }> {
+  const destructive = destructiveSteps(t.plan);
+  if (destructive.length > 0 && !o.confirmed) throw new UnconfirmedError(destructive);
+  const pool = executorsFor(t.executor, t.view, t.secrets, o.executors, t.extraHosts ?? []);
   try {
     const summary = await runPlan({
-      plan: p.plan,
-      files: new Map(p.files.map((f) => [outputPath(f), f.content])),
+      plan: t.plan,
+      files: new Map((t.files ?? []).map((f) => [outputPath(f), f.content])),
       executor: (host) => pool.get(host),
-      clusterHost: p.view.firstControlPlane.name,
+      clusterHost: t.view.firstControlPlane.name,
       journal: o.journal,
-      probes: p.executor !== 'dry-run',
+      probes: t.executor !== 'dry-run',
       concurrency: o.concurrency,
-      secrets: secretValues(p.secrets),
+      secrets: secretValues(t.secrets),
       signal: o.signal,
       ...(o.onEvent ? { onEvent: o.onEvent } : {}),
-      ...(bundle ? { bundle } : { withoutBundle: p.bundle.dir }),
+      ...(o.bundle ? { bundle: o.bundle } : {}),
+      ...(o.withoutBundle ? { withoutBundle: o.withoutBundle } : {}),
     });
     return { summary, executors: pool };
   } finally {

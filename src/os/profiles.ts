@@ -182,6 +182,8 @@ export interface PackageManagerProfile {
   install: string;
   /** sh script printing the installed version of the package "$1", failing when it is absent */
   probe: string;
+  /** sh script removing (purging) the packages named "$@"; one that is not installed is no error */
+  remove: string;
 }
 
 /** What each package manager's files are called and how a host installs and probes them. */
@@ -190,10 +192,12 @@ export const PACKAGE_MANAGERS: Record<PackageManager, PackageManagerProfile> = {
     extension: '.rpm',
     install: 'cd "$1" && dnf --disablerepo="*" --nogpgcheck -y localinstall ./*.rpm',
     probe: 'rpm -q --qf "%{VERSION}\\n" "$1"',
+    remove: 'dnf --disablerepo="*" -y remove "$@"',
   },
   dpkg: {
     extension: '.deb',
     install: 'cd "$1" && DEBIAN_FRONTEND=noninteractive dpkg -i --force-confold ./*.deb',
+    remove: 'DEBIAN_FRONTEND=noninteractive dpkg --purge "$@"',
     probe: 'dpkg-query -W -f "\\${Status} \\${Version}\\n" "$1" | awk \'$3=="installed"{print $4; f=1} END{exit !f}\'',
   },
 };

@@ -1,5 +1,6 @@
 // Shared by the real-cluster tests: the rehearsal spec placed on a test network, the install through the kind
 // executor, and a client of the installed cluster (@kubernetes/client-node) through the VIP.
+import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
@@ -22,18 +23,30 @@ import type { Testbed } from '../testbed/testbed.js';
 import { REHEARSAL_SPEC, viewOf } from '../supply/supply.js';
 
 export const LB_PORT = 6553;
+const ROOT = join(import.meta.dirname, '../..');
 
-/** The rehearsal fixture with its hosts at the test bed's addresses and the VIP on a spare one. */
+/**
+ * The rehearsal fixture with its hosts at the test bed's addresses and the VIP on a spare one. Test-bed hosts the
+ * fixture does not list (a spare worker for the day-two tests) stay out of the spec.
+ */
 export function rehearsalOn(tb: Testbed, vip: string): string {
   let text = readFileSync(REHEARSAL_SPEC, 'utf8');
   for (const h of tb.hosts) {
     const m = new RegExp(`\\{name: ${h.name}, address: [0-9.]+,`).exec(text);
-    if (!m) throw new Error(`rehearsal fixture has no host ${h.name}`);
+    if (!m) continue;
     text = text.replace(m[0], `{name: ${h.name}, address: ${h.address},`);
   }
   return text
     .replace(/endpoint: \{host: [0-9.]+, port: 6553\}/, `endpoint: {host: ${vip}, port: ${LB_PORT}}`)
     .replace(/hostSubnet: [0-9./]+/, `hostSubnet: ${tb.network.subnet}`);
+}
+
+/** The spec with one more worker (a test-bed host), listed after w1. */
+export function withWorker(spec: string, tb: Testbed, name: string): string {
+  const h = tb.host(name);
+  const w1 = /^ {4}- \{name: w1, .*\n/m.exec(spec);
+  if (!w1) throw new Error('the spec has no w1 line');
+  return spec.replace(w1[0], `${w1[0]}    - {name: ${name}, address: ${h.address}, roles: [worker], interface: eth0, os: debian12}\n`);
 }
 
 export interface Install {
@@ -89,4 +102,28 @@ export async function clusterClient(i: Install): Promise<k8s.KubeConfig> {
   const server = kc.getCurrentCluster()?.server;
   if (server !== `https://${i.view.endpoint.host}:${i.view.endpoint.port}`) throw new Error(`admin.conf names ${server}, not the VIP endpoint`);
   return kc;
+}
+
+/** `airgap-k8s ARGS` as a child process (the real CLI); onLine sees each stdout line as it comes. */
+export function cli(args: string[], onLine?: (line: string, child: ChildProcess) => void): Promise<{ code: number | null; signal: string | null; out: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli/main.ts'), ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let partial = '';
+    child.stdout!.on('data', (b: Buffer) => {
+      out += b.toString();
+      partial += b.toString();
+      const lines = partial.split('\n');
+      partial = lines.pop()!;
+      for (const l of lines) onLine?.(l, child);
+    });
+    child.stderr!.on('data', (b: Buffer) => (out += b.toString()));
+    child.on('error', reject);
+    child.on('close', (code, signal) => resolve({ code, signal, out }));
+  });
+}
+
+/** Step ids the progress printer reported as finished (changed or ok). */
+export function performed(out: string): string[] {
+  return [...out.matchAll(/^\[\s*\d+\/\d+\] \S+\s+(?:changed|ok     ) (\S+) \(/gm)].map((m) => m[1]!);
 }

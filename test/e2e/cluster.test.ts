@@ -4,7 +4,6 @@
 // --internal docker network (no way out: an install that reaches for the internet fails), from the real offline
 // bundle of scripts/supply/build.sh. Then asserted with @kubernetes/client-node through the VIP.
 // `npm run test:e2e:cluster` (root; the supply and the test bed are prepared first). Timings printed as [cluster].
-import { spawn, type ChildProcess } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,10 +14,10 @@ import { FileJournal } from '../../src/runner/journal.js';
 import { secretValues } from '../../src/runner/redact.js';
 import { createTestbed, type Testbed, waitFor } from '../testbed/testbed.js';
 import { supplyBundle } from '../supply/supply.js';
+import { dayTwoTests } from './day2.js';
 import { children, type Ev, follow, freePort, serve, until } from './api-support.js';
-import { clusterClient, install, type Install, prepareInstall, rehearsalOn } from './cluster-support.js';
+import { cli, clusterClient, install, type Install, performed, prepareInstall, rehearsalOn } from './cluster-support.js';
 
-const ROOT = join(import.meta.dirname, '../..');
 
 const log = (line: string) => console.log(`[cluster] ${line}`);
 const API_TOKEN = 'cluster-e2e-api-token-0123456789';
@@ -38,7 +37,7 @@ describe('a real HA cluster from the offline bundle, through the kind executor',
     tmp = mkdtempSync(join(tmpdir(), 'airgap-k8s-cluster-'));
     tb = await createTestbed({
       name: 'cluster',
-      hosts: ['cp1', 'cp2', 'cp3', 'w1'],
+      hosts: ['cp1', 'cp2', 'cp3', 'w1', 'w2'],
       kubernetes: true,
       // what the kind executor of `airgap-k8s apply --executor kind` finds a host's container by
       hostLabels: (h) => ({ [NODE_HOST_LABEL]: h, [NODE_CLUSTER_LABEL]: 'rehearsal' }),
@@ -305,6 +304,9 @@ describe('a real HA cluster from the offline bundle, through the kind executor',
     log(`${holder} Ready again ${Date.now() - t0} ms after the stop`);
   }, 1_200_000);
 
+  // day two on this same cluster (test/e2e/day2.ts); reset last
+  dayTwoTests(() => ({ tb, tmp, bundle, specFile, inst, kc }));
+
 });
 
 const TOLERATE_ALL = [{ operator: 'Exists' }];
@@ -370,26 +372,3 @@ function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
   return Promise.race([p, new Promise<T>((_, j) => setTimeout(() => j(new Error(`timed out after ${ms} ms`)), ms))]);
 }
 
-/** `airgap-k8s ARGS` as a child process (the real CLI); onLine sees each stdout line as it comes. */
-function cli(args: string[], onLine?: (line: string, child: ChildProcess) => void): Promise<{ code: number | null; signal: string | null; out: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli/main.ts'), ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let partial = '';
-    child.stdout!.on('data', (b: Buffer) => {
-      out += b.toString();
-      partial += b.toString();
-      const lines = partial.split('\n');
-      partial = lines.pop()!;
-      for (const l of lines) onLine?.(l, child);
-    });
-    child.stderr!.on('data', (b: Buffer) => (out += b.toString()));
-    child.on('error', reject);
-    child.on('close', (code, signal) => resolve({ code, signal, out }));
-  });
-}
-
-/** Step ids the progress printer reported as finished (changed or ok). */
-function performed(out: string): string[] {
-  return [...out.matchAll(/^\[\s*\d+\/\d+\] \S+\s+(?:changed|ok     ) (\S+) \(/gm)].map((m) => m[1]!);
-}
