@@ -1,5 +1,7 @@
 // Building the DOM without markup strings: every text goes in as a text node, so nothing the service returns can
 // become HTML (and the page's CSP forbids inline scripts and styles anyway).
+import { htmlLang, type Lang } from './i18n.js';
+
 type Child = Node | string | number | null | undefined | false;
 type Attrs = Record<string, string | number | boolean | null | undefined | ((e: Event) => void)>;
 
@@ -26,4 +28,5 @@ export function replace(container: Element, ...children: Child[]): void {
   if (inside) container.querySelector<HTMLElement>(`[data-key="${CSS.escape(key)}"]`)?.focus();
 }
 
-export const time = (iso: string | null, none = '—'): string => (iso ? new Date(iso).toLocaleString() : none);
+/** A time in the console's language (not the browser's locale, so a 中文 page shows Chinese dates). */
+export const time = (iso: string | null, lang: Lang, none = '—'): string => (iso ? new Date(iso).toLocaleString(htmlLang(lang)) : none);

@@ -29,7 +29,7 @@ const en = {
   'list.by': 'Started by',
   'list.id': 'Id',
   'list.empty': 'No installs.',
-  'list.count': '{n} installs, newest first',
+  'list.count': 'Installs: {n}, newest first',
   'status.pending': 'pending',
   'status.running': 'running',
   'status.succeeded': 'succeeded',

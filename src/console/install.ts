@@ -5,14 +5,16 @@ import { call, followEvents, getJson, type StreamState } from './api.js';
 import { errorText, type Ctx } from './context.js';
 import { h, replace, time } from './dom.js';
 import { badge } from './list.js';
-import { CLUSTER, formatDuration, InstallModel, isTerminal, SHOWN_STATES, shownState, splitError, type ClusterDetail, type PlanDoc, type ShownState } from './model.js';
+import { CLUSTER, formatDuration, InstallModel, isTerminal, SHOWN_STATES, shownState, splitError, type ClusterDetail, type PlanDoc, type ShownState, type StepModel } from './model.js';
 import { stepView } from './step.js';
 import { issueList } from './warnings.js';
+import { warningTitle } from './i18n.js';
 
 const SYMBOL: Record<ShownState, string> = { failed: '✗', running: '▶', pending: '○', changed: '✓', probe: '↷', skipped: '–', ok: '✓' };
 
 export function installView(ctx: Ctx, id: string, signal: AbortSignal): HTMLElement {
   const head = h('div', { class: 'install-head' });
+  const files = h('div', { class: 'files' });
   const notice = h('p', { class: 'hidden', role: 'alert', id: 'notice' });
   const warnings = h('div');
   const progress = h('div', { class: 'progress', 'aria-live': 'polite' });
@@ -24,7 +26,7 @@ export function installView(ctx: Ctx, id: string, signal: AbortSignal): HTMLElem
     'section',
     { class: 'install', id: 'install' },
     h('a', { href: '#/clusters', class: 'back' }, ctx.t('install.back')),
-    head,
+    h('div', { class: 'head-row' }, head, files),
     notice,
     failure,
     warnings,
@@ -70,7 +72,14 @@ export function installView(ctx: Ctx, id: string, signal: AbortSignal): HTMLElem
       }
       plan = await getJson<PlanDoc>(`/clusters/${encodeURIComponent(id)}/plan`, { signal }).catch(() => undefined);
       model = new InstallModel(d, plan);
-      replace(warnings, d.warnings.length ? h('details', { class: 'card warnings', open: true }, h('summary', {}, `${ctx.t('install.warnings')} (${d.warnings.length})`), issueList(ctx, d.warnings, 'warning')) : null);
+      renderFiles();
+      // the operator decided on these before starting (the validate page shows them in full): one line here, opened on demand
+      replace(
+        warnings,
+        d.warnings.length
+          ? h('details', { class: 'card warnings compact', id: 'install-warnings' }, h('summary', {}, `${ctx.t('install.warnings')} (${d.warnings.length}): `, h('span', { class: 'titles' }, d.warnings.map((w) => warningTitle(ctx.lang, w.code) ?? w.code).join(' · '))), issueList(ctx, d.warnings, 'warning'))
+          : null,
+      );
       render();
       follow();
     } catch (e) {
@@ -124,8 +133,10 @@ export function installView(ctx: Ctx, id: string, signal: AbortSignal): HTMLElem
 
   function renderHead(d: { name: string; status: ClusterDetail['status']; executor: string; createdBy: string | null; startedAt: string | null; finishedAt: string | null; runs?: number }) {
     const running = !isTerminal(d.status);
-    const secrets = h('input', { type: 'checkbox', id: 'with-secrets', 'data-key': 'with-secrets' });
-    const secretsToken = h('input', { type: 'password', id: 'secrets-token', autocomplete: 'off', 'data-key': 'secrets-token' });
+    // re-made only when what it shows changes: a button replaced under the pointer would swallow the click
+    const sig = JSON.stringify([d.status, d.startedAt, d.finishedAt, d.runs]);
+    if (head.dataset.sig === sig) return;
+    head.dataset.sig = sig;
     replace(
       head,
       h('h1', {}, d.name, ' ', badge(ctx, d.status)),
@@ -137,9 +148,9 @@ export function installView(ctx: Ctx, id: string, signal: AbortSignal): HTMLElem
         h('dt', {}, ctx.t('install.by')),
         h('dd', {}, d.createdBy ?? '—'),
         h('dt', {}, ctx.t('install.started')),
-        h('dd', {}, time(d.startedAt)),
+        h('dd', {}, time(d.startedAt, ctx.lang)),
         h('dt', {}, ctx.t('install.finished')),
-        h('dd', {}, time(d.finishedAt)),
+        h('dd', {}, time(d.finishedAt, ctx.lang)),
         d.runs !== undefined ? [h('dt', {}, ctx.t('install.runs')), h('dd', {}, String(d.runs))] : null,
       ),
       h(
@@ -148,30 +159,31 @@ export function installView(ctx: Ctx, id: string, signal: AbortSignal): HTMLElem
         running ? h('button', { type: 'button', id: 'cancel', 'data-key': 'cancel', onclick: () => act(`/clusters/${encodeURIComponent(id)}/cancel`, 'POST') }, ctx.t('install.cancel')) : null,
         d.status === 'failed' || d.status === 'cancelled' ? h('button', { type: 'button', id: 'resume', class: 'primary', 'data-key': 'resume', onclick: () => act(`/clusters/${encodeURIComponent(id)}/resume`, 'POST') }, ctx.t('install.resume')) : null,
         !running ? h('button', { type: 'button', id: 'delete', class: 'danger', 'data-key': 'delete', onclick: () => confirmDelete(d.name) }, ctx.t('install.delete')) : null,
-        h('button', { type: 'button', id: 'download', 'data-key': 'download', onclick: () => download(secrets.checked, secretsToken.value) }, ctx.t('install.download')),
-        h('details', { class: 'secrets' }, h('summary', {}, ctx.t('install.secrets')), h('label', {}, secrets, ' ', ctx.t('install.secrets')), h('label', { for: 'secrets-token' }, ctx.t('install.secretsToken')), secretsToken),
       ),
+    );
+  }
+
+  function renderFiles() {
+    const secrets = h('input', { type: 'checkbox', id: 'with-secrets' });
+    const secretsToken = h('input', { type: 'password', id: 'secrets-token', autocomplete: 'off' });
+    replace(
+      files,
+      h('button', { type: 'button', id: 'download', onclick: () => download(secrets.checked, secretsToken.value) }, ctx.t('install.download')),
+      h('details', { class: 'secrets' }, h('summary', {}, ctx.t('install.secrets')), h('label', {}, secrets, ' ', ctx.t('install.secrets')), h('label', { for: 'secrets-token' }, ctx.t('install.secretsToken')), secretsToken),
     );
   }
 
   function render() {
     const m = model;
     if (!m) return;
-    // keep what the operator typed into the secrets fields across re-renders
-    const typed = (head.querySelector('#secrets-token') as HTMLInputElement | null)?.value ?? '';
-    const checked = (head.querySelector('#with-secrets') as HTMLInputElement | null)?.checked ?? false;
-    const open = head.querySelector('details.secrets')?.hasAttribute('open') ?? false;
-    renderHead({ ...m.detail, status: m.status });
-    (head.querySelector('#secrets-token') as HTMLInputElement).value = typed;
-    (head.querySelector('#with-secrets') as HTMLInputElement).checked = checked;
-    if (open) head.querySelector('details.secrets')?.setAttribute('open', '');
+    renderHead({ ...m.detail, status: m.status, startedAt: m.startedAt, finishedAt: m.finishedAt });
     root.dataset.status = m.status;
     root.dataset.events = String(m.applied);
     root.dataset.lastSeq = String(m.lastSeq);
 
     const p = m.progress();
     const left = m.remaining(Date.now());
-    const elapsed = m.detail.startedAt ? Date.parse(m.detail.finishedAt ?? new Date().toISOString()) - Date.parse(m.detail.startedAt) : null;
+    const elapsed = m.startedAt && m.finishedAt ? Date.parse(m.finishedAt) - Date.parse(m.startedAt) : null;
     replace(
       progress,
       h('label', { for: 'progress-bar' }, ctx.t('install.progress')),
@@ -183,7 +195,7 @@ export function installView(ctx: Ctx, id: string, signal: AbortSignal): HTMLElem
         p.failed ? ` · ${ctx.t('install.failedN', { n: p.failed })}` : '',
         ' · ',
         isTerminal(m.status)
-          ? elapsed !== null && m.detail.finishedAt ? ctx.t('install.elapsed', { t: formatDuration(elapsed) }) : ''
+          ? elapsed !== null ? ctx.t('install.elapsed', { t: formatDuration(elapsed) }) : ''
           : left
             ? ctx.t('install.remaining', { t: formatDuration(left.ms), n: left.basis })
             : ctx.t('install.remainingUnknown'),
@@ -195,23 +207,28 @@ export function installView(ctx: Ctx, id: string, signal: AbortSignal): HTMLElem
     );
 
     const failed = m.steps.find((s) => s.state === 'failed');
-    replace(
-      failure,
-      m.status === 'failed'
-        ? h(
-            'div',
-            { class: 'card failure', role: 'alert', id: 'why' },
-            h('h2', {}, ctx.t('install.error')),
-            h('p', { class: 'cause' }, failed?.error ? splitError(failed.error).cause : (m.reason ?? '')),
-            failed
-              ? h('p', {}, h('button', { type: 'button', class: 'link', 'data-key': 'why-step', onclick: () => openStep(failed.phase, failed.host ?? CLUSTER, failed.id) }, `${failed.description} — ${failed.host ?? ctx.t('install.cluster')}`))
-              : null,
-          )
+    const failureSig = JSON.stringify([m.status, failed?.id, failed?.error, m.reason]);
+    if (failure.dataset.sig !== failureSig) {
+      failure.dataset.sig = failureSig;
+      replace(failure, m.status === 'failed' ? failureBox(m.reason, failed) : null);
+    }
+
+    if (!grid.firstChild) replace(grid, gridTable(m));
+    updateGrid(m);
+    renderAside(m);
+  }
+
+  /** Why the install stopped: the failed step's cause first, then a way to its detail. */
+  function failureBox(reason: string | null, failed: StepModel | undefined): HTMLElement {
+    return h(
+      'div',
+      { class: 'card failure', role: 'alert', id: 'why' },
+      h('h2', {}, ctx.t('install.error')),
+      h('p', { class: 'cause' }, failed?.error ? splitError(failed.error).cause : (reason ?? '')),
+      failed
+        ? h('p', {}, h('button', { type: 'button', class: 'link', 'data-key': 'why-step', onclick: () => openStep(failed.phase, failed.host ?? CLUSTER, failed.id) }, `${failed.description} — ${failed.host ?? ctx.t('install.cluster')}`))
         : null,
     );
-
-    replace(grid, gridTable(m));
-    renderAside(m);
   }
 
   const hostLabel = (host: string) => (host === CLUSTER ? ctx.t('install.cluster') : host);
@@ -226,39 +243,14 @@ export function installView(ctx: Ctx, id: string, signal: AbortSignal): HTMLElem
         'tbody',
         {},
         m.phases.map(({ name }) => {
-          const pt = m.phaseTimes.get(name);
-          const took = pt?.durationMs != null ? formatDuration(pt.durationMs) : pt && !isTerminal(m.status) ? `${formatDuration(Date.now() - Date.parse(pt.startedAt))}…` : '';
           return h(
             'tr',
             {},
             h('th', { scope: 'row' }, name),
-            h('td', { class: 'time' }, took),
+            h('td', { class: 'time', 'data-phase': name }),
             m.hosts.map((host) => {
-              const c = m.cell(name, host);
-              if (c.total === 0) return h('td', { class: 'empty' });
-              const finished = (c.counts.changed ?? 0) + (c.counts.ok ?? 0) + (c.counts.probe ?? 0) + (c.counts.skipped ?? 0);
-              const summary = SHOWN_STATES.filter((s) => c.counts[s]).map((s) => `${c.counts[s]} ${ctx.t(`state.${s}`)}`).join(', ');
-              const selected = cell?.phase === name && cell.host === host;
-              return h(
-                'td',
-                {},
-                h(
-                  'button',
-                  {
-                    type: 'button',
-                    class: `cell state-${c.state}${selected ? ' selected' : ''}`,
-                    'data-key': `cell:${name}:${host}`,
-                    'data-phase': name,
-                    'data-host': host,
-                    'data-state': c.state ?? '',
-                    'aria-pressed': selected ? 'true' : 'false',
-                    'aria-label': ctx.t('install.cell', { phase: name, host: hostLabel(host), summary }),
-                    title: summary,
-                    onclick: () => openCell(name, host),
-                  },
-                  h('span', { 'aria-hidden': 'true' }, `${SYMBOL[c.state!]} ${finished}/${c.total}`),
-                ),
-              );
+              if (m.cell(name, host).total === 0) return h('td', { class: 'empty' });
+              return h('td', {}, h('button', { type: 'button', class: 'cell', 'data-phase': name, 'data-host': host, onclick: () => openCell(name, host) }, h('span', { 'aria-hidden': 'true' })));
             }),
           );
         }),
@@ -271,8 +263,36 @@ export function installView(ctx: Ctx, id: string, signal: AbortSignal): HTMLElem
     );
   }
 
+  /** Each cell's count, state and label, and each phase's time, set in place (see renderHead for why). */
+  function updateGrid(m: InstallModel) {
+    const set = (el: Element, attr: string, value: string) => el.getAttribute(attr) !== value && el.setAttribute(attr, value);
+    for (const td of grid.querySelectorAll<HTMLElement>('td.time')) {
+      const pt = m.phaseTimes.get(td.dataset.phase!);
+      const took = pt?.durationMs != null ? formatDuration(pt.durationMs) : pt && !isTerminal(m.status) ? `${formatDuration(Date.now() - Date.parse(pt.startedAt))}…` : '';
+      if (td.textContent !== took) td.textContent = took;
+    }
+    for (const b of grid.querySelectorAll<HTMLButtonElement>('button.cell')) {
+      const { phase, host } = b.dataset as { phase: string; host: string };
+      const c = m.cell(phase, host);
+      const finished = (c.counts.changed ?? 0) + (c.counts.ok ?? 0) + (c.counts.probe ?? 0) + (c.counts.skipped ?? 0);
+      const summary = SHOWN_STATES.filter((s) => c.counts[s]).map((s) => `${c.counts[s]} ${ctx.t(`state.${s}`)}`).join(', ');
+      const selected = cell?.phase === phase && cell.host === host;
+      set(b, 'class', `cell state-${c.state}${selected ? ' selected' : ''}`);
+      set(b, 'data-state', c.state ?? '');
+      set(b, 'aria-pressed', String(selected));
+      set(b, 'aria-label', ctx.t('install.cell', { phase, host: hostLabel(host), summary }));
+      set(b, 'title', summary);
+      const text = `${SYMBOL[c.state!]} ${finished}/${c.total}`;
+      if (b.firstElementChild!.textContent !== text) b.firstElementChild!.textContent = text;
+    }
+  }
+
   function renderAside(m: InstallModel) {
     const s = stepId ? m.step(stepId) : undefined;
+    const shown = s ? [s] : cell ? m.stepsIn(cell.phase, cell.host) : [];
+    const sig = JSON.stringify([cell, stepId, shown.map((x) => [x.state, x.durationMs, x.attempts, x.error, x.output.length])]);
+    if (aside.dataset.sig === sig) return;
+    aside.dataset.sig = sig;
     if (s) {
       const probe = plan?.phases.flatMap((p) => p.steps).find((x) => x.id === s.id)?.probe;
       replace(aside, stepView(ctx, s, probe, () => ((stepId = null), render(), aside.querySelector<HTMLElement>('button.step-link')?.focus())));

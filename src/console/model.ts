@@ -111,6 +111,9 @@ const OUTPUT_LIMIT = 500;
 export class InstallModel {
   status: JobStatus;
   reason: string | null;
+  startedAt: string | null;
+  /** when it reached its last terminal status; null while it runs (again, after a resume) */
+  finishedAt: string | null;
   lastSeq = 0;
   /** events applied (each seq once) */
   applied = 0;
@@ -128,6 +131,8 @@ export class InstallModel {
   ) {
     this.status = detail.status;
     this.reason = detail.error;
+    this.startedAt = detail.startedAt;
+    this.finishedAt = detail.finishedAt;
     this.steps = detail.steps.map((s) => ({ ...s, command: null, output: [] }));
     this.byId = new Map(this.steps.map((s) => [s.id, s]));
     const serial = new Map(plan?.phases.map((p) => [p.name, p.serial]) ?? []);
@@ -147,8 +152,12 @@ export class InstallModel {
     this.applied++;
     const s = e.stepId === undefined ? undefined : this.byId.get(e.stepId);
     switch (e.type) {
+      case 'run-started':
+        this.startedAt ??= e.at;
+        break;
       case 'status':
         if (e.status) this.status = e.status;
+        this.finishedAt = e.status && isTerminal(e.status) ? e.at : null;
         this.reason = e.reason ?? (e.status === 'failed' ? this.reason : null);
         break;
       case 'phase-started':

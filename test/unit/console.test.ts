@@ -53,6 +53,10 @@ describe('InstallModel', () => {
     expect(m.lastSeq).toBe(9);
     expect(m.step('a1')!.output).toEqual(['hello\n']);
     expect(m.status).toBe('failed');
+    expect(m.finishedAt).toBe('2026-01-01T00:00:00.500Z');
+    // a resume: running again, not finished
+    m.apply({ seq: 10, at: '2026-01-01T00:01:00.000Z', type: 'status', status: 'running' });
+    expect([m.status, m.finishedAt, m.reason]).toEqual(['running', null, null]);
   });
 
   it('shows states per cell, cluster steps in their own column, phase times and progress', () => {
