@@ -14,8 +14,8 @@ export const defaultConsoleDir = (): string => resolve(dirname(fileURLToPath(imp
 
 export const CONSOLE_CSP = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
-const TYPES: Record<string, string> = { js: 'text/javascript; charset=utf-8', css: 'text/css; charset=utf-8', html: 'text/html; charset=utf-8' };
-const ASSET = /^[a-z0-9-]+\.(js|css)$/;
+const TYPES: Record<string, string> = { js: 'text/javascript; charset=utf-8', css: 'text/css; charset=utf-8', svg: 'image/svg+xml', html: 'text/html; charset=utf-8' };
+const ASSET = /^[a-z0-9-]+\.(js|css|svg)$/;
 
 interface Asset {
   body: Uint8Array;

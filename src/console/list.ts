@@ -19,6 +19,8 @@ export function listView(ctx: Ctx, status: JobStatus | null, signal: AbortSignal
       replace(body, items.length === 0 ? h('p', { class: 'muted' }, ctx.t('list.empty')) : table(ctx, items));
       body.setAttribute('aria-busy', 'false');
       document.body.dataset.listed = String(items.length);
+      // ms from the start of navigation to this list on screen (npm run bench reads it)
+      document.body.dataset.listedMs = String(Math.round(performance.now()));
     } catch (e) {
       if (!signal.aborted) replace(body, h('p', { class: 'error', role: 'alert' }, errorText(ctx, e)));
     }

@@ -271,5 +271,8 @@ describe('the console in chromium', () => {
       for (const t of texts) for (const v of values) expect(t.includes(v), `${where} holds a secret (${v.slice(0, 4)}…): ${t.slice(0, 150)}`).toBe(false);
     }
     expect(bodies.filter((b) => b.startsWith('pageerror'))).toEqual([]);
+    // the page asks for nothing outside the console and the API: no /favicon.ico (its 401 would count as a failed
+    // authentication against the operator's address)
+    expect(svc.requests.filter((r) => !/^\/(console|clusters|validate)(\/|$)/.test(r.path)).map((r) => r.path)).toEqual([]);
   });
 });
