@@ -113,6 +113,23 @@ export default {
         path: '^src/(bundle/io|executors|runner|install|api|cli|rehearse)/|^src/(secrets/secrets|secrets/git|output)\\.ts$',
       },
     },
+    {
+      name: 'console-is-a-browser-client',
+      severity: 'error',
+      comment:
+        'src/console/ runs in the operator\'s browser and talks to the service only over the documented REST API: ' +
+        'it imports nothing but other console modules (no Node builtin, no server code), and nothing of the server ' +
+        'imports it (src/api/console.ts serves its built files, it does not import them).',
+      from: { path: '^src/console/', pathNot: TEST_CODE },
+      to: { pathNot: '^src/console/' },
+    },
+    {
+      name: 'nothing-imports-the-console',
+      severity: 'error',
+      comment: 'The console is a separate program (a browser page): server code never imports src/console/.',
+      from: { path: '^src/', pathNot: '^src/console/' },
+      to: { path: '^src/console/' },
+    },
   ],
   options: {
     // The tests are cruised as the code's neighbours but are no part of the architecture.

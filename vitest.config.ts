@@ -65,6 +65,18 @@ export default defineConfig({
         },
       },
       {
+        // The install console in a real browser: Debian's chromium driven by playwright-core against the built page
+        // (dist/console) and the API on loopback; screenshots in test-results/console/: `npm run test:console`
+        // (scripts/setup-console.sh installs chromium and builds). One browser, one file at a time.
+        test: {
+          name: 'console',
+          include: ['test/console/**/*.test.ts'],
+          testTimeout: 60_000,
+          hookTimeout: 60_000,
+          fileParallelism: false,
+        },
+      },
+      {
         // The REST API under schemathesis (PyPI), server and fuzzer in a loopback-only network namespace, fixed seed,
         // bounded examples and time: `npm run test:fuzz` (root).
         test: {

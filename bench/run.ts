@@ -6,6 +6,7 @@ import { buildPlan } from '../src/plan/index.js';
 import { loadFixture, testInputs } from '../test/support/fixtures.js';
 import { benchRunnerOverhead, benchSshFanout } from './ssh.js';
 import { benchApi } from './api.js';
+import { benchConsole } from './console.js';
 import { benchBundle } from './bundle.js';
 import { benchInstall } from './cluster.js';
 import { benchCliStartup } from './cli.js';
@@ -75,6 +76,9 @@ await benchSshFanout();
 
 // the REST service: POST latency/throughput and SSE fan-out over loopback (bench/api.ts)
 await benchApi();
+
+// the install console: navigation to the list of 100 installs on screen, in chromium (bench/console.ts)
+await benchConsole();
 
 // the offline bundle: upload throughput to 1 and 3 test-bed hosts vs scp, sha256 speed (bench/bundle.ts)
 await benchBundle();

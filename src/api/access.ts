@@ -31,8 +31,15 @@ export const ROUTE_ACCESS = {
   'POST /clusters/{id}/cancel': 'operator',
   'POST /clusters/{id}/resume': 'operator',
   'GET /audit': 'admin',
+  // the console's static files (src/api/console.ts): they hold no data; the page calls the routes above with the
+  // token the operator pastes
+  'GET /console': 'public',
+  'GET /console/{file}': 'public',
 } as const satisfies Record<string, Role | 'public'>;
 export type RouteKey = keyof typeof ROUTE_ACCESS;
+
+/** Routes that are not operations of the OpenAPI document: the document itself, its page, the console's files. */
+export const NOT_IN_DOCUMENT: readonly RouteKey[] = ['GET /openapi.json', 'GET /docs', 'GET /console', 'GET /console/{file}'];
 
 const ROUTE_TABLE = Object.entries(ROUTE_ACCESS).map(([key, need]) => {
   const [method, path] = key.split(' ') as [string, string];

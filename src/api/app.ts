@@ -10,6 +10,7 @@ import { newApp, type AppDeps } from './routes/common.js';
 import { healthApp } from './routes/health.js';
 import { statelessApp } from './routes/stateless.js';
 import { auditApp } from './routes/audit.js';
+import { consoleApp } from './console.js';
 
 export type { AppDeps };
 
@@ -24,7 +25,8 @@ export function createApp(d: AppDeps): OpenAPIHono {
     c.header('X-Content-Type-Options', 'nosniff');
     c.header('X-Frame-Options', 'DENY');
     c.header('Referrer-Policy', 'no-referrer');
-    // no page of the service runs a script or may be framed; /docs allows its own inline styles only
+    // no page of the service runs a script or may be framed; /docs allows its own inline styles only, the console
+    // (src/api/console.ts) scripts and styles from this origin only
     if (!c.res.headers.has('Content-Security-Policy')) c.header('Content-Security-Policy', "default-src 'none'; frame-ancestors 'none'");
     d.log.info('request', { method: c.req.method, path: c.req.path.slice(0, 200), status: c.res.status, ms: Math.round((performance.now() - t0) * 10) / 10 });
   });
@@ -35,6 +37,8 @@ export function createApp(d: AppDeps): OpenAPIHono {
   app.route('/clusters', clustersApp(d));
   app.route('/', statelessApp(d));
   app.route('/', auditApp(d));
+  // the operator's web page: public static files that call the routes above with the token the operator pastes
+  app.route('/', consoleApp(d.consoleDir));
 
   registerComponents(app);
   let doc: Record<string, unknown> | undefined;

@@ -91,9 +91,16 @@ export class Jobs {
    * start in the background — rendering and planning happen after the answer, so a request costs a validation, not
    * a render.
    */
-  async create(input: { spec: ClusterSpec; specInput: unknown; warnings: SpecIssue[]; executor: ExecutorKind }): Promise<ClusterRecord> {
+  async create(input: { spec: ClusterSpec; specInput: unknown; warnings: SpecIssue[]; executor: ExecutorKind; createdBy?: string }): Promise<ClusterRecord> {
     checkStartable(deriveView(input.spec), input.executor, this.o.bundleDir);
-    const rec = this.o.store.insertCluster({ id: newId(), name: input.spec.metadata.name, executor: input.executor, specInput: input.specInput, warnings: input.warnings });
+    const rec = this.o.store.insertCluster({
+      id: newId(),
+      name: input.spec.metadata.name,
+      executor: input.executor,
+      specInput: input.specInput,
+      warnings: input.warnings,
+      createdBy: input.createdBy ?? null,
+    });
     this.o.log.info('job', { id: rec.id, cluster: rec.name, status: 'pending', executor: rec.executor });
     let secrets: Secrets;
     try {

@@ -44,6 +44,7 @@ export const ClusterSummary = z
     updatedAt: z.string(),
     startedAt: z.string().nullable(),
     finishedAt: z.string().nullable(),
+    createdBy: z.string().nullable().openapi({ description: 'the name of the token that started it (`admin` for the configured token; never the token itself); null for installs recorded before this was kept', example: 'ops-desk' }),
     error: z.string().nullable().openapi({ description: 'why it failed (redacted)' }),
     summary: Totals.nullable(),
     links: z.object({ self: z.string(), events: z.string(), plan: z.string(), files: z.string() }),

@@ -51,6 +51,8 @@ export interface ClusterRecord {
   startedAt: string | null;
   finishedAt: string | null;
   lastSeq: number;
+  /** the name of the token that started it (never the token); null for installs recorded before it was kept */
+  createdBy: string | null;
 }
 
 export interface StepState {
@@ -83,7 +85,8 @@ CREATE TABLE IF NOT EXISTS clusters (
   started_at TEXT,
   finished_at TEXT,
   last_seq INTEGER NOT NULL DEFAULT 0,
-  journal_seq INTEGER NOT NULL DEFAULT 0
+  journal_seq INTEGER NOT NULL DEFAULT 0,
+  created_by TEXT
 );
 -- at most one install per cluster name at a time: the database refuses a second, not only the code
 CREATE UNIQUE INDEX IF NOT EXISTS clusters_one_active_per_name ON clusters(name) WHERE status IN ('pending', 'running');
@@ -140,6 +143,7 @@ type Row = {
   started_at: string | null;
   finished_at: string | null;
   last_seq: number;
+  created_by: string | null;
 };
 
 const fromRow = (r: Row): ClusterRecord => ({
@@ -158,6 +162,7 @@ const fromRow = (r: Row): ClusterRecord => ({
   startedAt: r.started_at,
   finishedAt: r.finished_at,
   lastSeq: r.last_seq,
+  createdBy: r.created_by ?? null,
 });
 
 /** A sortable id: 10 characters of milliseconds then 16 random, Crockford base32 lower case (26 in all). */
@@ -195,6 +200,9 @@ export class Store {
     this.db.pragma('foreign_keys = ON');
     this.db.pragma('busy_timeout = 5000');
     this.db.exec(SCHEMA);
+    // databases made before installs recorded who started them
+    const columns = this.db.prepare('PRAGMA table_info(clusters)').all() as { name: string }[];
+    if (!columns.some((c) => c.name === 'created_by')) this.db.exec('ALTER TABLE clusters ADD COLUMN created_by TEXT');
   }
 
   close(): void {
@@ -214,14 +222,14 @@ export class Store {
   }
 
   /** Reserve an install: refused (ConflictError) while another install of the same cluster name is active. */
-  insertCluster(c: { id: string; name: string; executor: ExecutorKind; specInput: unknown; warnings: ClusterRecord['warnings'] }): ClusterRecord {
+  insertCluster(c: { id: string; name: string; executor: ExecutorKind; specInput: unknown; warnings: ClusterRecord['warnings']; createdBy?: string | null }): ClusterRecord {
     const now = this.now();
     try {
       this.db.transaction(() => {
         this.stmt(
-          `INSERT INTO clusters (id, name, status, executor, warnings, created_at, updated_at)
-           VALUES (?, ?, 'pending', ?, ?, ?, ?)`,
-        ).run(c.id, c.name, c.executor, JSON.stringify(c.warnings), now, now);
+          `INSERT INTO clusters (id, name, status, executor, warnings, created_at, updated_at, created_by)
+           VALUES (?, ?, 'pending', ?, ?, ?, ?, ?)`,
+        ).run(c.id, c.name, c.executor, JSON.stringify(c.warnings), now, now, c.createdBy ?? null);
         this.stmt('INSERT INTO documents (cluster_id, spec) VALUES (?, ?)').run(c.id, JSON.stringify(c.specInput));
       })();
     } catch (e) {

@@ -6,7 +6,7 @@ import { serve, type ServerType } from '@hono/node-server';
 import type { AddressInfo } from 'node:net';
 import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { AuthFailureLimiter, ROLES, ROUTE_ACCESS, type RouteKey } from '../../src/api/access.js';
+import { AuthFailureLimiter, NOT_IN_DOCUMENT, ROLES, ROUTE_ACCESS, type RouteKey } from '../../src/api/access.js';
 import { run } from '../../src/cli/commands.js';
 import { capture } from '../support/capture.js';
 import { HA_TEXT, harness, SECRETS_TOKEN, specNamed, TOKEN, type Harness } from './harness.js';
@@ -42,7 +42,7 @@ describe('the route table', () => {
     const doc = (await (await h.app.request('/openapi.json', { headers: bearer(TOKEN) })).json()) as { paths: Record<string, Record<string, { 'x-required-role'?: string }>> };
     const shown = Object.entries(doc.paths).flatMap(([p, item]) => Object.entries(item).map(([m, op]) => [`${m.toUpperCase()} ${p}`, op['x-required-role']]));
     for (const [key, role] of shown) expect([key, role]).toEqual([key, ROUTE_ACCESS[key as RouteKey]]);
-    expect(shown.length).toBe(Object.keys(ROUTE_ACCESS).length - 2); // all but /openapi.json and /docs themselves
+    expect(shown.length).toBe(Object.keys(ROUTE_ACCESS).length - NOT_IN_DOCUMENT.length); // all but the document, its page and the console's files
   });
 });
 
@@ -66,6 +66,8 @@ describe('role matrix: every route x no token, wrong, revoked, viewer, operator,
     'POST /clusters/{id}/cancel': { status: 409, req: async ({ done }) => [`/clusters/${done}/cancel`, { method: 'POST' }] },
     'POST /clusters/{id}/resume': { status: 409, req: async ({ done }) => [`/clusters/${done}/resume`, { method: 'POST' }] },
     'GET /audit': { status: 200, req: async () => ['/audit', {}] },
+    'GET /console': { status: 200, req: async () => ['/console', {}] },
+    'GET /console/{file}': { status: 200, req: async () => ['/console/main.js', {}] },
   };
 
   it('gets exactly the expected status', async () => {

@@ -2,7 +2,7 @@
 // executor, the app driven through app.request() (no server, no port). Log lines are captured for scanning.
 import type { ExecutorSettings } from '../../src/install/index.js';
 import { AccessStore, AuthFailureLimiter } from '../../src/api/access.js';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createApp } from '../../src/api/app.js';
@@ -42,13 +42,21 @@ export interface Harness {
 }
 
 export function harness(
-  opts: { delayMs?: number; seedSecrets?: string[]; secretsToken?: boolean; defaultExecutor?: ExecutorKind; dir?: string; makeExecutor?: ExecutorSettings['make']; bundleDir?: string; limiter?: AuthFailureLimiter } = {},
+  opts: { delayMs?: number; seedSecrets?: string[]; secretsToken?: boolean; defaultExecutor?: ExecutorKind; dir?: string; makeExecutor?: ExecutorSettings['make']; bundleDir?: string; limiter?: AuthFailureLimiter; consoleDir?: string } = {},
 ): Harness {
   const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'api-'));
   const secretsDir = join(dir, 'secrets');
   mkdirSync(secretsDir, { recursive: true, mode: 0o700 });
   // TEST-ONLY secrets for the named clusters, so most tests do not wait for openssl to make a CA
   for (const name of opts.seedSecrets ?? []) copyFileSync(join(FIXTURES, 'secrets', 'test-secrets.yaml'), join(secretsDir, `${name}.secrets.yaml`));
+  // stand-ins for the console's built files (the console tier serves the real ones)
+  const consoleDir = opts.consoleDir ?? join(dir, 'console');
+  if (!opts.consoleDir) {
+    mkdirSync(consoleDir, { recursive: true });
+    writeFileSync(join(consoleDir, 'index.html'), '<!doctype html><title>console</title><script type="module" src="/console/main.js"></script>\n');
+    writeFileSync(join(consoleDir, 'main.js'), 'export {};\n');
+    writeFileSync(join(consoleDir, 'console.css'), 'body {}\n');
+  }
   const logs: string[] = [];
   const log = jsonLogger((l) => logs.push(l));
   const store = new Store(join(dir, 'airgap-k8s.db'));
@@ -66,6 +74,7 @@ export function harness(
     defaultExecutor: opts.defaultExecutor ?? 'dry-run',
     heartbeatMs: 200,
     ready: () => jobs.recovered,
+    consoleDir,
   });
   const req = async (path: string, init: RequestInit = {}) => app.request(path, { ...init, headers: { ...AUTH, ...(init.headers as Record<string, string>) } });
   return {

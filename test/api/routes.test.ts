@@ -9,6 +9,8 @@ import { HA_TEXT, harness, parseSse, specNamed, until, type Harness } from './ha
 import { EventSchema } from '../../src/api/schemas.js';
 import { loadFixture, renderInputsOnlyBundle } from '../support/fixtures.js';
 import { deriveView } from '../../src/spec/derive.js';
+import Database from 'better-sqlite3';
+import { Store } from '../../src/api/store.js';
 
 let h: Harness;
 afterEach(async () => {
@@ -111,6 +113,29 @@ describe('GET /clusters, /clusters/{id}, /plan, /files', () => {
     expect(only.items.map((i) => i.id)).toEqual([a]);
     expect((await h.req('/clusters?limit=0')).status).toBe(400);
     expect((await h.req('/clusters?status=bogus')).status).toBe(400);
+  });
+
+  it('names who started each install: the token\'s name, never the token; an older database gains the column', async () => {
+    h = harness({ seedSecrets: ['gpu-prod', 'other'] });
+    const ops = h.access.createToken('ops-desk', 'operator');
+    const a = await created(await h.post('/clusters?dryRun=true', HA_TEXT));
+    const b = await created(await h.app.request('/clusters?dryRun=true', { method: 'POST', body: specNamed('other'), headers: { authorization: `Bearer ${ops}`, 'content-type': 'application/yaml' } }));
+    await h.jobs.idle();
+    const list = (await (await h.req('/clusters')).json()) as { items: { id: string; createdBy: string | null }[] };
+    expect(list.items.map((i) => [i.id, i.createdBy])).toEqual([
+      [b, 'ops-desk'],
+      [a, 'admin'],
+    ]);
+    expect(JSON.stringify(list)).not.toContain(ops);
+    // a database from before: the column is added, old rows say null
+    const dir = mkdtempSync(join(tmpdir(), 'api-old-'));
+    const old = new Database(join(dir, 'old.db'));
+    old.exec('CREATE TABLE clusters (id TEXT PRIMARY KEY, name TEXT NOT NULL, status TEXT NOT NULL, phase TEXT, executor TEXT NOT NULL, warnings TEXT NOT NULL, cancel_requested INTEGER NOT NULL DEFAULT 0, error TEXT, summary TEXT, runs INTEGER NOT NULL DEFAULT 0, created_at TEXT NOT NULL, updated_at TEXT NOT NULL, started_at TEXT, finished_at TEXT, last_seq INTEGER NOT NULL DEFAULT 0, journal_seq INTEGER NOT NULL DEFAULT 0)');
+    old.exec(`INSERT INTO clusters (id, name, status, executor, warnings, created_at, updated_at) VALUES ('o1', 'o1', 'succeeded', 'dry-run', '[]', 't', 't')`);
+    old.close();
+    const s = new Store(join(dir, 'old.db'));
+    expect(s.get('o1')!.createdBy).toBeNull();
+    s.close();
   });
 
   it('404 for an unknown id, with the error shape', async () => {

@@ -84,6 +84,9 @@ describe('architecture: the dependency rules', () => {
       // the bundle's pure part reads the disk and imports its I/O part
       put('src/bundle/io/verify.ts', "export const verify = 1;\n");
       put('src/bundle/contents.ts', "import { statSync } from 'node:fs';\nimport { verify } from './io/verify.js';\nexport const contents = [statSync, verify];\n");
+      // the console (a browser page) reaches for a Node builtin and library code; the server imports the console
+      put('src/console/page.ts', "import { readFileSync } from 'node:fs';\nimport { view } from '../spec/derive.js';\nexport const page = [readFileSync, view];\n");
+      put('src/api/serve-console.ts', "import { page } from '../console/page.js';\nexport const served = page;\n");
       // a cycle (reported once, at its first module)
       put('src/spec/a.ts', "import { b } from './b.js';\nexport const a = () => b;\n");
       put('src/spec/b.ts', "import { a } from './a.js';\nexport const b = () => a;\n");
@@ -106,6 +109,9 @@ describe('architecture: the dependency rules', () => {
           'plan-is-pure: src/plan/build.ts -> src/executors/greedy.ts',
           'pure-code-uses-no-io-builtins: src/plan/build.ts -> child_process',
           'test-helpers-stay-in-tests: src/runner/runner.ts -> src/bundle/io/testing.ts',
+          'console-is-a-browser-client: src/console/page.ts -> fs',
+          'console-is-a-browser-client: src/console/page.ts -> src/spec/derive.ts',
+          'nothing-imports-the-console: src/api/serve-console.ts -> src/console/page.ts',
         ].sort(),
       );
     }, 60_000);

@@ -9,7 +9,7 @@ import { BusyError } from '../admission.js';
 import { parseSpec } from '../../spec/load.js';
 import type { Plan } from '../../plan/types.js';
 import type { PhaseName } from '../../plan/types.js';
-import { auditThis, requireRole, tokenEquals } from '../auth.js';
+import { auditThis, principalOf, requireRole, tokenEquals } from '../auth.js';
 import { isTerminal } from '../model.js';
 import { limitBody, readSpec } from '../body.js';
 import { ApiError } from '../errors.js';
@@ -62,6 +62,7 @@ export function summary(r: ClusterRecord): z.infer<typeof ClusterSummary> {
     updatedAt: r.updatedAt,
     startedAt: r.startedAt,
     finishedAt: r.finishedAt,
+    createdBy: r.createdBy,
     error: r.error,
     summary: r.summary,
     links: { self, events: `${self}/events`, plan: `${self}/plan`, files: `${self}/files` },
@@ -137,7 +138,7 @@ export function clustersApp(d: AppDeps) {
       const body = await readSpec(c);
       let rec: ClusterRecord;
       try {
-        rec = await d.jobs.create({ spec: body.spec, specInput: body.document, warnings: body.warnings, executor });
+        rec = await d.jobs.create({ spec: body.spec, specInput: body.document, warnings: body.warnings, executor, ...(principalOf(c) ? { createdBy: principalOf(c)!.name } : {}) });
       } catch (e) {
         if (e instanceof ConflictError) throw new ApiError(409, 'conflict', `${e.message}; cancel it or wait for it to finish`);
         if (e instanceof BusyError) throw new ApiError(429, 'busy', e.message, undefined, { 'Retry-After': String(e.retryAfterSeconds) });

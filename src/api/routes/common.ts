@@ -30,6 +30,8 @@ export interface AppDeps {
   heartbeatMs: number;
   /** readiness beyond the database answering (installs found at startup picked up) */
   ready(): boolean;
+  /** where the console's built files are (default: this package's dist/console) */
+  consoleDir?: string;
 }
 
 export function newApp() {
