@@ -4,6 +4,8 @@
 #   unit      typecheck + pure code, golden files, CLI                    (seconds, no setup)
 #   tools     real haproxy/keepalived/containerd read our files        (apt packages)
 #   api       the REST service: roles, audit, TLS (openssl, a veth in a netns), the real server killed mid-install
+#   consumer  the package as users get it: npm pack, installed into empty projects (light: no optional dependency;
+#             full), examples type-checked and run, what each subpath import loads, the API surface (~2 min warm)
 #   fuzz      schemathesis (PyPI venv) against the real server, loopback-only netns, fixed seed, ~2-4 min
 #   executors one conformance suite: local processes and a real sshd    (openssh-server, test users)
 #   testbed   systemd host containers with sshd, VRRP between them      (docker.io, debootstrap image, .deb bundle)
@@ -32,6 +34,7 @@ tier() {
 tier unit npm run test:unit
 tier tools npm run test:tools
 tier api npm run test:api
+tier consumer npm run test:consumer
 tier fuzz npm run test:fuzz
 tier executors npm run test:executors
 tier testbed npm run test:testbed
