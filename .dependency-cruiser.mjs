@@ -130,6 +130,18 @@ export default {
       from: { path: '^src/', pathNot: '^src/console/' },
       to: { path: '^src/console/' },
     },
+    {
+      name: 'light-layers-load-no-heavy-dependency',
+      severity: 'error',
+      comment:
+        'The spec, secrets, generators, plan, the bundle\'s pure part and the package root are what a user who only ' +
+        'renders files imports (`airgap-k8s/spec`, `/generators`, `/plan`, ...): nothing they reach, directly or ' +
+        'through other modules, may load ssh2, better-sqlite3, hono, dockerode or testcontainers (optional ' +
+        'dependencies: native code, an HTTP stack, a docker client). Load those where they are used, lazily, through ' +
+        'src/optional.ts.',
+      from: { path: '^src/(spec|secrets|generators|plan)/|^src/bundle/[^/]+$|^src/index\\.ts$', pathNot: TEST_CODE },
+      to: { path: '(^|/)node_modules/(ssh2|better-sqlite3|hono|@hono/[^/]+|dockerode|testcontainers)/', reachable: true },
+    },
   ],
   options: {
     // The tests are cruised as the code's neighbours but are no part of the architecture.

@@ -77,6 +77,20 @@ export default defineConfig({
         },
       },
       {
+        // The package as its users get it: npm pack, installed into empty projects (test/consumer/setup.ts, shared by
+        // every file), the examples type-checked and run against it, what each subpath import loads, the public API
+        // surface against api/surface.txt: `npm run test:consumer`.
+        test: {
+          name: 'consumer',
+          include: ['test/consumer/**/*.test.ts'],
+          globalSetup: ['test/consumer/setup.ts'],
+          testTimeout: 120_000,
+          hookTimeout: 300_000,
+          // the conformance run in the custom-executor example is timing-sensitive: one file at a time
+          fileParallelism: false,
+        },
+      },
+      {
         // The REST API under schemathesis (PyPI), server and fuzzer in a loopback-only network namespace, fixed seed,
         // bounded examples and time: `npm run test:fuzz` (root).
         test: {

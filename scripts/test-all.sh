@@ -6,6 +6,8 @@
 #   api       the REST service: roles, audit, TLS (openssl, a veth in a netns), the real server killed mid-install
 #   console   the install console in Debian's chromium (playwright-core): login, live grid, failed step, cancel/resume,
 #             中文/English, 401, no secret in DOM/storage/responses; screenshots in test-results/console/
+#   consumer  the package as users get it: npm pack, installed into empty projects (light: no optional dependency;
+#             full), examples type-checked and run, what each subpath import loads, the API surface (~2 min warm)
 #   fuzz      schemathesis (PyPI venv) against the real server, loopback-only netns, fixed seed, ~2-4 min
 #   executors one conformance suite: local processes and a real sshd    (openssh-server, test users)
 #   testbed   systemd host containers with sshd, VRRP between them      (docker.io, debootstrap image, .deb bundle)
@@ -35,6 +37,7 @@ tier unit npm run test:unit
 tier tools npm run test:tools
 tier api npm run test:api
 tier console npm run test:console
+tier consumer npm run test:consumer
 tier fuzz npm run test:fuzz
 tier executors npm run test:executors
 tier testbed npm run test:testbed

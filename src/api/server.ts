@@ -1,17 +1,15 @@
 // The running service: data directory, token, SQLite store, jobs (picking up interrupted installs), the hono app
 // on @hono/node-server. `airgap-k8s serve` calls startServer and stops it on SIGINT/SIGTERM.
 import { serve, type ServerType } from '@hono/node-server';
-import { chmodSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync } from 'node:fs';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { hostname, networkInterfaces } from 'node:os';
-import { join } from 'node:path';
-import { createApp } from './app.js';
 import { ensureToken, type ServiceConfig } from './config.js';
-import { Jobs } from './jobs.js';
+import type { Jobs } from './jobs.js';
 import { jsonLogger, type Logger } from './log.js';
-import { Store } from './store.js';
-import { AccessStore, AuthFailureLimiter } from './access.js';
+import { openService } from './service.js';
+import type { Store } from './store.js';
 import { ensureServerCert, fingerprintLine } from './tls.js';
 
 export interface RunningServer {
@@ -36,32 +34,7 @@ export async function startServer(
     // the only time the token is shown: it is not logged, and later starts read it from the file
     announce(`airgap-k8s: generated an API token, stored in ${config.token.file} (mode 0600); it is shown only now:\n${token.token}\n`);
   }
-  log.addSecrets([token.token, ...(config.secretsToken ? [config.secretsToken] : [])]);
-
-  const dbFile = join(config.dataDir, 'airgap-k8s.db');
-  const store = new Store(dbFile, { sync: config.dbSync });
-  for (const f of [dbFile, `${dbFile}-wal`, `${dbFile}-shm`]) if (existsSync(f)) chmodSync(f, 0o600);
-  const jobs = new Jobs({
-    store,
-    log,
-    secretsDir: config.secretsDir,
-    executors: { dryRunDelayMs: config.dryRunDelayMs, ...(config.knownHostsFile ? { knownHostsFile: config.knownHostsFile } : {}) },
-    concurrency: config.concurrency,
-    ...(config.bundleDir ? { bundleDir: config.bundleDir } : {}),
-  });
-  const app = createApp({
-    store,
-    jobs,
-    log,
-    token: token.token,
-    access: new AccessStore(store.db),
-    limiter: new AuthFailureLimiter({ max: config.authFailureLimit, windowMs: 60_000, blockMs: 60_000, maxAddresses: 10_000 }),
-    ...(config.secretsToken ? { secretsToken: config.secretsToken } : {}),
-    defaultExecutor: config.defaultExecutor,
-    heartbeatMs: config.heartbeatMs,
-    ready: () => jobs.recovered,
-  });
-
+  const { app, store, jobs, recover } = openService(config, { token: token.token, log });
   const tls = await tlsMaterial(config, log, announce);
   const server: ServerType = await new Promise((resolveServer, reject) => {
     const s = serve(
@@ -86,7 +59,7 @@ export async function startServer(
     ...(tls ? { tlsCert: tls.certFile, tlsFingerprint: tls.fingerprint } : {}),
   });
 
-  const resumed = await jobs.recover();
+  const resumed = await recover();
   if (resumed > 0) log.info('recovered', { installs: resumed });
 
   let closing: Promise<void> | undefined;

@@ -8,7 +8,8 @@
 // Durability: WAL with synchronous=NORMAL by default — a committed transaction survives the process being killed
 // (kill -9, OOM), which is the failure the resume logic is for; `full` also survives power loss at ~5 ms per
 // commit (an fsync each; an install commits a few times per step). Choose with AIRGAP_K8S_DB_SYNC.
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
+import { requireForFeature } from '../optional.js';
 import { randomBytes } from 'node:crypto';
 import type { Journal, StepRecord } from '../runner/journal.js';
 import type { RunEvent } from '../runner/runner.js';
@@ -193,7 +194,9 @@ export class Store {
   private readonly now: () => string;
 
   constructor(file: string, opts: { sync?: 'normal' | 'full'; now?: () => string } = {}) {
-    this.db = new Database(file);
+    // loaded here, on first use: importing the API's modules needs no native module (src/optional.ts)
+    const Sqlite = requireForFeature<typeof Database>('the REST service (airgap-k8s serve, airgap-k8s/api)', 'better-sqlite3');
+    this.db = new Sqlite(file);
     this.now = opts.now ?? (() => new Date().toISOString());
     this.db.pragma('journal_mode = WAL');
     this.db.pragma(`synchronous = ${opts.sync === 'full' ? 'FULL' : 'NORMAL'}`);

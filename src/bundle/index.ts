@@ -1,6 +1,11 @@
-// The offline bundle, the pure part: its layout, the manifest (bundle.yaml), what a spec needs (packages, images,
-// charts, files). No filesystem, no processes: the plan and the generators' callers use it as data. Reading,
-// verifying, packing and delivering a bundle directory is ./io/.
+/**
+ * `airgap-k8s/bundle` (experimental): the offline bundle, the pure part: its layout, the manifest (bundle.yaml), what
+ * a spec needs (packages, images, charts, files), as data. No filesystem, no processes. Reading, verifying, packing
+ * and delivering a bundle directory is `airgap-k8s/bundle/io`.
+ *
+ * @experimental
+ * @module bundle
+ */
 export * from './layout.js';
 export * from './manifest.js';
 export { bundleContents, bundleNotes, hostUploads, registryPushes, upstreamImages, type BundleRequirement } from './contents.js';

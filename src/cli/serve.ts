@@ -1,6 +1,7 @@
 // `airgap-k8s serve`: the REST service in the foreground until SIGINT/SIGTERM. Installs still running when it
 // stops are left `running` in the database and resume from their journal at the next start.
 import { resolveConfig, type ServeFlags } from '../api/config.js';
+import { importForFeature } from '../optional.js';
 
 /** serve's HTTPS options (ENV_HELP describes them). */
 export const SERVE_TLS_OPTIONS = { 'tls-cert': { type: 'string' }, 'tls-key': { type: 'string' }, 'insecure-http': { type: 'boolean' } } as const;
@@ -12,9 +13,10 @@ export async function serveCommand(values: Record<string, unknown>, io: { stderr
     return 2;
   }
   // loaded here, not at the top of commands.ts: the other commands do not need SQLite or an HTTP server
-  const { startServer } = await import('../api/server.js');
+  // (optional dependencies: their absence is one line naming what to install, src/optional.ts)
   let server;
   try {
+    const { startServer } = await importForFeature('the REST service (airgap-k8s serve, airgap-k8s/api)', () => import('../api/server.js'));
     server = await startServer(r.config);
   } catch (e) {
     io.stderr(`airgap-k8s serve: ${(e as Error).message}\n`);

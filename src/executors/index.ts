@@ -1,5 +1,12 @@
-// Executors: run commands on a host. One interface (./executor.ts), file and service operations built once on it
-// (./ops.ts), and one folder per way of reaching a host. All pass the same conformance suite (test/executors/).
+/**
+ * `airgap-k8s/executors`: run commands on a host. One small interface, {@link Executor} (run an argv with optional
+ * stdin, streamed output, a timeout and an abort signal); file and service operations built once on it (atomic
+ * writes, uploads, hashes, systemctl); the built-in executors: dry-run, local, ssh (optional dependency ssh2) and
+ * kind (docker exec into node containers; optional dependency testcontainers). Every executor passes the same
+ * conformance suite, exported as `airgap-k8s/executors/conformance` so that your own executor can prove itself.
+ *
+ * @module executors
+ */
 export * from './executor.js';
 export * from './ops.js';
 export { DryRunExecutor, type DryRunOptions, type DryRunRecord, type DryRunResponse } from './dry-run/dry-run.js';

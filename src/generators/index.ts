@@ -1,4 +1,19 @@
-// The generator registry and renderCluster: spec + inputs -> every file, sorted, checked for clashes.
+/**
+ * `airgap-k8s/generators`: every generator by name and the render of a whole cluster. A generator is pure:
+ * `(view, inputs) -> units` of files; the same spec and inputs give byte-identical files, with no clock,
+ * randomness, environment or I/O. Inputs (secrets, CA hash) come from `airgap-k8s/secrets`.
+ *
+ * ```ts
+ * import { deriveView, parseSpec } from 'airgap-k8s/spec';
+ * import { haproxyGenerator, keepalivedGenerator, renderView } from 'airgap-k8s/generators';
+ * const files = renderView(deriveView(spec), inputs, [haproxyGenerator, keepalivedGenerator]);
+ * ```
+ *
+ * (Inside the repository this is also the registry: `generators` in apply order, and renderCluster, which checks
+ * that no two generators make the same file.)
+ *
+ * @module generators
+ */
 import { deriveView, type ClusterView } from '../spec/derive.js';
 import type { ClusterSpec } from '../spec/schema.js';
 import { containerdGenerator } from './containerd/containerd.js';
@@ -62,5 +77,9 @@ export function renderCluster(spec: ClusterSpec, inputs: RenderInputs): Generate
   return renderView(deriveView(spec), inputs);
 }
 
-export { outputPath };
+export { outputPath, filesOf };
 export type { RenderInputs, GeneratedFile, Generator, Unit };
+export type { HostFile, ClusterFile, HostUnit, ClusterUnit, UnitCheck, JobRef, UpstreamTexts } from './types.js';
+export { hostsGenerator, osGenerator, firewallGenerator, containerdGenerator, haproxyGenerator, keepalivedGenerator, kubeadmGenerator, manifestsGenerator, imagesGenerator };
+export { OVERLAYS, type OverlayName, type Overlay, type OverlaySetting } from './overlay.js';
+export { kubeadmImages, pauseImage, resolveImage } from '../images.js';

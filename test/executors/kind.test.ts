@@ -10,7 +10,7 @@ import { writeFileAtomic } from '../../src/executors/ops.js';
 import { KindExecutor, kindExecutorForHost, NODE_CLUSTER_LABEL, NODE_HOST_LABEL } from '../../src/executors/kind/kind.js';
 import type { HostView } from '../../src/spec/derive.js';
 import { createTestbed, LABEL, runLocal, type Testbed } from '../testbed/testbed.js';
-import { executorConformance } from './conformance.js';
+import { executorConformance } from '../../src/executors/conformance.js';
 
 const report = (line: string) => console.log(`[kind] ${line}`);
 let tb: Testbed;

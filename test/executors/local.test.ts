@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LocalExecutor } from '../../src/executors/local/local.js';
 import { exists, fileSha256, writeFileAtomic } from '../../src/executors/ops.js';
-import { executorConformance } from './conformance.js';
+import { executorConformance } from '../../src/executors/conformance.js';
 
 executorConformance('local', () => new LocalExecutor({ host: 'local-test' }));
 

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ExecConnectionError } from '../../src/executors/executor.js';
 import { SshExecutor, sshExecutorForHost, type SshExecutorOptions } from '../../src/executors/ssh/ssh.js';
 import type { HostView } from '../../src/spec/derive.js';
-import { executorConformance } from './conformance.js';
+import { executorConformance } from '../../src/executors/conformance.js';
 import { NOSUDO_USER, startSshd, SUDO_USER, type TestSshd } from './sshd.js';
 
 let sshd: TestSshd;

@@ -87,6 +87,11 @@ describe('architecture: the dependency rules', () => {
       // the console (a browser page) reaches for a Node builtin and library code; the server imports the console
       put('src/console/page.ts', "import { readFileSync } from 'node:fs';\nimport { view } from '../spec/derive.js';\nexport const page = [readFileSync, view];\n");
       put('src/api/serve-console.ts', "import { page } from '../console/page.js';\nexport const served = page;\n");
+      // the plan reaches hono through a spec module (an installed package, as a user's node_modules holds it)
+      put('node_modules/hono/package.json', JSON.stringify({ name: 'hono', version: '4.0.0', type: 'module', main: 'index.js' }));
+      put('node_modules/hono/index.js', 'export const Hono = 1;\n');
+      put('src/spec/serve-spec.ts', "import { Hono } from 'hono';\nexport const served = Hono;\n");
+      put('src/plan/lean.ts', "import { served } from '../spec/serve-spec.js';\nexport const lean = served;\n");
       // a cycle (reported once, at its first module)
       put('src/spec/a.ts', "import { b } from './b.js';\nexport const a = () => b;\n");
       put('src/spec/b.ts', "import { a } from './a.js';\nexport const b = () => a;\n");
@@ -107,6 +112,8 @@ describe('architecture: the dependency rules', () => {
           'nothing-imports-the-cli: src/runner/runner.ts -> src/cli/main.ts',
           'only-the-cli-imports-the-api: src/runner/runner.ts -> src/api/routes.ts',
           'plan-is-pure: src/plan/build.ts -> src/executors/greedy.ts',
+          'light-layers-load-no-heavy-dependency: src/plan/lean.ts -> node_modules/hono/index.js',
+          'light-layers-load-no-heavy-dependency: src/spec/serve-spec.ts -> node_modules/hono/index.js',
           'pure-code-uses-no-io-builtins: src/plan/build.ts -> child_process',
           'test-helpers-stay-in-tests: src/runner/runner.ts -> src/bundle/io/testing.ts',
           'console-is-a-browser-client: src/console/page.ts -> fs',

@@ -1,5 +1,10 @@
-// The offline bundle, the I/O part: a bundle directory read (scan, inspect), checked against a spec (verify), packed
-// into one tar, and delivered to hosts over an executor (distribute). Built on the pure part in ../.
+/**
+ * `airgap-k8s/bundle/io` (experimental): the offline bundle, the I/O part: a bundle directory read (scan, inspect),
+ * checked against a spec (verify), packed into one tar, and delivered to hosts over an executor (distribute).
+ *
+ * @experimental
+ * @module bundle/io
+ */
 export { inspectFile, parseRpmHeader, parseDebHeader, archiveImages, type Inspected, type PackageInfo } from './inspect.js';
 export { listBundleFiles, scanBundle, type BundleFile, type Progress } from './scan.js';
 export { verifyBundle, checkRequirements, checkManifest, formatBundleIssues, BundleVerificationError, type BundleIssue, type VerifyResult } from './verify.js';

@@ -46,9 +46,12 @@
 //   when the default bridge network has no gateway; this executor never uses that host (no port mappings).
 import { createReadStream } from 'node:fs';
 import type { Duplex } from 'node:stream';
+// type-only, and only in private members: the published kind.d.ts does not name dockerode
 import type Dockerode from 'dockerode';
 import type { HostView } from '../../spec/derive.js';
 import { checkRun, Collector, settle, watchStop } from '../common.js';
+import { MissingDependencyError } from '../../optional.js';
+import { dockerClient } from './docker.js';
 import { ExecAbortedError, ExecConnectionError, type Executor, type RunOptions, type RunResult } from '../executor.js';
 import { KILL_SCRIPT, PID_ANNOUNCE, PidFilter } from '../process-group.js';
 
@@ -83,27 +86,6 @@ export function kindExecutorForHost(host: HostView, opts: { cluster?: string | u
     container: { host: host.name, cluster: opts.cluster, address: host.address },
     ...(opts.killGraceMs !== undefined ? { killGraceMs: opts.killGraceMs } : {}),
   });
-}
-
-let client: Promise<Dockerode> | undefined;
-
-/**
- * testcontainers' docker client (dockerode), made once per process; a failure is retried on the next call. Shared
- * with src/rehearse (which creates the node containers this executor reaches).
- */
-export function dockerClient(): Promise<Dockerode> {
-  client ??= (async () => {
-    // Before testcontainers is loaded and asked for its client: no reaper container, no image pulled (file header).
-    process.env.TESTCONTAINERS_RYUK_DISABLED = 'true';
-    process.env.TESTCONTAINERS_HOST_OVERRIDE ??= 'localhost';
-    // Loaded on first use: the CLI and the service start without it when no kind executor runs.
-    const { getContainerRuntimeClient } = await import('testcontainers');
-    return (await getContainerRuntimeClient()).container.dockerode;
-  })().catch((e: unknown) => {
-    client = undefined;
-    throw e;
-  });
-  return client;
 }
 
 const WRAPPER = `${PID_ANNOUNCE} exec "$@"`;
@@ -190,6 +172,8 @@ export class KindExecutor implements Executor {
     try {
       return await dockerClient();
     } catch (e) {
+      // a missing testcontainers is not a daemon that may come back: not retryable, the message names the package
+      if (e instanceof MissingDependencyError) throw this.connectionError(argv, e.message, false, e);
       throw this.connectionError(argv, `no docker daemon answers (testcontainers: ${(e as Error).message})`, true, e);
     }
   }

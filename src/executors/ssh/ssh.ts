@@ -24,6 +24,7 @@ import { homedir } from 'node:os';
 import type { Client as Ssh2Client, ClientChannel, ConnectConfig, ServerHostKeyAlgorithm } from 'ssh2';
 import type { HostView } from '../../spec/derive.js';
 import type { Secrets } from '../../secrets/types.js';
+import { importForFeature } from '../../optional.js';
 import { checkRun, Collector, normalizeSignal, settle, watchStop } from '../common.js';
 import { ExecAbortedError, ExecConnectionError, shellQuote, type Executor, type RunOptions, type RunResult } from '../executor.js';
 import { KILL_SCRIPT, PID_ANNOUNCE, PidFilter } from '../process-group.js';
@@ -33,7 +34,12 @@ import { checkHostKey, knownKeyTypes, type HostKeyPolicy } from './host-keys.js'
 type Ssh2 = typeof import('ssh2');
 let ssh2Module: Promise<Ssh2> | undefined;
 // a CommonJS package: its module.exports is the ES module's default export
-const loadSsh2 = () => (ssh2Module ??= import('ssh2').then((m) => (m as unknown as { default: Ssh2 }).default));
+// an optional dependency (src/optional.ts): its absence is a MissingDependencyError naming it
+const loadSsh2 = () =>
+  (ssh2Module ??= importForFeature('the SSH executor', () => import('ssh2')).then((m) => (m as unknown as { default: Ssh2 }).default)).catch((e: unknown) => {
+    ssh2Module = undefined;
+    throw e;
+  });
 
 export interface SshExecutorOptions {
   /** host name (from the spec) used in messages */
@@ -304,7 +310,14 @@ export class SshExecutor implements Executor {
   }
 
   private async connect(): Promise<Connection> {
-    const { Client, utils } = await loadSsh2();
+    let ssh2: Ssh2;
+    try {
+      ssh2 = await loadSsh2();
+    } catch (e) {
+      // trying again cannot install it: not retryable, the message names the package
+      throw this.fail((e as Error).message, false, e);
+    }
+    const { Client, utils } = ssh2;
     let key: Buffer | string;
     let policy: HostKeyPolicy;
     try {

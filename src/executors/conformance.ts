@@ -1,20 +1,39 @@
-// THE executor conformance suite (like hono's common.case.test.ts): every executor that reaches a real target runs
-// these same cases. The suite only talks to the target through the executor (temp dirs, pgrep, stat all run there),
-// so it applies unchanged to local, ssh and kind (test/executors/kind.test.ts, in the testbed tier: it needs docker).
+/**
+ * `airgap-k8s/executors/conformance`: THE executor conformance suite (like hono's `common.case.test.ts`). Every
+ * built-in executor runs these same cases against a real target, and so can yours: call
+ * {@link executorConformance} at the top level of a vitest test file with a factory for your executor.
+ *
+ * ```ts
+ * // my-executor.test.ts, run with `vitest run`
+ * import { executorConformance } from 'airgap-k8s/executors/conformance';
+ * import { MyExecutor } from './my-executor.js';
+ * executorConformance('my executor', () => new MyExecutor({ host: 'node1' }));
+ * ```
+ *
+ * The suite only talks to the target through the executor (temp dirs, pgrep, stat all run there), so it applies
+ * unchanged to any way of reaching a host. The target needs a POSIX shell with coreutils, `pgrep`, `sha256sum`,
+ * `seq`, `mktemp` and `/tmp`; it checks exit codes, stdin and stdout (20 MB), arguments that break string-built
+ * shell text, environment variables, timeouts and aborts that stop the whole process tree, concurrency, and the
+ * file operations of `airgap-k8s/executors` (atomic writes and modes) over your `run`.
+ *
+ * Needs vitest (an optional peer dependency: install it in the project whose tests call this).
+ *
+ * @module executors/conformance
+ */
 import { createHash, randomBytes, randomInt } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ExecError, prettyCommand, type Executor, type RunResult } from '../../src/executors/executor.js';
-import { exists, fileDigest, fileSha256, readFile, statFile, uploadFile, writeFileAtomic } from '../../src/executors/ops.js';
+import { ExecError, prettyCommand, type Executor, type RunResult } from './executor.js';
+import { exists, fileDigest, fileSha256, readFile, statFile, uploadFile, writeFileAtomic } from './ops.js';
 
 const sha256 = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');
 
 /** A string no other process on the machine has in its command line. */
 const marker = () => `${randomInt(100_000, 999_999)}${randomInt(100_000, 999_999)}`;
 
-/** Arguments that break anything that concatenates strings into shell text. */
+/** Arguments that break anything that concatenates strings into shell text (each must arrive verbatim). */
 export const NASTY_ARGS = [
   'plain',
   'two words',
@@ -46,11 +65,16 @@ export const NASTY_ARGS = [
   'a=b',
 ];
 
+/** How to run the suite against a target. */
 export interface ConformanceOptions {
   /** extra time for targets with slow round trips (ms added to per-case bounds) */
   slackMs?: number;
 }
 
+/**
+ * Registers the suite as a vitest `describe` block named `executor conformance: <name>`. `make` is called once,
+ * before the first case; the executor is closed after the last. Call it at the top level of a test file.
+ */
 export function executorConformance(name: string, make: () => Promise<Executor> | Executor, options: ConformanceOptions = {}): void {
   const slack = options.slackMs ?? 0;
 
