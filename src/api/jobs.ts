@@ -13,7 +13,9 @@ import { deriveView } from '../spec/derive.js';
 import type { Secrets } from '../secrets/types.js';
 import { Redactor, secretValues } from '../runner/redact.js';
 import { loadOrCreateSecretsAsync } from '../secrets/secrets.js';
-import { bundleDirOf, checkStartable, prepareInstall, runInstall, type ExecutorSettings, type Prepared } from '../install/index.js';
+import { bundleDirOf, checkStartable, prepareInstall, runInstall, UnconfirmedError, type ExecutorSettings, type Prepared } from '../install/index.js';
+import { ChangeRefusedError, refusals, removalSteps } from '../day2/change.js';
+import type { ClusterView } from '../spec/derive.js';
 import type { Logger } from './log.js';
 import { ConflictError, isTerminal, newId, type ClusterRecord, type ExecutorKind, type JobStatus, type RunTotals, type ServiceEvent, type StoredEvent, type Store } from './store.js';
 
@@ -81,7 +83,40 @@ export class Jobs {
       spec = parsed.spec;
     }
     const secrets = ('secrets' in from && from.secrets) || (await this.secretsFor(spec));
-    return prepareInstall({ view: deriveView(spec), secrets, executor: from.executor, bundleDir: this.o.bundleDir });
+    // day two: what the last successful install of this cluster applied, planned again with the same secrets and
+    // bundle; the install is then only the change (src/day2/change.ts)
+    const before = this.lastApplied(spec.metadata.name, 'id' in from ? from.id : undefined);
+    const applied = before
+      ? { view: before, plan: prepareInstall({ view: before, secrets, executor: from.executor, bundleDir: this.o.bundleDir }).fullPlan }
+      : undefined;
+    return prepareInstall({ view: deriveView(spec), secrets, executor: from.executor, bundleDir: this.o.bundleDir, applied });
+  }
+
+  /**
+   * The spec of the newest successful real (not dry-run) install of cluster `name`, other than `except`, as a view;
+   * undefined when there is none (a first install) or it no longer validates.
+   */
+  lastApplied(name: string, except?: string): ClusterView | undefined {
+    const rec = this.o.store.list({ name, status: 'succeeded', limit: 50 }).find((r) => r.executor !== 'dry-run' && r.id !== except);
+    if (!rec) return undefined;
+    const parsed = parseSpec(this.o.store.spec(rec.id));
+    return parsed.ok ? deriveView(parsed.spec) : undefined;
+  }
+
+  /**
+   * What applying `spec` over the last successful install would refuse or destroy, known from the specs alone:
+   * throws ChangeRefusedError (a change the running cluster cannot take) or, for a real install without
+   * `confirmed`, UnconfirmedError naming every destructive step. Nothing is reserved or rendered.
+   */
+  checkChange(spec: ClusterSpec, executor: ExecutorKind, confirmed: boolean): void {
+    const before = this.lastApplied(spec.metadata.name);
+    if (!before) return;
+    const after = deriveView(spec);
+    const problems = refusals(before, after);
+    if (problems.length > 0) throw new ChangeRefusedError(problems);
+    const removed = before.hosts.filter((h) => !after.hosts.some((x) => x.name === h.name));
+    const destructive = removed.flatMap((h) => removalSteps(h)).filter((st) => st.destructive);
+    if (destructive.length > 0 && executor !== 'dry-run' && !confirmed) throw new UnconfirmedError(destructive);
   }
 
   /**
@@ -91,7 +126,9 @@ export class Jobs {
    * start in the background — rendering and planning happen after the answer, so a request costs a validation, not
    * a render.
    */
-  async create(input: { spec: ClusterSpec; specInput: unknown; warnings: SpecIssue[]; executor: ExecutorKind; createdBy?: string }): Promise<ClusterRecord> {
+  async create(input: { spec: ClusterSpec; specInput: unknown; warnings: SpecIssue[]; executor: ExecutorKind; createdBy?: string; confirmed?: boolean }): Promise<ClusterRecord> {
+    // what the change would refuse or destroy first: a user learns it before anything else is asked of them
+    this.checkChange(input.spec, input.executor, input.confirmed ?? false);
     checkStartable(deriveView(input.spec), input.executor, this.o.bundleDir);
     const rec = this.o.store.insertCluster({
       id: newId(),
@@ -100,6 +137,7 @@ export class Jobs {
       specInput: input.specInput,
       warnings: input.warnings,
       createdBy: input.createdBy ?? null,
+      confirmed: input.confirmed ?? false,
     });
     this.o.log.info('job', { id: rec.id, cluster: rec.name, status: 'pending', executor: rec.executor });
     let secrets: Secrets;
@@ -238,6 +276,8 @@ export class Jobs {
     this.status(id, 'running', reason);
     try {
       const { summary } = await runInstall(p, {
+        // a dry run destroys nothing; a real one only what confirm=true allowed when it was posted
+        confirmed: rec.confirmed || p.executor === 'dry-run',
         journal: this.o.store.journal(id),
         concurrency: this.o.concurrency,
         signal: ac.signal,

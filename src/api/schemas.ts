@@ -157,6 +157,11 @@ export const IdParam = z.object({
 export const CreateQuery = z.object({
   dryRun: TrueFalse.optional().openapi({ description: 'true: run with the dry-run executor (same as executor=dry-run)' }),
   executor: ExecutorKind.optional().openapi({ description: 'default: the server\'s (AIRGAP_K8S_EXECUTOR, ssh unless set)' }),
+  confirm: TrueFalse.optional().openapi({
+    description:
+      'true: the destructive steps of this apply may run (hosts gone from the spec since the last successful install of this ' +
+      'cluster are drained, reset and deleted). Without it such a request is refused with 409 unconfirmed, listing them.',
+  }),
 });
 
 export const ListQuery = z.object({

@@ -54,6 +54,8 @@ export interface ClusterRecord {
   lastSeq: number;
   /** the name of the token that started it (never the token); null for installs recorded before it was kept */
   createdBy: string | null;
+  /** the user confirmed the install's destructive steps (confirm=true) */
+  confirmed: boolean;
 }
 
 export interface StepState {
@@ -87,7 +89,8 @@ CREATE TABLE IF NOT EXISTS clusters (
   finished_at TEXT,
   last_seq INTEGER NOT NULL DEFAULT 0,
   journal_seq INTEGER NOT NULL DEFAULT 0,
-  created_by TEXT
+  created_by TEXT,
+  confirmed INTEGER NOT NULL DEFAULT 0
 );
 -- at most one install per cluster name at a time: the database refuses a second, not only the code
 CREATE UNIQUE INDEX IF NOT EXISTS clusters_one_active_per_name ON clusters(name) WHERE status IN ('pending', 'running');
@@ -145,6 +148,7 @@ type Row = {
   finished_at: string | null;
   last_seq: number;
   created_by: string | null;
+  confirmed: number | null;
 };
 
 const fromRow = (r: Row): ClusterRecord => ({
@@ -164,6 +168,7 @@ const fromRow = (r: Row): ClusterRecord => ({
   finishedAt: r.finished_at,
   lastSeq: r.last_seq,
   createdBy: r.created_by ?? null,
+  confirmed: r.confirmed === 1,
 });
 
 /** A sortable id: 10 characters of milliseconds then 16 random, Crockford base32 lower case (26 in all). */
@@ -206,6 +211,7 @@ export class Store {
     // databases made before installs recorded who started them
     const columns = this.db.prepare('PRAGMA table_info(clusters)').all() as { name: string }[];
     if (!columns.some((c) => c.name === 'created_by')) this.db.exec('ALTER TABLE clusters ADD COLUMN created_by TEXT');
+    if (!columns.some((c) => c.name === 'confirmed')) this.db.exec('ALTER TABLE clusters ADD COLUMN confirmed INTEGER NOT NULL DEFAULT 0');
   }
 
   close(): void {
@@ -225,14 +231,14 @@ export class Store {
   }
 
   /** Reserve an install: refused (ConflictError) while another install of the same cluster name is active. */
-  insertCluster(c: { id: string; name: string; executor: ExecutorKind; specInput: unknown; warnings: ClusterRecord['warnings']; createdBy?: string | null }): ClusterRecord {
+  insertCluster(c: { id: string; name: string; executor: ExecutorKind; specInput: unknown; warnings: ClusterRecord['warnings']; createdBy?: string | null; confirmed?: boolean }): ClusterRecord {
     const now = this.now();
     try {
       this.db.transaction(() => {
         this.stmt(
-          `INSERT INTO clusters (id, name, status, executor, warnings, created_at, updated_at, created_by)
-           VALUES (?, ?, 'pending', ?, ?, ?, ?, ?)`,
-        ).run(c.id, c.name, c.executor, JSON.stringify(c.warnings), now, now, c.createdBy ?? null);
+          `INSERT INTO clusters (id, name, status, executor, warnings, created_at, updated_at, created_by, confirmed)
+           VALUES (?, ?, 'pending', ?, ?, ?, ?, ?, ?)`,
+        ).run(c.id, c.name, c.executor, JSON.stringify(c.warnings), now, now, c.createdBy ?? null, c.confirmed ? 1 : 0);
         this.stmt('INSERT INTO documents (cluster_id, spec) VALUES (?, ?)').run(c.id, JSON.stringify(c.specInput));
       })();
     } catch (e) {

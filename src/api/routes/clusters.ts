@@ -4,7 +4,8 @@ import { createRoute, z } from '@hono/zod-openapi';
 import { existsSync } from 'node:fs';
 import { outputPath } from '../../generators/index.js';
 import { readSecretsFile } from '../../secrets/secrets.js';
-import { MissingInputsError } from '../../install/index.js';
+import { MissingInputsError, UnconfirmedError } from '../../install/index.js';
+import { ChangeRefusedError } from '../../day2/change.js';
 import { BusyError } from '../admission.js';
 import { parseSpec } from '../../spec/load.js';
 import type { Plan } from '../../plan/types.js';
@@ -120,7 +121,10 @@ export function clustersApp(d: AppDeps) {
       description:
         'The body is the cluster spec (JSON or YAML, at most 1 MiB). Every problem is reported at once (422). The install runs ' +
         'in the background: follow it with GET /clusters/{id}/events. A second install of a cluster (metadata.name) while ' +
-        'one runs is refused (409).',
+        'one runs is refused (409). On a cluster installed here before, only the change since its last successful install runs ' +
+        '(new hosts prepared and joined, hosts gone from the spec drained, reset and deleted: those need confirm=true, else 409 ' +
+        'unconfirmed listing them); a change the running cluster cannot take (endpoint, subnets, a host\'s address or role, the ' +
+        'version) is refused with 422 change_refused.',
       middleware: [limitBody] as const,
       request: { query: CreateQuery, body: specBody('the cluster spec') },
       responses: {
@@ -138,8 +142,18 @@ export function clustersApp(d: AppDeps) {
       const body = await readSpec(c);
       let rec: ClusterRecord;
       try {
-        rec = await d.jobs.create({ spec: body.spec, specInput: body.document, warnings: body.warnings, executor, ...(principalOf(c) ? { createdBy: principalOf(c)!.name } : {}) });
+        rec = await d.jobs.create({
+          spec: body.spec, specInput: body.document, warnings: body.warnings, executor, confirmed: truthy(q.confirm),
+          ...(principalOf(c) ? { createdBy: principalOf(c)!.name } : {}),
+        });
       } catch (e) {
+        if (e instanceof ChangeRefusedError) {
+          throw new ApiError(422, 'change_refused', 'this change cannot be applied to the running cluster; nothing was started', e.problems.map((m) => ({ path: m.split(':')[0]!, code: 'change_refused', message: m })));
+        }
+        if (e instanceof UnconfirmedError) {
+          throw new ApiError(409, 'unconfirmed', `${e.steps.length} destructive steps (hosts removed from the spec are drained, reset and deleted); post again with confirm=true; nothing was started`,
+            e.steps.map((st) => ({ path: st.id, code: 'destructive', message: st.description })));
+        }
         if (e instanceof ConflictError) throw new ApiError(409, 'conflict', `${e.message}; cancel it or wait for it to finish`);
         if (e instanceof BusyError) throw new ApiError(429, 'busy', e.message, undefined, { 'Retry-After': String(e.retryAfterSeconds) });
         if (e instanceof MissingInputsError) throw new ApiError(409, 'bundle_missing', `${e.message}; a dry run (dryRun=true) starts without it`, e.missing.map((path) => ({ path, code: 'missing', message: 'not on the server' })));
