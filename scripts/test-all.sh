@@ -21,7 +21,9 @@
 #             container, imported into its containerd, kubeadm init from our config reaches /readyz
 #   e2e-cluster  the rehearsal spec installed for real: 3 control planes + LB, 1 worker, Calico VXLAN, through the
 #             kind executor from the supply's bundle onto bare host containers; DNS, cross-node pods, storage, quotas,
-#             network policies, VIP failover, a second apply changing nothing
+#             network policies, VIP failover, a second apply changing nothing; then day two on the same cluster:
+#             a worker added and removed by editing the spec, etcd snapshot/restore, certs check/renew, the upgrade
+#             v1.34.3 -> v1.34.4 (the supply builds both versions) with a Service answering throughout, reset
 #   bundle    offline bundle verified, uploaded over SSH (killed + resumed), installed, images imported (test bed, .debs)
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -10,7 +10,13 @@ export interface KubeReleaseImages {
 /** Per minor version; patch releases of a minor share these unless listed in `patches`. */
 const RELEASES: Record<string, KubeReleaseImages> = {
   '1.34': { etcd: '3.6.5-0', coredns: 'v1.12.1', pause: '3.10.1' },
+  // k8s.io/kubernetes@v1.35.0 cmd/kubeadm/app/constants/constants.go (Go module proxy): DefaultEtcdVersion 3.6.6-0,
+  // CoreDNSVersion v1.13.1, PauseVersion 3.10.1. An upgrade target: planned and preflighted, not yet run in CI.
+  '1.35': { etcd: '3.6.6-0', coredns: 'v1.13.1', pause: '3.10.1' },
 };
+
+/** Minors airgap-k8s installs and upgrades for real in CI; the others in RELEASES are planned only. */
+export const PROVEN_KUBERNETES_MINORS = ['1.34'];
 
 export const SUPPORTED_KUBERNETES_MINORS = Object.keys(RELEASES);
 export const DEFAULT_KUBERNETES_VERSION = 'v1.34.3';

@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # The real offline bundle for a Debian 12 spec, built on this machine from upstream source (no registry, no package
 # mirror for Kubernetes):
-#   scripts/supply/build.sh [SPEC] [--out DIR] [--allow-missing]
+#   scripts/supply/build.sh [SPEC] [--out DIR] [--allow-missing] [--kubernetes-version vX.Y.Z]
 # SPEC defaults to fixtures/valid-rehearsal.yaml. It builds (or finds cached) every component, then lays out exactly
 # what `airgap-k8s bundle list SPEC` asks for, writes bundle.yaml (`bundle pack`) and runs `bundle verify SPEC DIR`.
 # Components, each cached by version under ${AIRGAP_K8S_CACHE:-/var/cache/airgap-k8s}/supply (warm: seconds):
-#   scripts/toolchain/build.sh  kubeadm kubelet kubectl kube-* etcd v1.34.3 from the Go module proxy
+#   scripts/toolchain/build.sh  kubeadm kubelet kubectl kube-* etcd (the spec's kubernetesVersion) from the Go module proxy
 #   images.sh                   registry.k8s.io control-plane images, etcd, coredns, pause, local-path, busybox
 #   calico.sh                   calico/node, calico/cni, calico/kube-controllers v3.27.0 from ../shared/upstream's source
 #   debs.sh                     packages/debian12/{kubernetes,containerd,load-balancer}/*.deb
@@ -15,17 +15,30 @@
 # Prints the bundle directory as its LAST stdout line; timings per component on stderr.
 source "$(dirname "$0")/lib.sh"
 SUPPLY_COMPONENT=build
-SPEC=$REPO_ROOT/fixtures/valid-rehearsal.yaml OUT="" ALLOW_MISSING=0
+SPEC=$REPO_ROOT/fixtures/valid-rehearsal.yaml OUT="" ALLOW_MISSING=0 KUBE_OVERRIDE=
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --out) OUT=$2; shift 2 ;;
     --allow-missing) ALLOW_MISSING=1; shift ;;
+    --kubernetes-version) KUBE_OVERRIDE=$2; shift 2 ;;
     -h|--help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     -*) die "unknown option $1" ;;
     *) SPEC=$(cd "$(dirname "$1")" && pwd)/$(basename "$1"); shift ;;
   esac
 done
 [[ -f "$SPEC" ]] || die "no spec $SPEC"
+if [[ -n "$KUBE_OVERRIDE" ]]; then
+  # the same spec at another Kubernetes version (the upgrade test's target bundle)
+  [[ "$KUBE_OVERRIDE" =~ ^v1\.[0-9]+\.[0-9]+$ ]] || die "--kubernetes-version $KUBE_OVERRIDE: want vMAJOR.MINOR.PATCH"
+  mkdir -p "$SUPPLY/specs"
+  out="$SUPPLY/specs/$(basename "$SPEC" .yaml)-$KUBE_OVERRIDE.yaml"
+  sed "s/^\( *kubernetesVersion: *\)v[0-9.]*/\1$KUBE_OVERRIDE/" "$SPEC" >"$out"
+  SPEC=$out
+fi
+# the spec's Kubernetes version picks the toolchain, images and packages (v1.34.3 and v1.34.4 side by side in the
+# cache: the upgrade test installs one and upgrades to the other)
+K8S_VERSION=$(sed -n 's/^ *kubernetesVersion: *\(v[0-9.]*\).*/\1/p' "$SPEC" | head -n1)
+export AIRGAP_K8S_KUBERNETES_VERSION=${K8S_VERSION:-v1.34.3}
 cli() { (cd "$REPO_ROOT" && node --import tsx src/cli/main.ts "$@"); }
 T0=$SECONDS
 
@@ -36,7 +49,7 @@ DEBS=$(timed debs bash "$SUPPLY_SCRIPTS/debs.sh" | tail -n1)
 IMAGE_DIRS=("$IMAGES" "$CALICO/images")
 
 LIST=$(cli bundle list "$SPEC" --json 2>/dev/null) || die "airgap-k8s bundle list $SPEC failed"
-NAME=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["cluster"])' <<<"$LIST")
+NAME=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["cluster"])' <<<"$LIST")-$AIRGAP_K8S_KUBERNETES_VERSION
 KEY=$( { cat "$SPEC"; cat "$0"; for d in "$TOOLCHAIN" "${IMAGE_DIRS[@]}" "$DEBS"; do echo "$d"; done; } | sha256sum | cut -c1-12)
 [[ -n "$OUT" ]] || OUT=$SUPPLY/bundles/$NAME-$KEY
 if [[ -f "$OUT.key" && "$(cat "$OUT.key")" == "$KEY" ]] && cli bundle verify "$SPEC" "$OUT" >/dev/null 2>&1; then

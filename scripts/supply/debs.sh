@@ -64,7 +64,8 @@ SUPPLY_COMPONENT=debs
 # shellcheck source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-K8S_VERSION=1.34.3
+K8S_VERSION=${AIRGAP_K8S_KUBERNETES_VERSION:-v1.34.3}   # scripts/supply/build.sh sets it from the spec
+K8S_VERSION=${K8S_VERSION#v}
 CRI_TOOLS_VERSION=1.34.0
 CNI_VERSION=1.7.1
 PKG_REVISION=1.1            # pkgs.k8s.io's revision: kubeadm_1.34.3-1.1_amd64.deb
@@ -485,9 +486,10 @@ sed -i '/^[0-9a-f]\{64\}  SHA256SUMS\.tmp$/d' "$STAGE/SHA256SUMS"
 cached "$STAGE" || die "$STAGE/SHA256SUMS does not verify"
 rm -rf "$OUT" "$WORK"
 mv "$STAGE" "$OUT"
-# older keys' outputs
+echo "$K8S_VERSION" >"$OUT/K8S_VERSION"
+# older keys' outputs of the same Kubernetes version (another version's packages stay: an upgrade needs both)
 for d in "$SUPPLY"/debs-*; do
-  if [ -d "$d" ] && [ "$d" != "$OUT" ]; then rm -rf "$d"; say "removed stale $d"; fi
+  if [ -d "$d" ] && [ "$d" != "$OUT" ] && [ "$(cat "$d/K8S_VERSION" 2>/dev/null)" = "$K8S_VERSION" ]; then rm -rf "$d"; say "removed stale $d"; fi
 done
 say "done in $(( SECONDS - T0 ))s: $OUT ($(du -sh "$OUT" | cut -f1))"
 echo "$OUT"

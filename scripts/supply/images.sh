@@ -14,7 +14,7 @@
 # Prints the images directory as its LAST stdout line. Warm: seconds.
 source "$(dirname "$0")/lib.sh"
 SUPPLY_COMPONENT=images
-K8S=v1.34.3 ETCD=v3.6.5 ETCD_TAG=3.6.5-0 COREDNS=v1.12.1 PAUSE=3.10.1 LOCALPATH=v0.0.30 BUSYBOX=1.35.0
+K8S=${AIRGAP_K8S_KUBERNETES_VERSION:-v1.34.3} ETCD=v3.6.5 ETCD_TAG=3.6.5-0 COREDNS=v1.12.1 PAUSE=3.10.1 LOCALPATH=v0.0.30 BUSYBOX=1.35.0
 
 STATIC=$(bash "$SUPPLY_SCRIPTS/base.sh" static | tail -n1)
 NET=$(bash "$SUPPLY_SCRIPTS/base.sh" net | tail -n1)

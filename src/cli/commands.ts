@@ -23,7 +23,7 @@ import { ENV_HELP } from '../api/config.js';
 import { BUNDLE_OPTIONS, BUNDLE_USAGE, bundleCommand, bundleForApply } from './bundle.js';
 import { REHEARSE_OPTIONS, REHEARSE_USAGE, rehearseCommand } from '../rehearse/cli.js';
 import { DIFF_USAGE, diffCommand, prepareChange } from './change.js';
-import { CERTS_USAGE, certsCommand, DAY2_OPTIONS, ETCD_USAGE, etcdCommand, RESET_USAGE, resetCommand } from './day2.js';
+import { CERTS_USAGE, certsCommand, DAY2_OPTIONS, ETCD_USAGE, etcdCommand, RESET_USAGE, resetCommand, UPGRADE_USAGE, upgradeCommand } from './day2.js';
 import { forgetHosts, journalFileArg, STATE_HELP, stateFileArg, writeApplied } from './state.js';
 
 import type { Io } from './io.js';
@@ -45,6 +45,7 @@ Usage:
   airgap-k8s diff [SPEC]                          what apply would change on the cluster as last applied
   airgap-k8s etcd snapshot|restore [SPEC] ...     etcd backup brought back here; the kubeadm HA restore
   airgap-k8s certs check|renew [SPEC]             certificate expiry on every node; renewal, one control plane at a time
+  airgap-k8s upgrade [SPEC]                       kubernetesVersion raised: kubeadm upgrade in its documented order
   airgap-k8s reset [SPEC] --yes [--purge]         every host back to before the install
   airgap-k8s apply [SPEC] --server URL            the same through a running service (POST, then its event stream)
   airgap-k8s rehearse SPEC --bundle DIR           the dress rehearsal: the whole offline install on node containers here
@@ -226,15 +227,8 @@ ${TLS_CLIENT_HELP}`,
   },
   etcd: day2Command('etcd snapshot (brought back here, sha256-checked) and restore (the kubeadm HA procedure)', ETCD_USAGE, etcdCommand),
   certs: day2Command('certificate expiry on every node, and their renewal one control plane at a time', CERTS_USAGE, certsCommand),
-  reset: {
-    summary: 'every host back to before the install (kubeadm reset and our files; --purge: packages, images too)',
-    usage: RESET_USAGE,
-    options: DAY2_OPTIONS,
-    run({ values, positionals }, io) {
-      const l = loadWithSecrets(values, positionals, io);
-      return l ? resetCommand(values, { view: deriveView(l.spec), secrets: l.secrets }, io) : EXIT_INPUT;
-    },
-  },
+  upgrade: day2Command('kubernetesVersion raised by a patch or one minor: kubeadm upgrade in its documented order', UPGRADE_USAGE, (v, _sub, l, io) => upgradeCommand(v, l, io), false),
+  reset: day2Command('every host back to before the install (kubeadm reset and our files; --purge: packages, images too)', RESET_USAGE, (v, _sub, l, io) => resetCommand(v, l, io), false),
   rehearse: {
     summary: 'the dress rehearsal: the whole install on node containers here',
     usage: REHEARSE_USAGE(SECRETS_HELP),
@@ -400,15 +394,15 @@ function secretsFor(spec: ClusterSpec, values: Record<string, unknown>, io: Io):
   return secrets.secrets;
 }
 
-/** A day-two command with a subcommand: `airgap-k8s etcd snapshot [SPEC] ...`. */
-function day2Command(summary: string, usage: string, fn: typeof etcdCommand): Command {
+/** A day-two command: `airgap-k8s etcd snapshot [SPEC] ...` (with a subcommand), `airgap-k8s reset [SPEC] ...`. */
+function day2Command(summary: string, usage: string, fn: typeof etcdCommand, subcommand = true): Command {
   return {
     summary,
     usage,
     options: DAY2_OPTIONS,
     run({ values, positionals }, io) {
-      const l = loadWithSecrets(values, positionals.slice(1), io);
-      return l ? fn(values, positionals[0], { view: deriveView(l.spec), secrets: l.secrets }, io) : EXIT_INPUT;
+      const l = loadWithSecrets(values, subcommand ? positionals.slice(1) : positionals, io);
+      return l ? fn(values, subcommand ? positionals[0] : undefined, { view: deriveView(l.spec), secrets: l.secrets }, io) : EXIT_INPUT;
     },
   };
 }

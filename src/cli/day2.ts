@@ -14,8 +14,12 @@ import { executorsFor, prepareInstall, runPlanOn, UnconfirmedError, type Executo
 import { etcdRestorePlan, etcdSnapshotPlan } from '../day2/etcd.js';
 import { CERT_ONLY, CHECK_EXPIRATION, certsRenewPlan, formatExpiries, KUBELET_CLIENT_CERT, parseCheckExpiration, pemExpiry, type CertExpiry } from '../day2/certs.js';
 import { resetPlan } from '../day2/reset.js';
+import { upgradePlan, UpgradeRefusedError } from '../day2/upgrade.js';
+import type { BundleSource } from '../bundle/io/source.js';
+import { bundleForApply } from './bundle.js';
+import { bundleDirArg } from './apply-local.js';
+import { journalFileArg, readApplied, stateFileArg, writeApplied } from './state.js';
 import { progressPrinter } from './progress.js';
-import { journalFileArg } from './state.js';
 import type { Io } from './io.js';
 
 export const DAY2_OPTIONS = {
@@ -31,6 +35,8 @@ export const DAY2_OPTIONS = {
   input: { type: 'string', short: 'i' },
   purge: { type: 'boolean' },
   host: { type: 'string' },
+  bundle: { type: 'string' },
+  state: { type: 'string' },
 } as const;
 
 const COMMON = `  --executor E        ssh (default: the spec's hosts) or kind (node containers on this machine's docker)
@@ -66,6 +72,19 @@ renew: one control plane at a time: kubeadm certs renew all, then its static pod
 ${COMMON}
 `;
 
+export const UPGRADE_USAGE = `Usage: airgap-k8s upgrade [SPEC] [options]
+
+SPEC is the cluster's spec with kubernetesVersion raised by a patch or one minor version (nothing else changed).
+In kubeadm's documented order: the new packages and images from the bundle on every host; on the first control
+plane kubeadm first, kubeadm upgrade plan and apply, drain, kubelet and kubectl, kubelet restarted, uncordon; the
+other control planes the same with kubeadm upgrade node; then the workers one at a time. Refused before anything
+runs (exit 2, every reason): a downgrade, a skipped minor version, another change in the same spec; on the hosts
+(preflight): cgroup v1 going to 1.35 without failCgroupV1: false, a bundle without the new version.
+  --bundle DIR        the unpacked offline bundle holding the NEW version (default: spec.offline.bundleDir)
+  --state FILE        what the last apply applied (default <cluster>.applied.json beside the journal)
+\${COMMON}
+`;
+
 export const RESET_USAGE = `Usage: airgap-k8s reset [SPEC] --yes [--purge] [options]
 
 Returns every host to where it was before the install, as far as kubeadm reset and airgap-k8s's own files allow:
@@ -91,7 +110,7 @@ function executorArg(values: Record<string, unknown>, io: Io, cmd: string): Exec
 }
 
 /** Runs an operation's plan with progress; its journal removed once it succeeded. Exit code. */
-async function runOperation(name: string, plan: Plan, l: Loaded, values: Record<string, unknown>, io: Io, opts: { journal: boolean }): Promise<number> {
+async function runOperation(name: string, plan: Plan, l: Loaded, values: Record<string, unknown>, io: Io, opts: { journal: boolean; bundle?: BundleSource }): Promise<number> {
   const kind = executorArg(values, io, name.split(' ')[0]!);
   if (!kind) return 2;
   if (values.plan) {
@@ -115,6 +134,7 @@ async function runOperation(name: string, plan: Plan, l: Loaded, values: Record<
         confirmed: !!values.yes,
         executors: { knownHostsFile: values['known-hosts'] as string | undefined },
         onEvent: progressPrinter((s) => io.stdout(s), { verbose: !!values.verbose }),
+        ...(opts.bundle ? { bundle: opts.bundle } : {}),
       },
     );
     if (summary.ok && opts.journal) rmSync(journalFile, { force: true });
@@ -200,6 +220,46 @@ export async function resetCommand(values: Record<string, unknown>, l: Loaded, i
   const r = resetPlan(l.view, install, { purge: !!values.purge });
   const code = await runOperation('reset', r.plan, l, values, io, { journal: true });
   if (code === 0 && !values.plan) io.stdout(`\nleft on the hosts:\n${r.leaves.map((x) => `  - ${x}`).join('\n')}\n`);
+  return code;
+}
+
+export async function upgradeCommand(values: Record<string, unknown>, l: Loaded, io: Io): Promise<number> {
+  const kind = executorArg(values, io, 'upgrade');
+  if (!kind) return 2;
+  const stateFile = stateFileArg(values, l.view.name, io);
+  let before;
+  try {
+    before = readApplied(stateFile);
+  } catch (e) {
+    io.stderr(`upgrade: ${(e as Error).message}\n`);
+    return 2;
+  }
+  if (!before) {
+    io.stderr(`upgrade: no applied state at ${stateFile}: upgrade a cluster applied from here (--state FILE)\n`);
+    return 2;
+  }
+  const bundleDir = bundleDirArg(l.view, values, io);
+  const after = prepareInstall({ view: l.view, secrets: l.secrets, executor: kind, bundleDir });
+  let plan: Plan;
+  try {
+    plan = upgradePlan(before, { view: l.view, plan: after.fullPlan });
+  } catch (e) {
+    if (e instanceof UpgradeRefusedError) {
+      io.stderr(`upgrade: ${e.message}\nnothing was started\n`);
+      return 2;
+    }
+    throw e;
+  }
+  io.stdout(`upgrade ${before.view.kubernetesVersion} -> ${l.view.kubernetesVersion}\n`);
+  let bundle: BundleSource | undefined;
+  if (!values.plan) {
+    // the bundle must hold the new version, checked before any host is touched (exit 2, nothing started)
+    const b = await bundleForApply(after, io);
+    if (!b.ok) return 2;
+    bundle = b.bundle;
+  }
+  const code = await runOperation('upgrade', plan, l, values, io, { journal: true, ...(bundle ? { bundle } : {}) });
+  if (code === 0 && !values.plan) writeApplied(stateFile, l.view, after.fullPlan);
   return code;
 }
 

@@ -273,6 +273,7 @@ export const WARNING_TITLES: Record<string, Record<Lang, string>> = {
   containerd_matrix: { en: 'containerd is outside the Kubernetes support matrix', zh: 'containerd 版本不在 Kubernetes 支持矩阵内' },
   debian_containerd: { en: 'containerd version differs from Debian 12\'s package', zh: 'containerd 版本与 Debian 12 软件包不同' },
   cgroup_v1: { en: 'cgroup v1 (RHEL 8): Kubernetes 1.35 refuses it by default', zh: 'cgroup v1（RHEL 8）：Kubernetes 1.35 起默认拒绝' },
+  unproven: { en: 'Kubernetes version planned but not yet proven in CI', zh: '该 Kubernetes 版本可规划，但尚未在 CI 中实际验证' },
   gpu_os: { en: 'OS not in the GPU Operator support matrix', zh: '操作系统不在 GPU Operator 支持矩阵内' },
   gpu_overcommit: { en: 'models ask for more GPUs than the hosts have', zh: '模型申请的 GPU 多于主机拥有的数量' },
   gpu_on_control_plane: { en: 'a GPU host is also a control plane', zh: 'GPU 主机同时是控制平面节点' },

@@ -11,6 +11,7 @@ import { secretValues } from '../runner/redact.js';
 import { etcdRestorePlan, etcdSnapshotPlan } from './etcd.js';
 import { certsRenewPlan, formatExpiries, parseCheckExpiration, pemExpiry } from './certs.js';
 import { resetPlan } from './reset.js';
+import { upgradePlan, upgradeRefusals, UpgradeRefusedError } from './upgrade.js';
 import { generateKeyPairSync, X509Certificate } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
@@ -146,4 +147,53 @@ it('no day-two plan carries a secret', () => {
   expect(secrets.length).toBeGreaterThan(3);
   const texts = [etcdSnapshotPlan(view, '/b'), etcdRestorePlan(view, '/b', SHA), certsRenewPlan(view), resetPlan(view, planFor(view, testInputs()), { purge: true }).plan].map((p) => JSON.stringify(p));
   for (const t of texts) for (const v of secrets) expect(t.includes(v)).toBe(false);
+});
+
+describe('upgrade', () => {
+  const viewAt = (version: string, text?: string) => {
+    const spec = loadFixture('rehearsal');
+    return deriveView({ ...spec, spec: { ...spec.spec, kubernetesVersion: version, ...(text === 'no-w1' ? { hosts: spec.spec.hosts.filter((h) => h.name !== 'w1') } : {}) } });
+  };
+  const at = (version: string) => {
+    const v = viewAt(version);
+    return { view: v, plan: planFor(v, testInputs()) };
+  };
+
+  it('v1.34.3 -> v1.34.4 in kubeadm\'s order: bundle and images first, the first control plane (kubeadm, upgrade plan, upgrade apply, drain, kubelet, Ready, uncordon), the others, then the workers one at a time', () => {
+    const p = upgradePlan(at('v1.34.3'), at('v1.34.4'));
+    expect(p.phases.map((ph) => ph.name)).toEqual(['preflight', 'distribute', 'container-runtime', 'upgrade-first-control-plane', 'upgrade-control-planes', 'upgrade-workers', 'verify']);
+    expect(p.phases[3]!.steps.map((s) => s.id)).toEqual([
+      'upgrade-first-control-plane/cp1/kubeadm',
+      'upgrade-first-control-plane/cp1/upgrade-plan',
+      'upgrade-first-control-plane/cp1/upgrade-apply',
+      'upgrade-first-control-plane/cluster/cp1/drain',
+      'upgrade-first-control-plane/cp1/kubelet',
+      'upgrade-first-control-plane/cluster/cp1/ready',
+      'upgrade-first-control-plane/cluster/cp1/uncordon',
+    ]);
+    expect(p.phases[4]!.steps.map((s) => s.id.split('/').slice(-2).join('/'))).toEqual(['cp2/kubeadm', 'cp2/upgrade-node', 'cp2/drain', 'cp2/kubelet', 'cp2/ready', 'cp2/uncordon', 'cp3/kubeadm', 'cp3/upgrade-node', 'cp3/drain', 'cp3/kubelet', 'cp3/ready', 'cp3/uncordon']);
+    expect(p.phases.slice(3, 6).every((ph) => ph.ordered)).toBe(true);
+    const apply = steps(p).find((s) => s.id.endsWith('/upgrade-apply')) as Extract<Step, { kind: 'exec' }>;
+    expect(apply.argv).toEqual(['kubeadm', 'upgrade', 'apply', 'v1.34.4', '--yes']);
+    // the new version's images and packages come from the bundle
+    expect(steps(p).some((s) => s.kind === 'upload' && s.localPath === 'images')).toBe(true);
+    expect((steps(p).find((s) => s.kind === 'import-images') as Extract<Step, { kind: 'import-images' }>).images).toContain('registry.k8s.io/kube-apiserver:v1.34.4');
+    // no cgroup check below 1.35
+    expect(steps(p).filter((s) => s.id.includes('/cgroup-for-'))).toEqual([]);
+  });
+
+  it('to v1.35: planned, with a cgroup preflight on every node (1.35 refuses cgroup v1 unless failCgroupV1 is false)', () => {
+    const p = upgradePlan(at('v1.34.3'), at('v1.35.0'));
+    expect(steps(p).filter((s) => s.id.includes('/cgroup-for-v1.35.0')).map((s) => s.host)).toEqual(['cp1', 'cp2', 'cp3', 'w1']);
+    expect((steps(p).find((s) => s.kind === 'import-images') as Extract<Step, { kind: 'import-images' }>).images).toEqual(expect.arrayContaining(['registry.k8s.io/etcd:3.6.6-0', 'registry.k8s.io/coredns/coredns:v1.13.1']));
+  });
+
+  it('refused up front, every reason: a downgrade, a skipped minor, the same version, another change with it', () => {
+    expect(upgradeRefusals(viewAt('v1.34.4'), viewAt('v1.34.3')).join('\n')).toMatch(/is a downgrade/);
+    expect(upgradeRefusals(viewAt('v1.34.3'), viewAt('v1.36.0')).join('\n')).toMatch(/skips v1\.35: kubeadm upgrades one minor version at a time/);
+    expect(upgradeRefusals(viewAt('v1.34.3'), viewAt('v1.34.3')).join('\n')).toMatch(/already runs v1\.34\.3/);
+    const both = upgradeRefusals(viewAt('v1.34.3'), viewAt('v1.34.4', 'no-w1'));
+    expect(both.join('\n')).toMatch(/hosts added or removed; apply that change before or after the upgrade/);
+    expect(() => upgradePlan(at('v1.34.3'), { view: viewAt('v1.36.0'), plan: at('v1.34.4').plan })).toThrow(UpgradeRefusedError);
+  });
 });

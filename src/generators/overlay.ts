@@ -55,6 +55,11 @@ export const OVERLAYS: Record<OverlayName, Overlay> = {
         why: 'the image filesystem is the shared machine\'s disk: GC removed bundle images that nothing can pull back offline',
       },
       {
+        target: 'kubeadm KubeletConfiguration',
+        setting: 'evictionHard: nodefs/imagefs.available 1% (memory.available 100Mi, nodefs.inodesFree 1%)',
+        why: 'the disk is the shared machine\'s: at its default 15% free every node was tainted disk-pressure and nothing scheduled',
+      },
+      {
         target: '/etc/systemd/system/airgap-k8s-rshared.service (+ prepare-os.sh step mounts)',
         setting: 'mount --make-rshared / at every boot',
         why: 'a container\'s / is a slave mount; kubelet refuses Bidirectional mounts (Calico\'s bpffs under /sys/fs) below it',

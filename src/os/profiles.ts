@@ -184,6 +184,8 @@ export interface PackageManagerProfile {
   probe: string;
   /** sh script removing (purging) the packages named "$@"; one that is not installed is no error */
   remove: string;
+  /** sh script installing the one package named "$2" from the bundle directory "$1" (kubeadm first, in an upgrade) */
+  installOne: string;
 }
 
 /** What each package manager's files are called and how a host installs and probes them. */
@@ -193,11 +195,13 @@ export const PACKAGE_MANAGERS: Record<PackageManager, PackageManagerProfile> = {
     install: 'cd "$1" && dnf --disablerepo="*" --nogpgcheck -y localinstall ./*.rpm',
     probe: 'rpm -q --qf "%{VERSION}\\n" "$1"',
     remove: 'dnf --disablerepo="*" -y remove "$@"',
+    installOne: 'cd "$1" && dnf --disablerepo="*" --nogpgcheck -y localinstall ./"$2"-[0-9]*.rpm',
   },
   dpkg: {
     extension: '.deb',
     install: 'cd "$1" && DEBIAN_FRONTEND=noninteractive dpkg -i --force-confold ./*.deb',
     remove: 'DEBIAN_FRONTEND=noninteractive dpkg --purge "$@"',
+    installOne: 'cd "$1" && DEBIAN_FRONTEND=noninteractive dpkg -i --force-confold ./"$2"_*.deb',
     probe: 'dpkg-query -W -f "\\${Status} \\${Version}\\n" "$1" | awk \'$3=="installed"{print $4; f=1} END{exit !f}\'',
   },
 };

@@ -3,7 +3,7 @@
 import type { ClusterSpec, HostSpec } from './schema.js';
 import { issue, type PathSegment, type SpecIssue } from './issues.js';
 import { cidrContains, cidrHasHostBits, cidrsOverlap, compareVersions } from './net.js';
-import { CONTAINERD_MIN_FOR_K8S_134, kubeMinor, releaseImages } from '../versions.js';
+import { CONTAINERD_MIN_FOR_K8S_134, kubeMinor, PROVEN_KUBERNETES_MINORS, releaseImages, SUPPORTED_KUBERNETES_MINORS } from '../versions.js';
 import { HOST_OSES, osProfile } from '../os/profiles.js';
 
 const RESERVED_NAMESPACES = new Set(['default', 'kube-system', 'kube-public', 'kube-node-lease', 'kubernetes-dashboard', 'gpu-operator', 'calico-system', 'tigera-operator', 'headlamp']);
@@ -128,7 +128,9 @@ export function crossFieldChecks(cluster: ClusterSpec): { errors: SpecIssue[]; w
 
   // ---- versions and compatibility ----
   if (!releaseImages(s.kubernetesVersion)) {
-    err(['spec', 'kubernetesVersion'], 'unsupported', `Kubernetes ${s.kubernetesVersion} is not supported by this release (supported: v1.34.x)`);
+    err(['spec', 'kubernetesVersion'], 'unsupported', `Kubernetes ${s.kubernetesVersion} is not supported by this release (supported: ${SUPPORTED_KUBERNETES_MINORS.map((m) => `v${m}.x`).join(', ')})`);
+  } else if (!PROVEN_KUBERNETES_MINORS.includes(kubeMinor(s.kubernetesVersion))) {
+    warn(['spec', 'kubernetesVersion'], 'unproven', `Kubernetes ${s.kubernetesVersion}: airgap-k8s plans it (images, upgrade preflight and plan) but has not yet installed or upgraded to it in CI; v1.34.x is proven`);
   }
   checkContainerd(s.containerRuntime.containerd.version, s.kubernetesVersion, warn);
   // what each host OS brings (src/os/profiles.ts): one warning per OS and concern, OSes in the table's order

@@ -11,6 +11,7 @@ import { expect, it } from 'vitest';
 import { secretValues } from '../../src/runner/redact.js';
 import { type Testbed, waitFor } from '../testbed/testbed.js';
 import { cli, type Install, performed, withWorker } from './cluster-support.js';
+import { supplyBundle } from '../supply/supply.js';
 
 export interface DayTwoContext {
   tb: Testbed;
@@ -180,7 +181,85 @@ export function dayTwoTests(ctx: () => DayTwoContext): void {
     expect(await readyNodes()).toEqual(['cp1', 'cp2', 'cp3', 'w1']);
   }, 1_200_000);
 
-  it('day two output (diff, apply, etcd, certs) holds no secret', () => {
+  it('day two, upgrade v1.34.3 -> v1.34.4 of the whole HA cluster (the v1.34.4 bundle built from source too): a Service keeps answering throughout (longest gap measured), every node reports v1.34.4 after; refused without a bundle of the new version', async () => {
+    const c = ctx();
+    const core = c.kc.makeApiClient(k8s.CoreV1Api);
+    const apps = c.kc.makeApiClient(k8s.AppsV1Api);
+    const policy = c.kc.makeApiClient(k8s.PolicyV1Api);
+    const labels = { app: 'steady' };
+    await apps.createNamespacedDeployment({
+      namespace: 'default',
+      body: {
+        metadata: { name: 'steady' },
+        spec: {
+          replicas: 2,
+          selector: { matchLabels: labels },
+          template: {
+            metadata: { labels },
+            spec: {
+              tolerations: [{ operator: 'Exists' }],
+              affinity: { podAntiAffinity: { requiredDuringSchedulingIgnoredDuringExecution: [{ labelSelector: { matchLabels: labels }, topologyKey: 'kubernetes.io/hostname' }] } },
+              containers: [{
+                name: 'web', image: 'docker.io/library/busybox:1.35.0',
+                command: ['sh', '-c', 'mkdir -p /www && echo steady > /www/index.html && exec httpd -f -p 8080 -h /www'],
+                readinessProbe: { tcpSocket: { port: 8080 }, periodSeconds: 1 },
+              }],
+            },
+          },
+        },
+      },
+    });
+    await policy.createNamespacedPodDisruptionBudget({ namespace: 'default', body: { metadata: { name: 'steady' }, spec: { minAvailable: 1, selector: { matchLabels: labels } } } });
+    await core.createNamespacedService({ namespace: 'default', body: { metadata: { name: 'steady' }, spec: { type: 'NodePort', selector: labels, ports: [{ port: 80, targetPort: 8080, nodePort: 30080 }] } } });
+    await waitFor('2 steady replicas ready', async () => ((await apps.readNamespacedDeployment({ name: 'steady', namespace: 'default' })).status?.readyReplicas === 2 ? true : undefined), { timeoutMs: 180_000, intervalMs: 1_000 });
+    const url = `http://${c.tb.host('w1').address}:30080/`;
+    await waitFor('the Service answers', async () => ((await fetch(url, { signal: AbortSignal.timeout(2_000) }).then((r) => r.ok, () => false)) ? true : undefined), { timeoutMs: 60_000, intervalMs: 500 });
+
+    const bundle2 = supplyBundle('v1.34.4');
+    const spec2 = join(c.tmp, 'rehearsal-v1.34.4.yaml');
+    writeFileSync(spec2, readFileSync(c.specFile, 'utf8').replace('kubernetesVersion: v1.34.3', 'kubernetesVersion: v1.34.4'));
+    // the v1.34.3 bundle does not hold v1.34.4: refused before anything runs
+    const wrong = await run(['upgrade', spec2, ...common(), '--bundle', c.bundle]);
+    expect(wrong.code, wrong.out.slice(-2000)).toBe(2);
+
+    // the Service polled every 250 ms through w1's NodePort while the whole cluster is upgraded
+    let polling = true;
+    let lastOk = Date.now();
+    let longestGap = 0;
+    let failures = 0;
+    let answers = 0;
+    const poller = (async () => {
+      while (polling) {
+        const ok = await fetch(url, { signal: AbortSignal.timeout(2_000) }).then((r) => r.ok, () => false);
+        const now = Date.now();
+        if (ok) {
+          longestGap = Math.max(longestGap, now - lastOk);
+          lastOk = now;
+          answers++;
+        } else failures++;
+        await new Promise((r) => setTimeout(r, 250));
+      }
+    })();
+    const t0 = Date.now();
+    const up = await run(['upgrade', spec2, ...common(), '--bundle', bundle2]);
+    polling = false;
+    await poller;
+    log(`upgrade v1.34.3 -> v1.34.4 in ${secs(t0)}; the Service answered ${answers} times, ${failures} failed requests, longest gap between answers ${longestGap} ms`);
+    expect(up.code, up.out.slice(-4000)).toBe(0);
+    const versions = (await core.listNode()).items.map((n) => `${n.metadata!.name}=${n.status!.nodeInfo!.kubeletVersion}`).sort();
+    expect(versions).toEqual(['cp1=v1.34.4', 'cp2=v1.34.4', 'cp3=v1.34.4', 'w1=v1.34.4']);
+    const api = await core.readNamespacedPod({ name: 'kube-apiserver-cp3', namespace: 'kube-system' });
+    expect(api.spec!.containers[0]!.image).toBe('registry.k8s.io/kube-apiserver:v1.34.4');
+    expect(await readyNodes()).toEqual(['cp1', 'cp2', 'cp3', 'w1']);
+    // answered throughout: never more than a few seconds without an answer (a drained replica's endpoint leaving)
+    expect(longestGap).toBeLessThan(10_000);
+    // a second run changes nothing
+    const again = await run(['upgrade', spec2, ...common(), '--bundle', bundle2]);
+    expect(again.code).toBe(2);
+    expect(again.out).toMatch(/already runs v1\.34\.4/);
+  }, 2_400_000);
+
+  it('day two output (diff, apply, etcd, certs, upgrade) holds no secret', () => {
     const values = secretValues(ctx().inst.secrets).filter((v) => v.length >= 8);
     expect(outputs.length).toBeGreaterThanOrEqual(8);
     for (const v of values) for (const t of outputs) expect(t.includes(v)).toBe(false);

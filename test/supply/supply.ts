@@ -9,10 +9,11 @@ export const CACHE = process.env.AIRGAP_K8S_CACHE ?? '/var/cache/airgap-k8s';
 export const REHEARSAL_SPEC = join(import.meta.dirname, '../../fixtures/valid-rehearsal.yaml');
 
 /** The bundle build.sh made for the rehearsal spec (its `bundles/rehearsal` link), or a clear error. */
-export function supplyBundle(): string {
-  const link = process.env.AIRGAP_K8S_SUPPLY_BUNDLE ?? join(CACHE, 'supply/bundles/rehearsal');
+/** The rehearsal spec's bundle at a Kubernetes version (scripts/supply/build.sh [--kubernetes-version V] made it). */
+export function supplyBundle(version = 'v1.34.3'): string {
+  const link = (version === 'v1.34.3' ? process.env.AIRGAP_K8S_SUPPLY_BUNDLE : undefined) ?? join(CACHE, `supply/bundles/rehearsal-${version}`);
   if (!existsSync(join(link, 'bundle.yaml'))) {
-    throw new Error(`no supply bundle at ${link}: run \`bash scripts/supply/build.sh\` first (npm run test:supply does)`);
+    throw new Error(`no supply bundle at ${link}: run \`bash scripts/supply/build.sh${version === 'v1.34.3' ? '' : ` --kubernetes-version ${version}`}\` first (npm run test:supply does)`);
   }
   return realpathSync(link);
 }

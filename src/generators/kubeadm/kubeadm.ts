@@ -147,6 +147,11 @@ export function kubeletConfiguration(view: ClusterView, inputs: Pick<RenderInput
     // image GC there deleted bundle images a pod needed later, and offline nothing pulls them back (seen: busybox
     // and local-path-provisioner, then ImagePullBackOff). 100 turns image GC off.
     ...(hasOverlay(inputs, 'container-node') ? { imageGCHighThresholdPercent: 100, imageGCLowThresholdPercent: 99 } : {}),
+    // ... and for the same reason disk-pressure eviction thresholds are the machine's, not the node's: at 15% free
+    // (the default imagefs.available) every node was tainted disk-pressure and nothing scheduled (seen: CoreDNS
+    // Pending for 10 minutes while the bundles of two Kubernetes versions filled the shared disk). Listed whole: a
+    // partial evictionHard turns the others off.
+    ...(hasOverlay(inputs, 'container-node') ? { evictionHard: { 'memory.available': '100Mi', 'nodefs.available': '1%', 'nodefs.inodesFree': '1%', 'imagefs.available': '1%' } } : {}),
   };
 }
 
