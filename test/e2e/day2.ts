@@ -186,6 +186,10 @@ export function dayTwoTests(ctx: () => DayTwoContext): void {
     const core = c.kc.makeApiClient(k8s.CoreV1Api);
     const apps = c.kc.makeApiClient(k8s.AppsV1Api);
     const policy = c.kc.makeApiClient(k8s.PolicyV1Api);
+    // the earlier tests' bare pods (no controller) would stop the drains, as kubectl drain does without --force:
+    // an upgrade never deletes what nothing would recreate
+    await core.deleteNamespace({ name: 'e2e-net' });
+    await core.deleteNamespacedPod({ name: 'api', namespace: 'prod' });
     const labels = { app: 'steady' };
     await apps.createNamespacedDeployment({
       namespace: 'default',
