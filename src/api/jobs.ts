@@ -16,6 +16,7 @@ import { loadOrCreateSecretsAsync } from '../secrets/secrets.js';
 import { bundleDirOf, checkStartable, prepareInstall, runInstall, UnconfirmedError, type ExecutorSettings, type Prepared } from '../install/index.js';
 import { ChangeRefusedError, refusals, removalSteps } from '../day2/change.js';
 import { certsRenewPlan } from '../day2/certs.js';
+import { upgradePlan, upgradeRefusals } from '../day2/upgrade.js';
 import { resetPlan } from '../day2/reset.js';
 import type { ClusterView } from '../spec/derive.js';
 import type { Logger } from './log.js';
@@ -101,7 +102,13 @@ export class Jobs {
     const applied = before
       ? { view: before, plan: prepareInstall({ view: before, secrets, executor: from.executor, bundleDir: this.o.bundleDir }).fullPlan }
       : undefined;
-    return prepareInstall({ view: deriveView(spec), secrets, executor: from.executor, bundleDir: this.o.bundleDir, applied });
+    const view = deriveView(spec);
+    if (applied && applied.view.kubernetesVersion !== view.kubernetesVersion) {
+      // kubernetesVersion raised (and nothing else: checked when it was posted): kubeadm's upgrade order
+      const p = prepareInstall({ view, secrets, executor: from.executor, bundleDir: this.o.bundleDir });
+      return { ...p, plan: upgradePlan(applied, { view, plan: p.fullPlan }) };
+    }
+    return prepareInstall({ view, secrets, executor: from.executor, bundleDir: this.o.bundleDir, applied });
   }
 
   /** A day-two operation's plan on the cluster as its stored spec (the last install's) says. */
@@ -175,7 +182,7 @@ export class Jobs {
     const before = this.lastApplied(spec.metadata.name);
     if (!before) return;
     const after = deriveView(spec);
-    const problems = refusals(before, after);
+    const problems = before.kubernetesVersion !== after.kubernetesVersion ? upgradeRefusals(before, after) : refusals(before, after);
     if (problems.length > 0) throw new ChangeRefusedError(problems);
     const removed = before.hosts.filter((h) => !after.hosts.some((x) => x.name === h.name));
     const destructive = removed.flatMap((h) => removalSteps(h)).filter((st) => st.destructive);
