@@ -19,6 +19,8 @@ fi
 for svc in haproxy keepalived; do
   if command -v systemctl >/dev/null && systemctl is-active --quiet "$svc" 2>/dev/null; then systemctl stop "$svc" || true; fi
 done
-pkill -x haproxy 2>/dev/null || true
-pkill -x keepalived 2>/dev/null || true
+# only this machine's own (its PID namespace): a bare pkill also matched the haproxy and keepalived of the test-bed
+# host containers (same kernel, visible from here) and took a running test cluster's VIP down
+pkill --ns $$ --nslist pid -x haproxy 2>/dev/null || true
+pkill --ns $$ --nslist pid -x keepalived 2>/dev/null || true
 echo "setup-tools: $(haproxy -v | head -n1); $(keepalived -v 2>&1 | head -n1); $(containerd --version)"
