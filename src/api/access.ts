@@ -30,6 +30,7 @@ export const ROUTE_ACCESS = {
   'GET /clusters/{id}/events': 'viewer',
   'POST /clusters/{id}/cancel': 'operator',
   'POST /clusters/{id}/resume': 'operator',
+  'POST /operations': 'operator',
   'GET /audit': 'admin',
   // the console's static files (src/api/console.ts): they hold no data; the page calls the routes above with the
   // token the operator pastes

@@ -36,6 +36,10 @@ export interface RunTotals {
   durationMs: number;
 }
 
+/** A day-two operation as a job (src/day2): what to run on the cluster as last installed. */
+export type Operation = { kind: 'certs-renew' } | { kind: 'reset'; purge: boolean };
+export const OPERATION_KINDS = ['certs-renew', 'reset'] as const;
+
 export interface ClusterRecord {
   id: string;
   name: string;
@@ -56,6 +60,8 @@ export interface ClusterRecord {
   createdBy: string | null;
   /** the user confirmed the install's destructive steps (confirm=true) */
   confirmed: boolean;
+  /** a day-two operation on the cluster (POST /operations), or null for an install of its spec */
+  operation: Operation | null;
 }
 
 export interface StepState {
@@ -90,7 +96,8 @@ CREATE TABLE IF NOT EXISTS clusters (
   last_seq INTEGER NOT NULL DEFAULT 0,
   journal_seq INTEGER NOT NULL DEFAULT 0,
   created_by TEXT,
-  confirmed INTEGER NOT NULL DEFAULT 0
+  confirmed INTEGER NOT NULL DEFAULT 0,
+  operation TEXT
 );
 -- at most one install per cluster name at a time: the database refuses a second, not only the code
 CREATE UNIQUE INDEX IF NOT EXISTS clusters_one_active_per_name ON clusters(name) WHERE status IN ('pending', 'running');
@@ -149,6 +156,7 @@ type Row = {
   last_seq: number;
   created_by: string | null;
   confirmed: number | null;
+  operation: string | null;
 };
 
 const fromRow = (r: Row): ClusterRecord => ({
@@ -169,6 +177,7 @@ const fromRow = (r: Row): ClusterRecord => ({
   lastSeq: r.last_seq,
   createdBy: r.created_by ?? null,
   confirmed: r.confirmed === 1,
+  operation: r.operation ? (JSON.parse(r.operation) as Operation) : null,
 });
 
 /** A sortable id: 10 characters of milliseconds then 16 random, Crockford base32 lower case (26 in all). */
@@ -212,6 +221,7 @@ export class Store {
     const columns = this.db.prepare('PRAGMA table_info(clusters)').all() as { name: string }[];
     if (!columns.some((c) => c.name === 'created_by')) this.db.exec('ALTER TABLE clusters ADD COLUMN created_by TEXT');
     if (!columns.some((c) => c.name === 'confirmed')) this.db.exec('ALTER TABLE clusters ADD COLUMN confirmed INTEGER NOT NULL DEFAULT 0');
+    if (!columns.some((c) => c.name === 'operation')) this.db.exec('ALTER TABLE clusters ADD COLUMN operation TEXT');
   }
 
   close(): void {
@@ -231,14 +241,14 @@ export class Store {
   }
 
   /** Reserve an install: refused (ConflictError) while another install of the same cluster name is active. */
-  insertCluster(c: { id: string; name: string; executor: ExecutorKind; specInput: unknown; warnings: ClusterRecord['warnings']; createdBy?: string | null; confirmed?: boolean }): ClusterRecord {
+  insertCluster(c: { id: string; name: string; executor: ExecutorKind; specInput: unknown; warnings: ClusterRecord['warnings']; createdBy?: string | null; confirmed?: boolean; operation?: Operation }): ClusterRecord {
     const now = this.now();
     try {
       this.db.transaction(() => {
         this.stmt(
-          `INSERT INTO clusters (id, name, status, executor, warnings, created_at, updated_at, created_by, confirmed)
-           VALUES (?, ?, 'pending', ?, ?, ?, ?, ?, ?)`,
-        ).run(c.id, c.name, c.executor, JSON.stringify(c.warnings), now, now, c.createdBy ?? null, c.confirmed ? 1 : 0);
+          `INSERT INTO clusters (id, name, status, executor, warnings, created_at, updated_at, created_by, confirmed, operation)
+           VALUES (?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?)`,
+        ).run(c.id, c.name, c.executor, JSON.stringify(c.warnings), now, now, c.createdBy ?? null, c.confirmed ? 1 : 0, c.operation ? JSON.stringify(c.operation) : null);
         this.stmt('INSERT INTO documents (cluster_id, spec) VALUES (?, ?)').run(c.id, JSON.stringify(c.specInput));
       })();
     } catch (e) {

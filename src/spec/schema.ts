@@ -8,11 +8,12 @@ export const API_VERSION = 'airgap-k8s/v1alpha1';
 
 // ---- primitive formats (each with a message a user can act on) ----
 
-const dnsLabelRe = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 /** RFC 1123 label: lowercase alphanumerics and '-', 1..63 chars, alphanumeric at both ends. */
-export const DnsLabel = z
-  .string()
-  .regex(dnsLabelRe, 'must be an RFC 1123 label: lowercase letters, digits and "-", 1-63 chars, starting and ending alphanumeric');
+export const DNS_LABEL = {
+  regex: /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/,
+  message: 'must be an RFC 1123 label: lowercase letters, digits and "-", 1-63 chars, starting and ending alphanumeric',
+};
+export const DnsLabel = z.string().regex(DNS_LABEL.regex, DNS_LABEL.message);
 
 /** Linux accepts interface names up to 15 bytes without '/', whitespace or ':'; we also refuse shell metacharacters. */
 export const InterfaceName = z
