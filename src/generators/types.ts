@@ -64,8 +64,13 @@ export interface HostUnit {
   host: string;
   phase: HostPhase;
   files: HostFile[];
-  /** systemd units enabled and started in this phase, and restarted when one of this unit's files changed */
+  /**
+   * systemd units enabled and started in this phase, and restarted when one of this unit's files changed (a timer
+   * is named with its suffix, e.g. x.timer: enabling and starting it starts its schedule, not its service)
+   */
   services?: string[];
+  /** some of the files are systemd unit files: systemd re-reads them (daemon-reload) after any of them changed, before `services` start */
+  reloadsSystemd?: boolean;
   /** a script run after the phase's files are written, and again whenever one of them changed */
   run?: { id: string; argv: string[]; description: string };
 }
@@ -113,7 +118,7 @@ export function hostUnits(
   name: string,
   files: readonly HostFile[],
   phase: HostPhase | ((host: string) => HostPhase),
-  extra: Pick<HostUnit, 'services' | 'run'> | ((host: string) => Pick<HostUnit, 'services' | 'run'>) = {},
+  extra: Pick<HostUnit, 'services' | 'run' | 'reloadsSystemd'> | ((host: string) => Pick<HostUnit, 'services' | 'run' | 'reloadsSystemd'>) = {},
 ): HostUnit[] {
   const byHost = new Map<string, HostFile[]>();
   for (const f of files) byHost.set(f.host, [...(byHost.get(f.host) ?? []), f]);

@@ -16,7 +16,7 @@ function detail(s: Step): string {
     case 'import-images':
       return `${s.images.length} images from ${s.archives.join(' ')}`;
     case 'systemd':
-      return `${s.action} ${s.unit}`;
+      return s.action === 'daemon-reload' ? s.action : `${s.action} ${s.unit}`;
     case 'exec':
     case 'wait-for':
     {

@@ -109,6 +109,7 @@ export type Step = StepBase &
       }
     | {
         kind: 'systemd';
+        /** the unit acted on; '' for daemon-reload, which acts on all of them */
         unit: string;
         action: 'enable-now' | 'restart' | 'daemon-reload';
       }
