@@ -15,6 +15,11 @@ import { consoleApp } from './console.js';
 
 export type { AppDeps };
 
+/**
+ * The REST service as a hono app over dependencies you made yourself (store, jobs, logger, token): every route,
+ * authentication, roles, the audit trail and the OpenAPI document. Most callers want {@link openService}, which makes
+ * the dependencies from settings.
+ */
 export function createApp(d: AppDeps): OpenAPIHono {
   const app = newApp();
 

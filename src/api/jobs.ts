@@ -22,6 +22,7 @@ import type { ClusterView } from '../spec/derive.js';
 import type { Logger } from './log.js';
 import { ConflictError, isTerminal, newId, type Operation, type ClusterRecord, type ExecutorKind, type JobStatus, type RunTotals, type ServiceEvent, type StoredEvent, type Store } from './store.js';
 
+/** What {@link Jobs} needs: where to store, log and keep secrets, and how installs are run. */
 export interface JobsOptions {
   store: Store;
   log: Logger;
@@ -52,8 +53,14 @@ export class SecretsError extends Error {
   }
 }
 
-type Listener = (e: StoredEvent) => void;
+/** Receives a cluster's events as they are stored ({@link Jobs.subscribe}). */
+export type Listener = (e: StoredEvent) => void;
 
+/**
+ * Runs the service's installs: admits them (a bounded queue, then 429), prepares and runs each through the install
+ * pipeline, stores their events, lets subscribers follow them live, cancels them and resumes those found unfinished at
+ * startup.
+ */
 export class Jobs {
   private readonly running = new Map<string, { ac: AbortController; done: Promise<void> }>();
   private readonly listeners = new Map<string, Set<Listener>>();
@@ -68,6 +75,7 @@ export class Jobs {
     this.admission = new Admission(o.admission ?? { active: Math.max(1, availableParallelism()), queued: 8, retryAfterSeconds: 2 });
   }
 
+  /** The path of a cluster's secrets file: `<secretsDir>/<name>.secrets.yaml`. */
   secretsFile(name: string): string {
     return join(this.o.secretsDir, `${name}.secrets.yaml`);
   }
@@ -259,6 +267,7 @@ export class Jobs {
     return active.length;
   }
 
+  /** Whether the install with this id is running in this process now. */
   isRunning(id: string): boolean {
     return this.running.has(id);
   }

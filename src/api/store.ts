@@ -26,9 +26,12 @@ export type StatusEvent = {
   reason?: string;
   summary?: RunTotals;
 };
+/** An event of an install as the service keeps it: the runner's events and the job's own status changes. */
 export type ServiceEvent = RunEvent | StatusEvent;
+/** A stored event with its sequence number in the install (SSE `id`, `Last-Event-ID`) and its time. */
 export type StoredEvent = ServiceEvent & { seq: number; at: string };
 
+/** The counts of a finished run: steps changed, skipped and failed, and its duration. */
 export interface RunTotals {
   changed: number;
   skipped: number;
@@ -40,6 +43,10 @@ export interface RunTotals {
 export type Operation = { kind: 'certs-renew' } | { kind: 'reset'; purge: boolean };
 export const OPERATION_KINDS = ['certs-renew', 'reset'] as const;
 
+/**
+ * An install as `GET /clusters/{id}` reports it: status, current phase, executor, warnings, totals, dates, who started
+ * it.
+ */
 export interface ClusterRecord {
   id: string;
   name: string;
@@ -64,6 +71,9 @@ export interface ClusterRecord {
   operation: Operation | null;
 }
 
+/**
+ * A step's latest state in an install: running, retrying, done, skipped or failed, with its attempts, times and error.
+ */
 export interface StepState {
   stepId: string;
   state: 'running' | 'retrying' | 'done' | 'skipped' | 'failed';
@@ -196,6 +206,7 @@ export function newId(now = Date.now()): string {
 }
 export const ID_PATTERN = /^[0-9a-hjkmnp-tv-z]{26}$/;
 
+/** Thrown when an install is started for a cluster name that has one active already (the API answers 409). */
 export class ConflictError extends Error {
   constructor(readonly cluster: string) {
     super(`cluster "${cluster}" already has an install running`);
@@ -203,6 +214,10 @@ export class ConflictError extends Error {
   }
 }
 
+/**
+ * The service's state in one SQLite file: installs (clusters), their documents (spec, plan), events, step states and
+ * journals. Needs the optional dependency better-sqlite3.
+ */
 export class Store {
   readonly db: Database.Database;
   private readonly now: () => string;
@@ -224,6 +239,7 @@ export class Store {
     if (!columns.some((c) => c.name === 'operation')) this.db.exec('ALTER TABLE clusters ADD COLUMN operation TEXT');
   }
 
+  /** Closes the database (again: no effect). */
   close(): void {
     if (this.db.open) this.db.close();
   }
@@ -236,6 +252,7 @@ export class Store {
     return st;
   }
 
+  /** Whether the database answers a query (readiness). */
   ping(): boolean {
     return (this.stmt('SELECT 1 AS one').get() as { one: number }).one === 1;
   }
@@ -258,11 +275,13 @@ export class Store {
     return this.get(c.id)!;
   }
 
+  /** The install with this id, if any. */
   get(id: string): ClusterRecord | undefined {
     const r = this.stmt('SELECT * FROM clusters WHERE id = ?').get(id) as Row | undefined;
     return r && fromRow(r);
   }
 
+  /** Installs, newest first, optionally of one cluster name or status, at most `limit`. */
   list(f: { name?: string; status?: JobStatus; limit: number }): ClusterRecord[] {
     const where: string[] = [];
     const args: unknown[] = [];
@@ -295,10 +314,12 @@ export class Store {
     return r?.plan ?? null;
   }
 
+  /** Stores the printed plan of an install. */
   setPlan(id: string, plan: string): void {
     this.stmt('UPDATE documents SET plan = ? WHERE cluster_id = ?').run(plan, id);
   }
 
+  /** Marks an install as cancel-requested, so a restarted service does not resume it. */
   requestCancel(id: string): void {
     this.stmt('UPDATE clusters SET cancel_requested = 1, updated_at = ? WHERE id = ?').run(this.now(), id);
   }
@@ -405,6 +426,7 @@ export class Store {
     );
   }
 
+  /** Each step's latest state in an install (the console's phase x host grid). */
   stepStates(id: string): StepState[] {
     type S = { step_id: string; state: StepState['state']; host: string; attempts: number; started_at: string | null; finished_at: string | null; duration_ms: number | null; changed: number | null; reason: string | null; error: string | null };
     return (this.stmt('SELECT * FROM step_states WHERE cluster_id = ?').all(id) as S[]).map((s) => ({
@@ -421,6 +443,7 @@ export class Store {
     }));
   }
 
+  /** The install's runner journal, kept in this database. */
   journal(id: string): SqliteJournal {
     return new SqliteJournal(this.db, id);
   }

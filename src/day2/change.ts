@@ -13,11 +13,16 @@ import { etcdMemberAbsent, etcdOthersHealthy, etcdRemoveMember } from './etcdctl
 const MIN = 60_000;
 const kubectl = (...args: string[]) => ['kubectl', '--kubeconfig', ADMIN_KUBECONFIG, ...args];
 
+/** What an apply installed: the view of its spec and its whole plan (kept beside the journal for the next apply). */
 export interface Applied {
   view: ClusterView;
   plan: Plan;
 }
 
+/**
+ * What a new spec changes on a running cluster: the plan to apply, its diff, the hosts removed and the destructive
+ * steps that need confirmation.
+ */
 export interface ChangePlan {
   /** what an apply runs: the new plan's changed part, then the removals */
   plan: Plan;

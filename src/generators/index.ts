@@ -84,5 +84,6 @@ export { outputPath, filesOf };
 export type { RenderInputs, GeneratedFile, Generator, Unit };
 export type { HostFile, ClusterFile, HostUnit, ClusterUnit, UnitCheck, JobRef, UpstreamTexts } from './types.js';
 export { hostsGenerator, osGenerator, firewallGenerator, containerdGenerator, haproxyGenerator, keepalivedGenerator, kubeadmGenerator, etcdBackupGenerator, manifestsGenerator, imagesGenerator };
+export type { HelmRelease } from './manifests/helm.js';
 export { OVERLAYS, type OverlayName, type Overlay, type OverlaySetting } from './overlay.js';
 export { kubeadmImages, pauseImage, resolveImage } from '../images.js';

@@ -41,6 +41,10 @@ function kubeadmOnce(done: string, argv: string[]): string[] {
   return ['flock', KUBEADM_LOCK, 'sh', '-c', 'done=$1; shift; if [ -f "$done" ]; then echo "$done exists: already done"; exit 0; fi; exec "$@"', 'kubeadm-once', done, ...argv];
 }
 
+/**
+ * Renders a validated spec and orders its units into the install plan: phases of steps per host, each with the probe
+ * that shows it done. Pure: it runs nothing.
+ */
 export function buildPlan(spec: ClusterSpec, inputs: RenderInputs): Plan {
   return planFor(deriveView(spec), inputs);
 }

@@ -4,6 +4,7 @@
 import { z } from 'zod';
 import { HOST_OSES } from '../os/profiles.js';
 
+/** The `apiVersion` of specs this version reads. */
 export const API_VERSION = 'airgap-k8s/v1alpha1';
 
 // ---- primitive formats (each with a message a user can act on) ----
@@ -465,6 +466,7 @@ export const ClusterSpecBody = z.strictObject({
   apps: Apps.prefault({}),
 });
 
+/** The zod schema of a cluster spec (without the cross-field rules: {@link parseSpec} checks those too). */
 export const Cluster = z.strictObject({
   apiVersion: z.literal(API_VERSION, { message: `must be ${API_VERSION}` }),
   kind: z.literal('Cluster', { message: 'must be Cluster' }),
@@ -476,9 +478,30 @@ export const Cluster = z.strictObject({
 export type ClusterInput = z.input<typeof Cluster>;
 /** A validated, defaulted spec. */
 export type ClusterSpec = z.output<typeof Cluster>;
+/**
+ * One host of the spec, validated and defaulted.
+ *
+ * @interface
+ */
 export type HostSpec = z.output<typeof Host>;
-export type ModelSpec = z.output<typeof Model>;
+/** One model of the spec, Ollama or vLLM (told apart by `engine`). */
+export type ModelSpec = OllamaModelSpec | VllmModelSpec;
+/**
+ * A model served by Ollama.
+ *
+ * @interface
+ */
 export type OllamaModelSpec = z.output<typeof OllamaModel>;
+/**
+ * A model served by vLLM.
+ *
+ * @interface
+ */
 export type VllmModelSpec = z.output<typeof VllmModel>;
+/**
+ * An environment (namespace) with its quota.
+ *
+ * @interface
+ */
 export type EnvironmentSpec = z.output<typeof Environment>;
 export type EtcdSnapshotsSpec = z.output<typeof EtcdSnapshots>;
