@@ -41,6 +41,7 @@ export interface RunTotals {
 
 /** A day-two operation as a job (src/day2): what to run on the cluster as last installed. */
 export type Operation = { kind: 'certs-renew' } | { kind: 'reset'; purge: boolean };
+/** The operations `POST /operations` runs. */
 export const OPERATION_KINDS = ['certs-renew', 'reset'] as const;
 
 /**

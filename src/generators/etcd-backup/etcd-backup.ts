@@ -164,6 +164,10 @@ export function renderSnapshotTimer(b: EtcdBackupHost): string {
   );
 }
 
+/**
+ * Scheduled etcd snapshots (spec.etcd.snapshots): on every control plane the snapshot script, its oneshot service
+ * and the timer that runs it, enabled by the plan. Renders nothing while snapshots are off.
+ */
 export const etcdBackupGenerator: Generator = {
   name: 'etcd-backup',
   units(view: ClusterView): HostUnit[] {
