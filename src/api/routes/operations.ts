@@ -9,21 +9,33 @@ import { ApiError } from '../errors.js';
 import { NotInstalledError, SecretsError } from '../jobs.js';
 import { Accepted, ExecutorKind } from '../schemas.js';
 import { DNS_LABEL } from '../../spec/schema.js';
-import { ConflictError, OPERATION_KINDS, type Operation } from '../store.js';
+import { ConflictError, type Operation } from '../store.js';
 import { errorResponses, newApp, type AppDeps } from './common.js';
 
+const common = {
+  // the spec's own rule, as a pattern (every client counts it the same way)
+  cluster: z.string().regex(DNS_LABEL.regex, DNS_LABEL.message).openapi({ description: 'the cluster (metadata.name) as its last successful install here left it', example: 'gpu-prod' }),
+  executor: ExecutorKind.optional().openapi({ description: 'default: the executor of the cluster\'s last install' }),
+};
+
+/** One shape per operation, so an option of one is a schema error for another (purge is a reset option). */
 export const OperationRequest = z
-  .object({
-    // the spec's own rule, as a pattern (every client counts it the same way)
-    cluster: z.string().regex(DNS_LABEL.regex, DNS_LABEL.message).openapi({ description: 'the cluster (metadata.name) as its last successful install here left it', example: 'gpu-prod' }),
-    operation: z.enum(OPERATION_KINDS).openapi({
-      description: 'certs-renew: kubeadm certs renew all, one control plane at a time, static pods restarted in order; reset: every host back to before the install (destructive: needs confirm, and the admin role)',
-    }),
-    purge: z.boolean().optional().openapi({ description: 'reset only: also remove the packages, images and bundle the install put on the hosts' }),
-    executor: ExecutorKind.optional().openapi({ description: 'default: the executor of the cluster\'s last install' }),
-    confirm: z.boolean().optional().openapi({ description: 'true: the destructive steps may run; without it a reset is refused with 409 unconfirmed, listing them' }),
-  })
-  .strict()
+  .discriminatedUnion('operation', [
+    z
+      .object({
+        ...common,
+        operation: z.literal('certs-renew').openapi({ description: 'kubeadm certs renew all, one control plane at a time, static pods restarted in order' }),
+      })
+      .strict(),
+    z
+      .object({
+        ...common,
+        operation: z.literal('reset').openapi({ description: 'every host back to before the install (destructive: needs confirm, and the admin role)' }),
+        purge: z.boolean().optional().openapi({ description: 'also remove the packages, images and bundle the install put on the hosts' }),
+        confirm: z.boolean().optional().openapi({ description: 'true: the destructive steps may run; without it the request is refused with 409 unconfirmed, listing them' }),
+      })
+      .strict(),
+  ])
   .openapi('OperationRequest');
 
 export function operationsApp(d: AppDeps) {
@@ -48,12 +60,11 @@ export function operationsApp(d: AppDeps) {
     async (c) => {
       const b = c.req.valid('json');
       if (b.operation === 'reset') requireRole(c, 'admin', 'resetting a cluster');
-      if (b.purge !== undefined && b.operation !== 'reset') throw new ApiError(400, 'invalid_request', 'purge is a reset option');
       const operation: Operation = b.operation === 'reset' ? { kind: 'reset', purge: b.purge ?? false } : { kind: b.operation };
       let rec;
       try {
         rec = await d.jobs.createOperation({
-          name: b.cluster, operation, confirmed: b.confirm ?? false, ...(b.executor ? { executor: b.executor } : {}),
+          name: b.cluster, operation, confirmed: b.operation === 'reset' && (b.confirm ?? false), ...(b.executor ? { executor: b.executor } : {}),
           ...(principalOf(c) ? { createdBy: principalOf(c)!.name } : {}),
         });
       } catch (e) {
