@@ -79,7 +79,7 @@ export default defineConfig({
       {
         // The package as its users get it: npm pack, installed into empty projects (test/consumer/setup.ts, shared by
         // every file), the examples type-checked and run against it, what each subpath import loads, the public API
-        // surface against api/surface.txt: `npm run test:consumer`.
+        // surface against api/surface.txt, the API reference (docs/api, `npm run docs:check`): `npm run test:consumer`.
         test: {
           name: 'consumer',
           include: ['test/consumer/**/*.test.ts'],

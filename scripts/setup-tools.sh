@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs, from Debian's packages, the real programs the `tools` test tier runs our files through:
-# haproxy (2.6), keepalived (2.2), containerd (1.6), iproute2 (network namespaces for keepalived -t), openssl.
+# haproxy (2.6), keepalived (2.2), containerd (1.6), iproute2 (network namespaces for keepalived -t), openssl,
+# systemd-analyze (systemd 252: verify, calendar) and shellcheck for the etcd snapshot units and script.
 # Idempotent: does nothing when they are present. Needs root (CI runs as root).
 set -euo pipefail
 need=()
@@ -9,6 +10,8 @@ command -v keepalived >/dev/null || need+=(keepalived)
 command -v containerd >/dev/null || need+=(containerd)
 command -v ip >/dev/null || need+=(iproute2)
 command -v openssl >/dev/null || need+=(openssl)
+command -v systemd-analyze >/dev/null || need+=(systemd)
+command -v shellcheck >/dev/null || need+=(shellcheck)
 if [ ${#need[@]} -gt 0 ]; then
   echo "setup-tools: installing ${need[*]}"
   export DEBIAN_FRONTEND=noninteractive
@@ -23,4 +26,4 @@ done
 # host containers (same kernel, visible from here) and took a running test cluster's VIP down
 pkill --ns $$ --nslist pid -x haproxy 2>/dev/null || true
 pkill --ns $$ --nslist pid -x keepalived 2>/dev/null || true
-echo "setup-tools: $(haproxy -v | head -n1); $(keepalived -v 2>&1 | head -n1); $(containerd --version)"
+echo "setup-tools: $(haproxy -v | head -n1); $(keepalived -v 2>&1 | head -n1); $(containerd --version); $(systemd-analyze --version | head -n1); shellcheck $(shellcheck --version | sed -n 's/^version: //p')"

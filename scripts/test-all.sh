@@ -7,7 +7,8 @@
 #   console   the install console in Debian's chromium (playwright-core): login, live grid, failed step, cancel/resume,
 #             中文/English, 401, no secret in DOM/storage/responses; screenshots in test-results/console/
 #   consumer  the package as users get it: npm pack, installed into empty projects (light: no optional dependency;
-#             full), examples type-checked and run, what each subpath import loads, the API surface (~2 min warm)
+#             full), examples type-checked and run, what each subpath import loads, the API surface, the API reference
+#             (docs/api: TypeDoc, every export documented, current, links resolving) (~3 min warm)
 #   fuzz      schemathesis (PyPI venv) against the real server, loopback-only netns, fixed seed, ~2-4 min
 #   executors one conformance suite: local processes and a real sshd    (openssh-server, test users)
 #   testbed   systemd host containers with sshd, VRRP between them      (docker.io, debootstrap image, .deb bundle)

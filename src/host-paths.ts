@@ -20,3 +20,10 @@ export const KUBEADM_LOCK = '/run/airgap-k8s-kubeadm.lock';
 export const SCRIPTS_DIR = '/usr/local/lib/airgap-k8s';
 export const PREPARE_OS_PATH = `${SCRIPTS_DIR}/prepare-os.sh`;
 export const FIREWALL_PATH = `${SCRIPTS_DIR}/firewall.sh`;
+
+/** where airgap-k8s puts the systemd units it writes */
+export const SYSTEMD_UNIT_DIR = '/etc/systemd/system';
+/** scheduled etcd snapshots on the control planes (src/generators/etcd-backup); a reset disables the timer */
+export const ETCD_SNAPSHOT_SCRIPT = `${SCRIPTS_DIR}/etcd-snapshot.sh`;
+export const ETCD_SNAPSHOT_SERVICE = 'airgap-k8s-etcd-snapshot.service';
+export const ETCD_SNAPSHOT_TIMER = 'airgap-k8s-etcd-snapshot.timer';

@@ -1,6 +1,7 @@
 // Every phase a plan can have, in the order a plan runs them: the install's (generators say which phase their files
 // belong to; the planner runs them in this order, src/plan), then the day-two operations' (src/day2). The runner
 // reports by them.
+/** Every phase a plan can have, in the order plans run them: the install's, then the day-two operations'. */
 export const PHASES = [
   'preflight',
   'distribute',
@@ -28,6 +29,7 @@ export const PHASES = [
   'reset-workers',
   'reset-control-planes',
 ] as const;
+/** The name of a phase. */
 export type PhaseName = (typeof PHASES)[number];
 
 /** Phases whose steps run on the hosts, with the files generators place there. */

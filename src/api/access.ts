@@ -5,6 +5,10 @@ import type Database from 'better-sqlite3';
 
 /** viewer reads; operator also starts, cancels and resumes installs; admin also deletes, downloads secrets, audits. */
 export const ROLES = ['viewer', 'operator', 'admin'] as const;
+/**
+ * A token's role, weakest first: `viewer` reads, `operator` also starts and controls installs, `admin` also manages
+ * tokens and reads the audit trail.
+ */
 export type Role = (typeof ROLES)[number];
 
 export const roleAllows = (have: Role, need: Role): boolean => ROLES.indexOf(have) >= ROLES.indexOf(need);
@@ -30,6 +34,7 @@ export const ROUTE_ACCESS = {
   'GET /clusters/{id}/events': 'viewer',
   'POST /clusters/{id}/cancel': 'operator',
   'POST /clusters/{id}/resume': 'operator',
+  'POST /operations': 'operator',
   'GET /audit': 'admin',
   // the console's static files (src/api/console.ts): they hold no data; the page calls the routes above with the
   // token the operator pastes
@@ -62,12 +67,14 @@ export const publicPath = (path: string): boolean => {
 /** Calls that change state: each leaves one audit entry (so does a secrets download, checked by its route). */
 export const isMutating = (method: string): boolean => method !== 'GET' && method !== 'HEAD' && method !== 'OPTIONS';
 
+/** Who a valid token belongs to: its name and role. */
 export interface Principal {
   /** the token's name (the configured token is `admin`) */
   name: string;
   role: Role;
 }
 
+/** An API token as listed by `GET /tokens`: its name, role and dates (ISO 8601), never its value. */
 export interface TokenInfo {
   name: string;
   role: Role;
@@ -75,6 +82,9 @@ export interface TokenInfo {
   revokedAt: string | null;
 }
 
+/**
+ * One line of the audit trail: who (token, role, source address) called what (method, path, cluster) and the answer.
+ */
 export interface AuditEntry {
   seq: number;
   at: string;
@@ -147,6 +157,7 @@ export class AccessStore {
     return this.db.prepare('UPDATE tokens SET revoked_at = ? WHERE name = ? AND revoked_at IS NULL').run(this.now(), name).changes === 1;
   }
 
+  /** Every token ever created, revoked ones included, oldest first. */
   listTokens(): TokenInfo[] {
     return (this.db.prepare('SELECT name, role, created_at, revoked_at FROM tokens ORDER BY created_at, name').all() as { name: string; role: Role; created_at: string; revoked_at: string | null }[]).map(
       (r) => ({ name: r.name, role: r.role, createdAt: r.created_at, revokedAt: r.revoked_at }),
@@ -159,6 +170,7 @@ export class AccessStore {
     return r && { name: r.name, role: r.role };
   }
 
+  /** Appends an entry to the audit trail, numbered and timestamped here, and returns it. */
   audit(e: Omit<AuditEntry, 'seq' | 'at'>): AuditEntry {
     const at = this.now();
     const r = this.db
@@ -167,6 +179,9 @@ export class AccessStore {
     return { seq: r.seq, at, ...e };
   }
 
+  /**
+   * Audit entries with a sequence number above `after`, oldest first, at most `limit` (for paging through the trail).
+   */
   auditAfter(after: number, limit: number): AuditEntry[] {
     return (
       this.db.prepare('SELECT * FROM audit WHERE seq > ? ORDER BY seq LIMIT ?').all(after, limit) as {
@@ -195,6 +210,7 @@ export class AuthFailureLimiter {
     return left > 0 ? Math.ceil(left / 1000) : 0;
   }
 
+  /** Counts a failed authentication from `address`; the failure that reaches `max` within the window blocks it. */
   fail(address: string): void {
     if (this.o.max <= 0) return; // no limit
     const now = this.clock();
@@ -209,6 +225,7 @@ export class AuthFailureLimiter {
     while (this.seen.size > this.o.maxAddresses) this.seen.delete(this.seen.keys().next().value!);
   }
 
+  /** Forgets the failures of `address` after a successful authentication. */
   succeed(address: string): void {
     this.seen.delete(address);
   }

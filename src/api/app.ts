@@ -6,6 +6,7 @@ import { auditTrail, authorize } from './auth.js';
 import { docsPage, openApiDocument, registerComponents } from './docs.js';
 import { ApiError, errorBody, errorResponse } from './errors.js';
 import { clustersApp } from './routes/clusters.js';
+import { operationsApp } from './routes/operations.js';
 import { newApp, type AppDeps } from './routes/common.js';
 import { healthApp } from './routes/health.js';
 import { statelessApp } from './routes/stateless.js';
@@ -14,6 +15,11 @@ import { consoleApp } from './console.js';
 
 export type { AppDeps };
 
+/**
+ * The REST service as a hono app over dependencies you made yourself (store, jobs, logger, token): every route,
+ * authentication, roles, the audit trail and the OpenAPI document. Most callers want {@link openService}, which makes
+ * the dependencies from settings.
+ */
 export function createApp(d: AppDeps): OpenAPIHono {
   const app = newApp();
 
@@ -37,6 +43,7 @@ export function createApp(d: AppDeps): OpenAPIHono {
   app.route('/clusters', clustersApp(d));
   app.route('/', statelessApp(d));
   app.route('/', auditApp(d));
+  app.route('/', operationsApp(d));
   // the operator's web page: public static files that call the routes above with the token the operator pastes
   app.route('/', consoleApp(d.consoleDir));
 

@@ -6,6 +6,7 @@ import { join, resolve } from 'node:path';
 import { EXECUTOR_KINDS, type ExecutorKind } from './model.js';
 import { isLoopback } from './tls.js';
 
+/** What `airgap-k8s serve` runs with, resolved from flags and environment by {@link resolveConfig}. */
 export interface ServiceConfig {
   host: string;
   port: number;
@@ -32,6 +33,7 @@ export interface ServiceConfig {
   tls: { kind: 'files'; certFile: string; keyFile: string } | { kind: 'generated'; dir: string } | { kind: 'off'; insecure: boolean };
 }
 
+/** The command-line flags of `airgap-k8s serve`, as given (each overrides its environment variable). */
 export interface ServeFlags {
   listen?: string;
   'data-dir'?: string;
@@ -52,6 +54,7 @@ export interface ServeFlags {
 
 type StringFlag = Exclude<keyof ServeFlags, 'insecure-http'>;
 
+/** The help text listing each environment variable of `airgap-k8s serve`, its flag and its default. */
 export const ENV_HELP = `Environment (flags take precedence):
   AIRGAP_K8S_LISTEN             --listen HOST:PORT       default 127.0.0.1:8080
   AIRGAP_K8S_DATA_DIR           --data-dir DIR           default ./data (SQLite database, generated token)
@@ -81,8 +84,13 @@ export const ENV_HELP = `Environment (flags take precedence):
   AIRGAP_K8S_INSECURE_HTTP=1    --insecure-http          plain HTTP off loopback (token and specs readable on the wire)
 `;
 
+/** The resolved configuration, or every problem found in the flags and environment. */
 export type ConfigResult = { ok: true; config: ServiceConfig } | { ok: false; errors: string[] };
 
+/**
+ * Resolves the service's configuration from the environment (`AIRGAP_K8S_*`, see {@link ENV_HELP}) and flags, flags
+ * first, paths relative to `cwd`. Every bad value is reported, not just the first.
+ */
 export function resolveConfig(env: Record<string, string | undefined>, flags: ServeFlags, cwd: string): ConfigResult {
   const errors: string[] = [];
   const pick = (flag: StringFlag, name: string) => flags[flag] ?? (env[name] === '' ? undefined : env[name]);

@@ -15,10 +15,14 @@ import { Redactor, secretValues } from '../runner/redact.js';
 import { loadOrCreateSecretsAsync } from '../secrets/secrets.js';
 import { bundleDirOf, checkStartable, prepareInstall, runInstall, UnconfirmedError, type ExecutorSettings, type Prepared } from '../install/index.js';
 import { ChangeRefusedError, refusals, removalSteps } from '../day2/change.js';
+import { certsRenewPlan } from '../day2/certs.js';
+import { upgradePlan, upgradeRefusals } from '../day2/upgrade.js';
+import { resetPlan } from '../day2/reset.js';
 import type { ClusterView } from '../spec/derive.js';
 import type { Logger } from './log.js';
-import { ConflictError, isTerminal, newId, type ClusterRecord, type ExecutorKind, type JobStatus, type RunTotals, type ServiceEvent, type StoredEvent, type Store } from './store.js';
+import { ConflictError, isTerminal, newId, type Operation, type ClusterRecord, type ExecutorKind, type JobStatus, type RunTotals, type ServiceEvent, type StoredEvent, type Store } from './store.js';
 
+/** What {@link Jobs} needs: where to store, log and keep secrets, and how installs are run. */
 export interface JobsOptions {
   store: Store;
   log: Logger;
@@ -33,6 +37,14 @@ export interface JobsOptions {
   admission?: { active: number; queued: number; retryAfterSeconds: number };
 }
 
+/** A day-two operation asks for a cluster with no successful real install here. */
+export class NotInstalledError extends Error {
+  constructor(name: string, why = 'no successful install of it on this service (dry runs do not count)') {
+    super(`cluster "${name}": ${why}`);
+    this.name = 'NotInstalledError';
+  }
+}
+
 /** The secrets file exists but cannot serve this spec; issues name secrets-file paths, never values. */
 export class SecretsError extends Error {
   constructor(readonly issues: SpecIssue[]) {
@@ -41,8 +53,14 @@ export class SecretsError extends Error {
   }
 }
 
-type Listener = (e: StoredEvent) => void;
+/** Receives a cluster's events as they are stored ({@link Jobs.subscribe}). */
+export type Listener = (e: StoredEvent) => void;
 
+/**
+ * Runs the service's installs: admits them (a bounded queue, then 429), prepares and runs each through the install
+ * pipeline, stores their events, lets subscribers follow them live, cancels them and resumes those found unfinished at
+ * startup.
+ */
 export class Jobs {
   private readonly running = new Map<string, { ac: AbortController; done: Promise<void> }>();
   private readonly listeners = new Map<string, Set<Listener>>();
@@ -57,6 +75,7 @@ export class Jobs {
     this.admission = new Admission(o.admission ?? { active: Math.max(1, availableParallelism()), queued: 8, retryAfterSeconds: 2 });
   }
 
+  /** The path of a cluster's secrets file: `<secretsDir>/<name>.secrets.yaml`. */
   secretsFile(name: string): string {
     return join(this.o.secretsDir, `${name}.secrets.yaml`);
   }
@@ -75,6 +94,8 @@ export class Jobs {
 
   /** The stored (or given) spec through the install pipeline: secrets, inputs from the bundle, files, plan. */
   async prepare(from: ({ spec: ClusterSpec; secrets?: Secrets } | { id: string }) & { executor: ExecutorKind }): Promise<Prepared> {
+    const operation = 'id' in from ? this.o.store.get(from.id)?.operation : undefined;
+    if (operation && 'id' in from) return this.prepareOperation(from.id, operation, from.executor);
     let spec: ClusterSpec;
     if ('spec' in from) spec = from.spec;
     else {
@@ -89,7 +110,64 @@ export class Jobs {
     const applied = before
       ? { view: before, plan: prepareInstall({ view: before, secrets, executor: from.executor, bundleDir: this.o.bundleDir }).fullPlan }
       : undefined;
-    return prepareInstall({ view: deriveView(spec), secrets, executor: from.executor, bundleDir: this.o.bundleDir, applied });
+    const view = deriveView(spec);
+    if (applied && applied.view.kubernetesVersion !== view.kubernetesVersion) {
+      // kubernetesVersion raised (and nothing else: checked when it was posted): kubeadm's upgrade order
+      const p = prepareInstall({ view, secrets, executor: from.executor, bundleDir: this.o.bundleDir });
+      return { ...p, plan: upgradePlan(applied, { view, plan: p.fullPlan }) };
+    }
+    return prepareInstall({ view, secrets, executor: from.executor, bundleDir: this.o.bundleDir, applied });
+  }
+
+  /** A day-two operation's plan on the cluster as its stored spec (the last install's) says. */
+  private async prepareOperation(id: string, op: Operation, executor: ExecutorKind): Promise<Prepared> {
+    const parsed = parseSpec(this.o.store.spec(id));
+    if (!parsed.ok) throw new Error(`the stored spec no longer validates: ${parsed.issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`);
+    const view = deriveView(parsed.spec);
+    const p = prepareInstall({ view, secrets: await this.secretsFor(parsed.spec), executor, bundleDir: this.o.bundleDir });
+    const plan = op.kind === 'certs-renew' ? certsRenewPlan(view) : resetPlan(view, p.fullPlan, { purge: op.purge }).plan;
+    // neither reads the offline bundle
+    return { ...p, plan, missing: [] };
+  }
+
+  /**
+   * POST /operations: a day-two operation on cluster `name` as its last successful real install left it, as a job
+   * like an install (plan, events, cancel, resume). Throws NotInstalledError without such an install, and
+   * UnconfirmedError for destructive steps without `confirmed` (not for a dry run).
+   */
+  async createOperation(input: { name: string; operation: Operation; executor?: ExecutorKind; confirmed: boolean; createdBy?: string }): Promise<ClusterRecord> {
+    const last = this.lastInstall(input.name);
+    if (!last) throw new NotInstalledError(input.name);
+    const executor = input.executor ?? last.executor;
+    const specInput = this.o.store.spec(last.id);
+    const parsed = parseSpec(specInput);
+    if (!parsed.ok) throw new NotInstalledError(input.name, 'its stored spec no longer validates with this version');
+    const view = deriveView(parsed.spec);
+    if (input.operation.kind === 'reset' && executor !== 'dry-run' && !input.confirmed) {
+      // every step of a reset destroys: name them (the install plan says which files per host)
+      const secrets = await this.secretsFor(parsed.spec);
+      const plan = resetPlan(view, prepareInstall({ view, secrets, executor, bundleDir: this.o.bundleDir }).fullPlan, { purge: input.operation.purge }).plan;
+      throw new UnconfirmedError(plan.phases.flatMap((ph) => ph.steps).filter((st) => st.destructive));
+    }
+    const rec = this.o.store.insertCluster({
+      id: newId(), name: input.name, executor, specInput, warnings: [], createdBy: input.createdBy ?? null, confirmed: input.confirmed, operation: input.operation,
+    });
+    this.o.log.info('job', { id: rec.id, cluster: rec.name, status: 'pending', executor, operation: input.operation.kind });
+    this.start(rec.id, () => this.prepare({ id: rec.id, executor }));
+    return this.o.store.get(rec.id)!;
+  }
+
+  /**
+   * The newest successful real install of cluster `name` (other than `except`) that still stands: none when a reset
+   * succeeded after it (the cluster is gone), operations that leave the spec as it was (certs renew) passed over.
+   */
+  private lastInstall(name: string, except?: string): ClusterRecord | undefined {
+    for (const r of this.o.store.list({ name, status: 'succeeded', limit: 100 })) {
+      if (r.executor === 'dry-run' || r.id === except) continue;
+      if (r.operation?.kind === 'reset') return undefined;
+      if (!r.operation) return r;
+    }
+    return undefined;
   }
 
   /**
@@ -97,7 +175,7 @@ export class Jobs {
    * undefined when there is none (a first install) or it no longer validates.
    */
   lastApplied(name: string, except?: string): ClusterView | undefined {
-    const rec = this.o.store.list({ name, status: 'succeeded', limit: 50 }).find((r) => r.executor !== 'dry-run' && r.id !== except);
+    const rec = this.lastInstall(name, except);
     if (!rec) return undefined;
     const parsed = parseSpec(this.o.store.spec(rec.id));
     return parsed.ok ? deriveView(parsed.spec) : undefined;
@@ -112,7 +190,7 @@ export class Jobs {
     const before = this.lastApplied(spec.metadata.name);
     if (!before) return;
     const after = deriveView(spec);
-    const problems = refusals(before, after);
+    const problems = before.kubernetesVersion !== after.kubernetesVersion ? upgradeRefusals(before, after) : refusals(before, after);
     if (problems.length > 0) throw new ChangeRefusedError(problems);
     const removed = before.hosts.filter((h) => !after.hosts.some((x) => x.name === h.name));
     const destructive = removed.flatMap((h) => removalSteps(h)).filter((st) => st.destructive);
@@ -189,6 +267,7 @@ export class Jobs {
     return active.length;
   }
 
+  /** Whether the install with this id is running in this process now. */
   isRunning(id: string): boolean {
     return this.running.has(id);
   }

@@ -3,15 +3,23 @@
 // value that should not be there is masked rather than written.
 import { Redactor } from '../runner/redact.js';
 
+/** Structured fields of a log line (flat: strings, numbers, booleans). */
 export type LogFields = Record<string, string | number | boolean | null | undefined>;
 
+/** Where the service writes its log: one line per event, secrets masked. */
 export interface Logger {
+  /** Logs a normal event. */
   info(msg: string, fields?: LogFields): void;
+  /** Logs a failure. */
   error(msg: string, fields?: LogFields): void;
   /** values to mask in every later line, until the returned function is called (an install's secrets while it runs) */
   addSecrets(values: readonly string[]): () => void;
 }
 
+/**
+ * A {@link Logger} writing one JSON object per line (`time`, `level`, `msg`, then the fields) to `write` (default
+ * stderr), every registered secret masked.
+ */
 export function jsonLogger(write: (line: string) => void = (l) => process.stderr.write(l), now: () => Date = () => new Date()): Logger {
   const secrets = new Map<string, number>(); // value -> holders
   let redactor = new Redactor([]);
@@ -44,4 +52,5 @@ export function jsonLogger(write: (line: string) => void = (l) => process.stderr
   };
 }
 
+/** A {@link Logger} that writes nothing (tests, embedding apps with their own logging). */
 export const silentLogger: Logger = { info() {}, error() {}, addSecrets: () => () => {} };

@@ -46,6 +46,7 @@ export const ClusterSummary = z
     finishedAt: z.string().nullable(),
     createdBy: z.string().nullable().openapi({ description: 'the name of the token that started it (`admin` for the configured token; never the token itself); null for installs recorded before this was kept', example: 'ops-desk' }),
     error: z.string().nullable().openapi({ description: 'why it failed (redacted)' }),
+    operation: z.string().nullable().openapi({ description: 'the day-two operation this job runs (POST /operations: certs-renew, reset), or null for an install of the spec', example: null }),
     summary: Totals.nullable(),
     links: z.object({ self: z.string(), events: z.string(), plan: z.string(), files: z.string() }),
   })

@@ -12,6 +12,7 @@ import { openService } from './service.js';
 import type { Store } from './store.js';
 import { ensureServerCert, fingerprintLine } from './tls.js';
 
+/** A listening REST service: its URL, its store and jobs, and how to stop it. */
 export interface RunningServer {
   url: string;
   store: Store;
@@ -20,6 +21,11 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
+/**
+ * Starts the REST service as `airgap-k8s serve` does: makes the data directory and the token (printed once through
+ * `announce` when generated), opens the store, resumes unfinished installs and listens (TLS with a generated
+ * certificate when not on loopback).
+ */
 export async function startServer(
   config: ServiceConfig,
   opts: { log?: Logger; announce?: (line: string) => void } = {},

@@ -26,9 +26,12 @@ export type StatusEvent = {
   reason?: string;
   summary?: RunTotals;
 };
+/** An event of an install as the service keeps it: the runner's events and the job's own status changes. */
 export type ServiceEvent = RunEvent | StatusEvent;
+/** A stored event with its sequence number in the install (SSE `id`, `Last-Event-ID`) and its time. */
 export type StoredEvent = ServiceEvent & { seq: number; at: string };
 
+/** The counts of a finished run: steps changed, skipped and failed, and its duration. */
 export interface RunTotals {
   changed: number;
   skipped: number;
@@ -36,6 +39,15 @@ export interface RunTotals {
   durationMs: number;
 }
 
+/** A day-two operation as a job (src/day2): what to run on the cluster as last installed. */
+export type Operation = { kind: 'certs-renew' } | { kind: 'reset'; purge: boolean };
+/** The operations `POST /operations` runs. */
+export const OPERATION_KINDS = ['certs-renew', 'reset'] as const;
+
+/**
+ * An install as `GET /clusters/{id}` reports it: status, current phase, executor, warnings, totals, dates, who started
+ * it.
+ */
 export interface ClusterRecord {
   id: string;
   name: string;
@@ -56,8 +68,13 @@ export interface ClusterRecord {
   createdBy: string | null;
   /** the user confirmed the install's destructive steps (confirm=true) */
   confirmed: boolean;
+  /** a day-two operation on the cluster (POST /operations), or null for an install of its spec */
+  operation: Operation | null;
 }
 
+/**
+ * A step's latest state in an install: running, retrying, done, skipped or failed, with its attempts, times and error.
+ */
 export interface StepState {
   stepId: string;
   state: 'running' | 'retrying' | 'done' | 'skipped' | 'failed';
@@ -90,7 +107,8 @@ CREATE TABLE IF NOT EXISTS clusters (
   last_seq INTEGER NOT NULL DEFAULT 0,
   journal_seq INTEGER NOT NULL DEFAULT 0,
   created_by TEXT,
-  confirmed INTEGER NOT NULL DEFAULT 0
+  confirmed INTEGER NOT NULL DEFAULT 0,
+  operation TEXT
 );
 -- at most one install per cluster name at a time: the database refuses a second, not only the code
 CREATE UNIQUE INDEX IF NOT EXISTS clusters_one_active_per_name ON clusters(name) WHERE status IN ('pending', 'running');
@@ -149,6 +167,7 @@ type Row = {
   last_seq: number;
   created_by: string | null;
   confirmed: number | null;
+  operation: string | null;
 };
 
 const fromRow = (r: Row): ClusterRecord => ({
@@ -169,6 +188,7 @@ const fromRow = (r: Row): ClusterRecord => ({
   lastSeq: r.last_seq,
   createdBy: r.created_by ?? null,
   confirmed: r.confirmed === 1,
+  operation: r.operation ? (JSON.parse(r.operation) as Operation) : null,
 });
 
 /** A sortable id: 10 characters of milliseconds then 16 random, Crockford base32 lower case (26 in all). */
@@ -187,6 +207,7 @@ export function newId(now = Date.now()): string {
 }
 export const ID_PATTERN = /^[0-9a-hjkmnp-tv-z]{26}$/;
 
+/** Thrown when an install is started for a cluster name that has one active already (the API answers 409). */
 export class ConflictError extends Error {
   constructor(readonly cluster: string) {
     super(`cluster "${cluster}" already has an install running`);
@@ -194,6 +215,10 @@ export class ConflictError extends Error {
   }
 }
 
+/**
+ * The service's state in one SQLite file: installs (clusters), their documents (spec, plan), events, step states and
+ * journals. Needs the optional dependency better-sqlite3.
+ */
 export class Store {
   readonly db: Database.Database;
   private readonly now: () => string;
@@ -212,8 +237,10 @@ export class Store {
     const columns = this.db.prepare('PRAGMA table_info(clusters)').all() as { name: string }[];
     if (!columns.some((c) => c.name === 'created_by')) this.db.exec('ALTER TABLE clusters ADD COLUMN created_by TEXT');
     if (!columns.some((c) => c.name === 'confirmed')) this.db.exec('ALTER TABLE clusters ADD COLUMN confirmed INTEGER NOT NULL DEFAULT 0');
+    if (!columns.some((c) => c.name === 'operation')) this.db.exec('ALTER TABLE clusters ADD COLUMN operation TEXT');
   }
 
+  /** Closes the database (again: no effect). */
   close(): void {
     if (this.db.open) this.db.close();
   }
@@ -226,19 +253,20 @@ export class Store {
     return st;
   }
 
+  /** Whether the database answers a query (readiness). */
   ping(): boolean {
     return (this.stmt('SELECT 1 AS one').get() as { one: number }).one === 1;
   }
 
   /** Reserve an install: refused (ConflictError) while another install of the same cluster name is active. */
-  insertCluster(c: { id: string; name: string; executor: ExecutorKind; specInput: unknown; warnings: ClusterRecord['warnings']; createdBy?: string | null; confirmed?: boolean }): ClusterRecord {
+  insertCluster(c: { id: string; name: string; executor: ExecutorKind; specInput: unknown; warnings: ClusterRecord['warnings']; createdBy?: string | null; confirmed?: boolean; operation?: Operation }): ClusterRecord {
     const now = this.now();
     try {
       this.db.transaction(() => {
         this.stmt(
-          `INSERT INTO clusters (id, name, status, executor, warnings, created_at, updated_at, created_by, confirmed)
-           VALUES (?, ?, 'pending', ?, ?, ?, ?, ?, ?)`,
-        ).run(c.id, c.name, c.executor, JSON.stringify(c.warnings), now, now, c.createdBy ?? null, c.confirmed ? 1 : 0);
+          `INSERT INTO clusters (id, name, status, executor, warnings, created_at, updated_at, created_by, confirmed, operation)
+           VALUES (?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?)`,
+        ).run(c.id, c.name, c.executor, JSON.stringify(c.warnings), now, now, c.createdBy ?? null, c.confirmed ? 1 : 0, c.operation ? JSON.stringify(c.operation) : null);
         this.stmt('INSERT INTO documents (cluster_id, spec) VALUES (?, ?)').run(c.id, JSON.stringify(c.specInput));
       })();
     } catch (e) {
@@ -248,11 +276,13 @@ export class Store {
     return this.get(c.id)!;
   }
 
+  /** The install with this id, if any. */
   get(id: string): ClusterRecord | undefined {
     const r = this.stmt('SELECT * FROM clusters WHERE id = ?').get(id) as Row | undefined;
     return r && fromRow(r);
   }
 
+  /** Installs, newest first, optionally of one cluster name or status, at most `limit`. */
   list(f: { name?: string; status?: JobStatus; limit: number }): ClusterRecord[] {
     const where: string[] = [];
     const args: unknown[] = [];
@@ -285,10 +315,12 @@ export class Store {
     return r?.plan ?? null;
   }
 
+  /** Stores the printed plan of an install. */
   setPlan(id: string, plan: string): void {
     this.stmt('UPDATE documents SET plan = ? WHERE cluster_id = ?').run(plan, id);
   }
 
+  /** Marks an install as cancel-requested, so a restarted service does not resume it. */
   requestCancel(id: string): void {
     this.stmt('UPDATE clusters SET cancel_requested = 1, updated_at = ? WHERE id = ?').run(this.now(), id);
   }
@@ -395,6 +427,7 @@ export class Store {
     );
   }
 
+  /** Each step's latest state in an install (the console's phase x host grid). */
   stepStates(id: string): StepState[] {
     type S = { step_id: string; state: StepState['state']; host: string; attempts: number; started_at: string | null; finished_at: string | null; duration_ms: number | null; changed: number | null; reason: string | null; error: string | null };
     return (this.stmt('SELECT * FROM step_states WHERE cluster_id = ?').all(id) as S[]).map((s) => ({
@@ -411,6 +444,7 @@ export class Store {
     }));
   }
 
+  /** The install's runner journal, kept in this database. */
   journal(id: string): SqliteJournal {
     return new SqliteJournal(this.db, id);
   }

@@ -11,6 +11,10 @@ import { deriveView } from '../spec/derive.js';
 import { helmBinaryPath, HELM_VERSION, imageArchivePath, IMAGES_DIR, isUnder, packagesPath } from './layout.js';
 import { osProfile, type HostOs } from '../os/profiles.js';
 
+/**
+ * One thing a spec needs in the offline bundle: its kind, where it lives in the bundle (`path`) and how a connected
+ * machine fetches it (`fetch`).
+ */
 export type BundleRequirement =
   | {
       kind: 'os-package';

@@ -14,17 +14,25 @@
 // The same tree is unpacked at spec.offline.bundleDir on every host (each host receives only what it needs).
 import { osProfile, PACKAGE_MANAGERS, type HostOs, type PackageGroup } from '../os/profiles.js';
 
+/** The bundle's manifest, at its top: kind, name, version, path, size and sha256 of every artifact. */
 export const MANIFEST_FILE = 'bundle.yaml';
+/** Image archives, one per image reference, named by {@link imageArchivePath}. */
 export const IMAGES_DIR = 'images';
+/** Helm charts at their pinned versions: `charts/<chart>-<version>.tgz`. */
 export const CHARTS_DIR = 'charts';
+/** Upstream manifests the generators transform (Calico's calico.yaml): `manifests/calico-<version>.yaml`. */
 export const MANIFESTS_DIR = 'manifests';
+/** Model files (Ollama GGUF files named by `spec.models[].modelFile`). */
 export const MODELS_DIR = 'models';
+/** Binaries for the hosts: `bin/helm-<version>`. */
 export const BIN_DIR = 'bin';
+/** OS packages with their dependencies: `packages/<os>/<group>/*.rpm` or `*.deb`. */
 export const PACKAGES_DIR = 'packages';
 
 /** helm for the first control plane: built against the Kubernetes 1.34 client libraries. */
 export const HELM_VERSION = 'v3.19.0';
 
+/** The directory of one OS's package group: `packages/<os>/<group>`. */
 export function packagesPath(os: HostOs, group: PackageGroup): string {
   return `${PACKAGES_DIR}/${os}/${group}`;
 }
@@ -38,6 +46,7 @@ export function imageArchivePath(ref: string): string {
   return `${IMAGES_DIR}/${ref.replace(/[/:@]/g, '_')}.tar`;
 }
 
+/** The bundle path of the helm binary: `bin/helm-<version>`. */
 export function helmBinaryPath(version = HELM_VERSION): string {
   return `${BIN_DIR}/helm-${version}`;
 }

@@ -8,6 +8,7 @@ import { HostOS } from '../spec/schema.js';
 import { toYaml } from '../generators/render/yaml.js';
 import { isBundlePath, MANIFEST_FILE } from './layout.js';
 
+/** The `apiVersion` of bundle.yaml. */
 export const BUNDLE_API_VERSION = 'airgap-k8s/v1alpha1';
 
 const Sha256 = z.string().regex(/^[0-9a-f]{64}$/, 'must be 64 lowercase hex digits');
@@ -24,6 +25,7 @@ const Base = {
   sha256: Sha256,
 };
 
+/** Schema of an OS package (.rpm or .deb) in the manifest: name, version and architecture as its header says. */
 export const OsPackageArtifact = z.strictObject({
   kind: z.literal('os-package'),
   ...Base,
@@ -36,6 +38,7 @@ export const OsPackageArtifact = z.strictObject({
   format: z.enum(['rpm', 'deb']),
 });
 
+/** Schema of an image archive in the manifest, with every image reference the archive holds. */
 export const ImageArtifact = z.strictObject({
   kind: z.literal('image'),
   ...Base,
@@ -44,6 +47,7 @@ export const ImageArtifact = z.strictObject({
   format: z.enum(['docker-archive', 'oci-archive']),
 });
 
+/** Schema of a Helm chart archive in the manifest, with the chart's version. */
 export const ChartArtifact = z.strictObject({
   kind: z.literal('chart'),
   ...Base,
@@ -51,12 +55,16 @@ export const ChartArtifact = z.strictObject({
   version: z.string().min(1).max(128),
 });
 
+/** Schema of an upstream Kubernetes manifest in the manifest (Calico's calico.yaml), with its version when known. */
 export const ManifestArtifact = z.strictObject({ kind: z.literal('manifest'), ...Base, version: z.string().min(1).max(128).optional() });
+/** Schema of a model file in the manifest. */
 export const ModelArtifact = z.strictObject({ kind: z.literal('model'), ...Base });
+/** Schema of a binary for the hosts (helm) in the manifest, with its version when known. */
 export const BinaryArtifact = z.strictObject({ kind: z.literal('binary'), ...Base, version: z.string().min(1).max(128).optional() });
 /** anything else the directory holds (notes, checksum lists): carried and checked, never installed */
 export const FileArtifact = z.strictObject({ kind: z.literal('file'), ...Base });
 
+/** Schema of any manifest entry, told apart by `kind`. */
 export const Artifact = z.discriminatedUnion('kind', [
   OsPackageArtifact,
   ImageArtifact,
@@ -67,6 +75,7 @@ export const Artifact = z.discriminatedUnion('kind', [
   FileArtifact,
 ]);
 
+/** Schema of bundle.yaml: `apiVersion`, `kind: Bundle` and the artifacts sorted by path, each path once. */
 export const BundleManifestSchema = z
   .strictObject({
     apiVersion: z.literal(BUNDLE_API_VERSION),
@@ -82,17 +91,25 @@ export const BundleManifestSchema = z
     });
   });
 
+/** One entry of the bundle manifest: a file's kind, name, path, size and sha256, plus what its kind adds. */
 export type Artifact = z.output<typeof Artifact>;
+/** The kinds of bundle files: os-package, image, chart, manifest, model, binary, file. */
 export type ArtifactKind = Artifact['kind'];
+/** An OS package entry of the manifest. */
 export type OsPackageArtifact = z.output<typeof OsPackageArtifact>;
+/** An image archive entry of the manifest. */
 export type ImageArtifact = z.output<typeof ImageArtifact>;
+/** A Helm chart entry of the manifest. */
 export type ChartArtifact = z.output<typeof ChartArtifact>;
+/** The parsed bundle.yaml. */
 export type BundleManifest = z.output<typeof BundleManifestSchema>;
 
+/** A manifest of these artifacts, sorted by path (what `bundle pack` writes). */
 export function newManifest(artifacts: Artifact[]): BundleManifest {
   return { apiVersion: BUNDLE_API_VERSION, kind: 'Bundle', artifacts: [...artifacts].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0)) };
 }
 
+/** The manifest, or every issue found in its text with its path. */
 export type ParsedManifest = { ok: true; manifest: BundleManifest } | { ok: false; issues: SpecIssue[] };
 
 /** Parses bundle.yaml text; every problem is an issue with its path inside the document. */

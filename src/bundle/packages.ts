@@ -17,6 +17,7 @@ export function packageManager(os: HostOs): PackageManager {
   return osProfile(os).packages.manager;
 }
 
+/** The packages of one group for one host (names from the host's OS profile, versions from the spec). */
 export function groupPackages(group: PackageGroup, host: HostView, view: ClusterView): PackageRef[] {
   const k8s = view.kubernetesVersion.replace(/^v/, '');
   const containerd = view.cluster.spec.containerRuntime.containerd.version;
@@ -42,6 +43,10 @@ export function groupPackages(group: PackageGroup, host: HostView, view: Cluster
   }
 }
 
+/**
+ * The package groups a host installs: containerd and kubernetes always; load-balancer on a managed load balancer;
+ * nvidia-container-toolkit on a GPU host when the toolkit is preinstalled.
+ */
 export function hostPackageGroups(host: HostView, view: ClusterView): PackageGroup[] {
   const groups: PackageGroup[] = ['containerd', 'kubernetes'];
   if (host.isLoadBalancer && view.managedLoadBalancer) groups.push('load-balancer');

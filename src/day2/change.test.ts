@@ -8,7 +8,7 @@ import { deriveView } from '../spec/derive.js';
 import { planFor } from '../plan/build.js';
 import { formatPlan } from '../plan/format.js';
 import type { Plan } from '../plan/types.js';
-import { changePlan, ChangeRefusedError, refusals, type Applied } from './change.js';
+import { changePlan, ChangeRefusedError, HOST_RESET_SCRIPT, refusals, type Applied } from './change.js';
 import { diffPlans, formatDiff } from './diff.js';
 
 const REHEARSAL = readFileSync(join(FIXTURES, 'valid-rehearsal.yaml'), 'utf8');
@@ -117,6 +117,32 @@ describe('removing hosts: drained, reset, deleted, one step at a time, each dest
     const steps = changePlan(applied(both), applied(REHEARSAL)).plan.phases.find((p) => p.name === 'remove-nodes')!.steps;
     expect(steps[0]!.id).toBe('remove-nodes/cluster/w2/drain');
     expect(steps.at(-1)!.id).toBe('remove-nodes/cluster/cp4/delete-node');
+  });
+});
+
+describe('scheduled etcd snapshots on day two', () => {
+  const withSnapshots = `${REHEARSAL.trimEnd()}\n  etcd:\n    snapshots: {enabled: true, schedule: "*-*-* 03:00:00", keep: 3}\n`;
+
+  it('turned on: the control planes get the script, the units, a daemon-reload and the timer, nothing else runs but the checks', () => {
+    const c = changePlan(applied(REHEARSAL), applied(withSnapshots));
+    const run = ids(c.plan).filter((id) => !/^(preflight|verify)\//.test(id));
+    expect(c.destructive).toEqual([]);
+    expect(run.every((id) => /^(first-control-plane\/cp1|control-planes\/cp[23])\/(file\/etc\/systemd\/system\/airgap-k8s-etcd-snapshot\.(service|timer)|file\/usr\/local\/lib\/airgap-k8s\/etcd-snapshot\.sh|etcd-backup\/daemon-reload|service\/airgap-k8s-etcd-snapshot\.timer\/(enable|restart))$/.test(id)), run.join('\n')).toBe(true);
+    expect(run.filter((id) => id.endsWith('/daemon-reload'))).toEqual(['first-control-plane/cp1/etcd-backup/daemon-reload', 'control-planes/cp2/etcd-backup/daemon-reload', 'control-planes/cp3/etcd-backup/daemon-reload']);
+  });
+
+  it('a new schedule: the timer file again, systemd re-reads it, the timer restarted; the script untouched', () => {
+    const c = changePlan(applied(withSnapshots), applied(withSnapshots.replace('*-*-* 03:00:00', 'hourly')));
+    const run = ids(c.plan).filter((id) => id.startsWith('control-planes/cp2/'));
+    expect(run).toEqual([
+      'control-planes/cp2/file/etc/systemd/system/airgap-k8s-etcd-snapshot.timer',
+      'control-planes/cp2/etcd-backup/daemon-reload',
+      'control-planes/cp2/service/airgap-k8s-etcd-snapshot.timer/restart',
+    ]);
+  });
+
+  it('a host reset (removal or reset) stops and disables the timer with kubelet', () => {
+    expect(HOST_RESET_SCRIPT).toContain('systemctl disable --now airgap-k8s-etcd-snapshot.timer 2>/dev/null || true');
   });
 });
 

@@ -6,18 +6,23 @@
 import type { ClusterView, HostView } from '../spec/derive.js';
 import { PHASES, type Phase, type Plan, type Step } from '../plan/types.js';
 import { stepFingerprint } from '../plan/fingerprint.js';
-import { ADMIN_KUBECONFIG, KUBEADM_DIR, KUBELET_KUBECONFIG } from '../host-paths.js';
+import { ADMIN_KUBECONFIG, ETCD_SNAPSHOT_TIMER, KUBEADM_DIR, KUBELET_KUBECONFIG } from '../host-paths.js';
 import { diffPlans, type PlanDiff } from './diff.js';
 import { etcdMemberAbsent, etcdOthersHealthy, etcdRemoveMember } from './etcdctl.js';
 
 const MIN = 60_000;
 const kubectl = (...args: string[]) => ['kubectl', '--kubeconfig', ADMIN_KUBECONFIG, ...args];
 
+/** What an apply installed: the view of its spec and its whole plan (kept beside the journal for the next apply). */
 export interface Applied {
   view: ClusterView;
   plan: Plan;
 }
 
+/**
+ * What a new spec changes on a running cluster: the plan to apply, its diff, the hosts removed and the destructive
+ * steps that need confirmation.
+ */
 export interface ChangePlan {
   /** what an apply runs: the new plan's changed part, then the removals */
   plan: Plan;
@@ -202,6 +207,8 @@ export const HOST_RESET_SCRIPT = [
   'set -u',
   'if command -v kubeadm >/dev/null; then kubeadm reset -f || exit 1; fi',
   'systemctl disable --now kubelet 2>/dev/null || true',
+  // the scheduled etcd snapshots (src/generators/etcd-backup), where they were on: nothing left to snapshot
+  `systemctl disable --now ${ETCD_SNAPSHOT_TIMER} 2>/dev/null || true`,
   'if [ "$1" = lb ]; then systemctl disable --now keepalived haproxy 2>/dev/null || true; fi',
   // etcd's data, and what an etcd restore left (src/day2/etcd.ts)
   `rm -rf /etc/cni/net.d ${KUBEADM_DIR} /var/lib/etcd /var/lib/etcd.before-restore /var/lib/airgap-k8s-restore /etc/kubernetes/airgap-k8s-stopped`,

@@ -4,6 +4,7 @@
 import type { Plan, Step } from '../plan/types.js';
 import { stepFingerprint } from '../plan/fingerprint.js';
 
+/** A step in a plan diff: id, host, phase, description. */
 export interface StepChange {
   id: string;
   host: string | null;
@@ -11,6 +12,7 @@ export interface StepChange {
   description: string;
 }
 
+/** The difference between two plans by step fingerprint: hosts added and removed, steps added, changed and removed. */
 export interface PlanDiff {
   /** hosts in the new plan only, and in the old plan only (their removal is planned by ./change.ts) */
   addedHosts: string[];

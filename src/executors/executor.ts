@@ -3,6 +3,10 @@
 // Everything else (atomic file writes, modes, package installs, service restarts) is built once on top of this
 // in ./ops.ts, so a new executor only has to run commands.
 
+/**
+ * How to run one command: its stdin, streamed output, environment, timeout, cancellation and whether a non-zero exit
+ * throws.
+ */
 export interface RunOptions {
   /** bytes or text written to the command's stdin, then closed */
   stdin?: string | Buffer;
@@ -13,6 +17,7 @@ export interface RunOptions {
   signal?: AbortSignal;
   /** called with output chunks as they arrive */
   onStdout?: (chunk: Buffer) => void;
+  /** Called with each chunk of stderr as it arrives. */
   onStderr?: (chunk: Buffer) => void;
   /** extra environment (names must be [A-Z_][A-Z0-9_]*) */
   env?: Record<string, string>;
@@ -20,6 +25,9 @@ export interface RunOptions {
   allowFailure?: boolean;
 }
 
+/**
+ * What a command did: its exit code or the signal that ended it, its output, whether it timed out and how long it took.
+ */
 export interface RunResult {
   exitCode: number | null;
   signal: string | null;
@@ -29,6 +37,11 @@ export interface RunResult {
   durationMs: number;
 }
 
+/**
+ * Runs commands on one host: the one interface every way of reaching a host implements (dry-run, local, ssh, kind or
+ * your own). File and service operations are built on {@link Executor.run} in this module, and
+ * `airgap-k8s/executors/conformance` checks an implementation.
+ */
 export interface Executor {
   /** host name (from the spec) this executor reaches */
   readonly host: string;
@@ -106,6 +119,7 @@ export class ExecAbortedError extends Error {
     this.name = 'AbortError';
   }
 
+  /** the whole aborted command, quoted for a terminal */
   get command(): string {
     return prettyCommand(this.argv);
   }
@@ -117,10 +131,14 @@ export function shellQuote(arg: string): string {
   return `'${arg.replace(/'/g, `'\\''`)}'`;
 }
 
+/**
+ * The argv as one line of shell text, each argument quoted where needed, that does the same when pasted into a shell.
+ */
 export function prettyCommand(argv: readonly string[]): string {
   return argv.map(shellQuote).join(' ');
 }
 
+/** The last `lines` lines of a text, trailing whitespace dropped (stderr in error messages). */
 export function tail(text: string, lines = 5): string {
   return text.trimEnd().split('\n').slice(-lines).join('\n');
 }

@@ -12,5 +12,5 @@ export * from './ops.js';
 export { DryRunExecutor, type DryRunOptions, type DryRunRecord, type DryRunResponse } from './dry-run/dry-run.js';
 export { LocalExecutor, type LocalExecutorOptions } from './local/local.js';
 export { SshExecutor, sshExecutorForHost, expandHome, type SshExecutorOptions } from './ssh/ssh.js';
-export { fingerprintSha256, parseKnownHosts, checkHostKey } from './ssh/host-keys.js';
+export { fingerprintSha256, parseKnownHosts, checkHostKey, type HostKeyPolicy, type HostKeyVerdict, type KnownHostEntry } from './ssh/host-keys.js';
 export { KindExecutor, kindExecutorForHost, NODE_CLUSTER_LABEL, NODE_HOST_LABEL, type KindExecutorOptions, type NodeSelector } from './kind/kind.js';

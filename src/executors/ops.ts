@@ -8,6 +8,7 @@ import { statSync } from 'node:fs';
 import { posix } from 'node:path';
 import type { Executor, RunOptions } from './executor.js';
 
+/** How {@link writeFileAtomic} writes: mode, owner, timeout, cancellation. */
 export interface WriteFileOptions {
   /** octal string: '0644', '600', '0755' */
   mode: string;
@@ -126,6 +127,7 @@ export async function fileDigest(exec: Executor, path: string, opts: { timeoutMs
   return { mode: Number.parseInt(m[1]!, 8), sha256: m[2]! };
 }
 
+/** Whether a path exists on the host (`test -e`); throws when the test itself fails. */
 export async function exists(exec: Executor, path: string): Promise<boolean> {
   const r = await exec.run(['test', '-e', hostPath(exec, path)], { allowFailure: true });
   if (r.exitCode === 0) return true;
@@ -133,6 +135,7 @@ export async function exists(exec: Executor, path: string): Promise<boolean> {
   throw new Error(`${exec.host}: test -e ${path} failed (exit ${r.exitCode}, signal ${r.signal}): ${r.stderr.trim()}`);
 }
 
+/** A file's mode, owner, group and size on the host. */
 export interface FileStat {
   /** octal permission bits, e.g. '600', '755', '1777' */
   mode: string;

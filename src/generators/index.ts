@@ -17,6 +17,7 @@
 import { deriveView, type ClusterView } from '../spec/derive.js';
 import type { ClusterSpec } from '../spec/schema.js';
 import { containerdGenerator } from './containerd/containerd.js';
+import { etcdBackupGenerator } from './etcd-backup/etcd-backup.js';
 import { haproxyGenerator } from './haproxy/haproxy.js';
 import { hostsGenerator } from './hosts/hosts.js';
 import { keepalivedGenerator } from './keepalived/keepalived.js';
@@ -28,7 +29,8 @@ import { filesOf, outputPath, type RenderInputs, type GeneratedFile, type Genera
 
 /**
  * In apply order of concern: host basics, OS, runtime, load balancer (haproxy before the keepalived that tracks
- * it), kubeadm, then cluster-level manifests. The planner keeps this order among units of one host and phase.
+ * it), kubeadm, the control planes' scheduled etcd snapshots, then cluster-level manifests. The planner keeps this
+ * order among units of one host and phase.
  */
 export const generators: Generator[] = [
   hostsGenerator,
@@ -38,6 +40,7 @@ export const generators: Generator[] = [
   haproxyGenerator,
   keepalivedGenerator,
   kubeadmGenerator,
+  etcdBackupGenerator,
   manifestsGenerator,
   imagesGenerator,
 ];
@@ -80,6 +83,7 @@ export function renderCluster(spec: ClusterSpec, inputs: RenderInputs): Generate
 export { outputPath, filesOf };
 export type { RenderInputs, GeneratedFile, Generator, Unit };
 export type { HostFile, ClusterFile, HostUnit, ClusterUnit, UnitCheck, JobRef, UpstreamTexts } from './types.js';
-export { hostsGenerator, osGenerator, firewallGenerator, containerdGenerator, haproxyGenerator, keepalivedGenerator, kubeadmGenerator, manifestsGenerator, imagesGenerator };
+export { hostsGenerator, osGenerator, firewallGenerator, containerdGenerator, haproxyGenerator, keepalivedGenerator, kubeadmGenerator, etcdBackupGenerator, manifestsGenerator, imagesGenerator };
+export type { HelmRelease } from './manifests/helm.js';
 export { OVERLAYS, type OverlayName, type Overlay, type OverlaySetting } from './overlay.js';
 export { kubeadmImages, pauseImage, resolveImage } from '../images.js';

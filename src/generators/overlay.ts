@@ -9,8 +9,10 @@
 // raise nf_conntrack_max; the kernel's modules are built in; sysctls outside the network namespace belong to the
 // machine and every other container on it.
 
+/** The names of the known overlays. */
 export type OverlayName = 'container-node';
 
+/** One setting of an overlay: what it changes, to what, and why the hosts need it. */
 export interface OverlaySetting {
   /** the file or config object it changes */
   target: string;
@@ -18,12 +20,17 @@ export interface OverlaySetting {
   why: string;
 }
 
+/**
+ * A named set of settings for hosts that are not the machines the spec describes (containers on one shared kernel),
+ * applied on top of what real hosts get and printed at the top of the plan.
+ */
 export interface Overlay {
   name: OverlayName;
   summary: string;
   settings: readonly OverlaySetting[];
 }
 
+/** Every overlay by name, with its settings. */
 export const OVERLAYS: Record<OverlayName, Overlay> = {
   'container-node': {
     name: 'container-node',

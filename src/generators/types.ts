@@ -48,6 +48,7 @@ export interface ClusterFile extends FileBase {
   path: string;
 }
 
+/** A rendered file: for one host ({@link HostFile}) or for the cluster ({@link ClusterFile}). */
 export type GeneratedFile = HostFile | ClusterFile;
 
 /**
@@ -57,6 +58,7 @@ export type GeneratedFile = HostFile | ClusterFile;
  */
 export type Unit = HostUnit | ClusterUnit;
 
+/** Files for one host in one host phase, with the services they restart and the script they run. */
 export interface HostUnit {
   kind: 'host';
   /** what it configures, e.g. containerd, haproxy; unique per host */
@@ -64,8 +66,13 @@ export interface HostUnit {
   host: string;
   phase: HostPhase;
   files: HostFile[];
-  /** systemd units enabled and started in this phase, and restarted when one of this unit's files changed */
+  /**
+   * systemd units enabled and started in this phase, and restarted when one of this unit's files changed (a timer
+   * is named with its suffix, e.g. x.timer: enabling and starting it starts its schedule, not its service)
+   */
   services?: string[];
+  /** some of the files are systemd unit files: systemd re-reads them (daemon-reload) after any of them changed, before `services` start */
+  reloadsSystemd?: boolean;
   /** a script run after the phase's files are written, and again whenever one of them changed */
   run?: { id: string; argv: string[]; description: string };
 }
@@ -76,6 +83,10 @@ export interface JobRef {
   name: string;
 }
 
+/**
+ * Files acting on the cluster through its API in one cluster phase: what is applied (manifest, Helm release or
+ * nothing), after which units, the Jobs to wait for and the checks of the verify phase.
+ */
 export interface ClusterUnit {
   kind: 'cluster';
   /** unique among cluster units, e.g. calico, kube-prometheus-stack */
@@ -98,8 +109,13 @@ export interface ClusterUnit {
 /** A check of the verify phase: every pod of a namespace Ready, or an HTTP endpoint answering. */
 export type UnitCheck = { kind: 'pods-ready'; namespace: string } | { kind: 'http'; name: string; url: string; description: string };
 
+/**
+ * A named, pure function from a cluster's view and render inputs to units of files. The built-in ones are exported by
+ * name; pass any of them to {@link renderView}.
+ */
 export interface Generator {
   name: string;
+  /** The units of this generator for the cluster: the same view and inputs give the same units. */
   units(view: ClusterView, inputs: RenderInputs): Unit[];
 }
 
@@ -113,7 +129,7 @@ export function hostUnits(
   name: string,
   files: readonly HostFile[],
   phase: HostPhase | ((host: string) => HostPhase),
-  extra: Pick<HostUnit, 'services' | 'run'> | ((host: string) => Pick<HostUnit, 'services' | 'run'>) = {},
+  extra: Pick<HostUnit, 'services' | 'run' | 'reloadsSystemd'> | ((host: string) => Pick<HostUnit, 'services' | 'run' | 'reloadsSystemd'>) = {},
 ): HostUnit[] {
   const byHost = new Map<string, HostFile[]>();
   for (const f of files) byHost.set(f.host, [...(byHost.get(f.host) ?? []), f]);

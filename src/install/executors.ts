@@ -15,8 +15,10 @@ import { kindExecutorForHost } from '../executors/kind/kind.js';
  * this machine (single-host specs and tests); kind: each host is a node container on this machine's docker.
  */
 export const EXECUTOR_KINDS = ['dry-run', 'ssh', 'local', 'kind'] as const;
+/** The built-in ways to reach hosts: dry-run, ssh, local, kind. */
 export type ExecutorKind = (typeof EXECUTOR_KINDS)[number];
 
+/** How {@link executorsFor} makes executors: the SSH known_hosts file, the dry-run delay and test hooks. */
 export interface ExecutorSettings {
   /** dry-run: wait this long before every command (so an install takes long enough to interrupt; tests, demos) */
   dryRunDelayMs?: number;
@@ -26,6 +28,7 @@ export interface ExecutorSettings {
   make?: (kind: ExecutorKind, host: HostView, secrets: Secrets) => Executor;
 }
 
+/** The executors of one install, one per host, made on first use and closed together. */
 export interface ExecutorPool {
   readonly kind: ExecutorKind;
   /** the host's executor, made on first use */

@@ -6,6 +6,9 @@ import type { ClusterView } from '../spec/derive.js';
 import type { UpstreamTexts } from '../generators/types.js';
 import { calicoUpstreamManifestPath } from '../generators/manifests/calico/calico.js';
 
+/**
+ * A text the render reads from the offline bundle (Calico's manifest): which render input it fills and its bundle path.
+ */
 export interface UpstreamInput {
   key: keyof UpstreamTexts;
   /** bundle-relative path */

@@ -19,6 +19,10 @@ import { executorsFor, type ExecutorKind, type ExecutorPool, type ExecutorSettin
 import { changePlan, type Applied, type ChangePlan } from '../day2/change.js';
 import { missingInputs, readUpstream } from './inputs.js';
 
+/**
+ * What to install: the cluster's view and secrets, the executor kind, the bundle and, for a day-two change, the last
+ * applied state.
+ */
 export interface InstallRequest {
   view: ClusterView;
   secrets: Secrets;
@@ -35,6 +39,7 @@ export interface InstallRequest {
   full?: boolean | undefined;
 }
 
+/** An install ready to run: its inputs, rendered files and plan, and what the plan needs from the bundle. */
 export interface Prepared {
   view: ClusterView;
   secrets: Secrets;
@@ -109,10 +114,12 @@ export function assertStartable(p: Prepared): void {
   if (p.executor !== 'dry-run' && p.missing.length > 0) throw new MissingInputsError(p.bundle.dir, p.missing);
 }
 
+/** How {@link runInstall} runs: the journal, concurrency, cancellation, events, executors and the bundle. */
 export interface RunInstallOptions {
   journal: Journal;
   concurrency: number;
   signal: AbortSignal;
+  /** Called with every runner event, redacted. */
   onEvent?: (e: RunEvent) => void;
   /** how executors are made (ssh known_hosts, dry-run delay, tests) */
   executors?: ExecutorSettings;

@@ -4,8 +4,10 @@
 // table is checked against HostOs and OsProfile with `satisfies`, and a missing entry or field does not compile.
 // Pure data and lookups into it; the spec's enum of OS values is derived from the keys (src/spec/schema.ts).
 
+/** A host OS the spec knows (`spec.hosts[].os`): its profile says how it differs from the others. */
 export type HostOs = 'rhel8' | 'rhel9' | 'debian12';
 
+/** How a host installs packages: rpm (dnf) or dpkg. */
 export type PackageManager = 'rpm' | 'dpkg';
 
 /** The bundle's package groups (src/plan/packages.ts): one directory and one install each. */

@@ -41,6 +41,10 @@ function kubeadmOnce(done: string, argv: string[]): string[] {
   return ['flock', KUBEADM_LOCK, 'sh', '-c', 'done=$1; shift; if [ -f "$done" ]; then echo "$done exists: already done"; exit 0; fi; exec "$@"', 'kubeadm-once', done, ...argv];
 }
 
+/**
+ * Renders a validated spec and orders its units into the install plan: phases of steps per host, each with the probe
+ * that shows it done. Pure: it runs nothing.
+ */
 export function buildPlan(spec: ClusterSpec, inputs: RenderInputs): Plan {
   return planFor(deriveView(spec), inputs);
 }
@@ -167,6 +171,21 @@ export function planFromUnits(view: ClusterView, units: readonly Unit[], inputs:
     const writes = new Map(mine.map((u) => [u, u.files.map((f) => writeFile(h, phase, f))]));
     const phaseWrites = [...writes.values()].flat();
     for (const u of mine) {
+      if (u.reloadsSystemd) {
+        // before the unit's services: `enable --now` of a changed unit file would otherwise use what systemd read before
+        steps.push({
+          id: `${phase}/${h.name}/${u.name}/daemon-reload`,
+          phase,
+          host: h.name,
+          kind: 'systemd',
+          unit: '',
+          action: 'daemon-reload',
+          description: `systemctl daemon-reload: systemd reads ${u.name}'s changed unit files`,
+          timeoutMs: 2 * MIN,
+          retry: RETRY_3,
+          onChangeOf: writes.get(u)!,
+        });
+      }
       for (const unit of u.services ?? []) service(h, phase, unit, writes.get(u)!);
       if (u.run) {
         steps.push({

@@ -3,6 +3,7 @@
 import { createHash } from 'node:crypto';
 import type { Step } from './types.js';
 
+/** A short digest of a step's definition (files, argv): the journal counts a step done only while it is unchanged. */
 export function stepFingerprint(step: Step): string {
   return createHash('sha256').update(JSON.stringify(step)).digest('hex').slice(0, 16);
 }

@@ -16,7 +16,7 @@ function detail(s: Step): string {
     case 'import-images':
       return `${s.images.length} images from ${s.archives.join(' ')}`;
     case 'systemd':
-      return `${s.action} ${s.unit}`;
+      return s.action === 'daemon-reload' ? s.action : `${s.action} ${s.unit}`;
     case 'exec':
     case 'wait-for':
     {
@@ -35,6 +35,7 @@ function detail(s: Step): string {
   }
 }
 
+/** The plan as text for people: the overlay if any, then each phase with its steps per host. */
 export function formatPlan(plan: Plan): string {
   const total = plan.phases.reduce((n, p) => n + p.steps.length, 0);
   const out = [`Plan for Cluster "${plan.cluster}": ${plan.phases.length} phases, ${total} steps`];

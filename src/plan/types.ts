@@ -23,13 +23,15 @@ export type Probe =
   /** the host holds every bundle file below localPath with its sha256 (bundle.yaml), and nothing unlisted */
   | { kind: 'bundle-files'; localPath: string; remotePath: string };
 
+/** How often a failing step is tried and the first backoff. */
 export interface Retry {
   attempts: number;
   /** first backoff; doubles per attempt */
   backoffMs: number;
 }
 
-interface StepBase {
+/** What every step has: id, phase, host, description, timeout, retries and the probe that shows it done. */
+export interface StepBase {
   /** stable across runs for the same spec: phase/host/what */
   id: string;
   phase: PhaseName;
@@ -58,6 +60,10 @@ interface StepBase {
   destructive?: boolean;
 }
 
+/**
+ * One thing the runner does on one host (or on the cluster): write a file, run a command, restart a service, apply a
+ * manifest, install a Helm release, upload a bundle path and so on, told apart by `kind`.
+ */
 export type Step = StepBase &
   (
     | {
@@ -109,6 +115,7 @@ export type Step = StepBase &
       }
     | {
         kind: 'systemd';
+        /** the unit acted on; '' for daemon-reload, which acts on all of them */
         unit: string;
         action: 'enable-now' | 'restart' | 'daemon-reload';
       }
@@ -142,8 +149,10 @@ export type Step = StepBase &
       }
   );
 
+/** The kinds of step. */
 export type StepKind = Step['kind'];
 
+/** A phase of the plan: its steps, hosts in parallel unless `serial`. */
 export interface Phase {
   name: PhaseName;
   /** hosts within a phase run in parallel unless serial (etcd members join one at a time) */
@@ -156,6 +165,10 @@ export interface Phase {
   steps: Step[];
 }
 
+/**
+ * The install (or day-two) plan as data: the cluster's name, the overlay if any, the phases in order. Print it with
+ * {@link formatPlan}; run it with `runPlan` (`airgap-k8s/runner`).
+ */
 export interface Plan {
   cluster: string;
   /** settings applied on top of what real hosts get (src/generators/overlay.ts); absent for real hosts */

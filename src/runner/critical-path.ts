@@ -7,11 +7,19 @@
 import type { Plan } from '../plan/types.js';
 import type { Journal } from './journal.js';
 
+/**
+ * The plan's longest chain of dependent steps as a finished run's journal measured it: the total and each phase's share
+ * (with the slowest host).
+ */
 export interface CriticalPath {
   ms: number;
   phases: { phase: string; ms: number; host: string | null }[];
 }
 
+/**
+ * How long the install would have taken if the runner added nothing between steps: phase by phase, the slowest host's
+ * recorded step durations added up (every host's in a serial phase). Compare with the run's wall time.
+ */
 export function criticalPath(plan: Plan, journal: Pick<Journal, 'get'>, clusterHost: string): CriticalPath {
   const phases: CriticalPath['phases'] = [];
   for (const phase of plan.phases) {

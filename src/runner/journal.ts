@@ -3,8 +3,13 @@
 // service in SQLite.
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 
+/** How a step ended in a run. */
 export type StepStatus = 'done' | 'skipped' | 'failed';
 
+/**
+ * What the journal remembers of a step: its status, the fingerprint of its definition, when it last changed its host
+ * and how long it took.
+ */
 export interface StepRecord {
   status: StepStatus;
   /** fingerprint of the step definition; a changed step (new file content, new argv) is not "done" any more */
@@ -17,16 +22,24 @@ export interface StepRecord {
   error?: string;
 }
 
+/**
+ * Where a run remembers its finished steps, so an interrupted run resumes without repeating them. {@link MemoryJournal}
+ * and {@link FileJournal} are built in; the REST service keeps one in SQLite.
+ */
 export interface Journal {
+  /** The record of a step, if it ever finished or failed. */
   get(stepId: string): StepRecord | undefined;
+  /** Records how a step ended (persisted before the run goes on). */
   put(stepId: string, rec: StepRecord): void;
   /** next monotonically increasing sequence number (persisted) */
   nextSeq(): number;
   /** drop these steps' records: a host removed from the cluster and reset has none of its steps done any more */
   forget(stepIds: readonly string[]): void;
+  /** Every record, by step id. */
   all(): Record<string, StepRecord>;
 }
 
+/** A journal in memory: nothing survives the process (tests, dry runs, one-shot runs). */
 export class MemoryJournal implements Journal {
   protected steps: Record<string, StepRecord> = {};
   protected seq = 0;
@@ -57,15 +70,18 @@ export class FileJournal extends MemoryJournal {
       this.steps = data.steps;
     }
   }
+  /** Records how a step ended and writes the file (atomically) before returning. */
   override put(id: string, rec: StepRecord) {
     super.put(id, rec);
     this.flush();
   }
+  /** The next sequence number, written to the file before it is returned. */
   override nextSeq() {
     const n = super.nextSeq();
     this.flush();
     return n;
   }
+  /** Drops these steps' records and writes the file. */
   override forget(stepIds: readonly string[]) {
     super.forget(stepIds);
     this.flush();

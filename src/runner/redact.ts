@@ -1,6 +1,10 @@
 // Masks secret values in any text that leaves the runner (events, errors, logs). kubeadm init, for one, prints the
 // bootstrap token and the certificate key; a failing command's stderr may echo a password.
 
+/**
+ * Masks secret values (as `***`) in any text or event that leaves the runner; values shorter than 4 characters are left
+ * alone.
+ */
 export class Redactor {
   private readonly values: string[];
   constructor(secrets: readonly string[]) {
@@ -8,12 +12,14 @@ export class Redactor {
     this.values = [...new Set(secrets.filter((s) => s.length >= 4))].sort((a, b) => b.length - a.length);
   }
 
+  /** The text with every secret value masked, longest values first. */
   text(s: string): string {
     let out = s;
     for (const v of this.values) if (out.includes(v)) out = out.split(v).join('***');
     return out;
   }
 
+  /** A copy of a JSON-serialisable value with every secret value masked in its strings. */
   event<T>(e: T): T {
     if (this.values.length === 0) return e;
     return JSON.parse(this.text(JSON.stringify(e))) as T;

@@ -11,6 +11,10 @@ import { waitUnlessAborted } from './wait.js';
 import type { BundleSource } from '../bundle/io/source.js';
 import type { UploadProgress } from '../bundle/io/distribute.js';
 
+/**
+ * What a run reports as it goes, in order: run, phase and step starts and ends, step output and upload progress, skips
+ * and failures (each failure with its cause first and the command that failed). Every text is redacted.
+ */
 export type RunEvent =
   | { type: 'run-started'; cluster: string; phases: number; steps: number }
   | { type: 'phase-started'; phase: string; index: number; steps: number }
@@ -26,8 +30,16 @@ export type RunEvent =
   | { type: 'step-failed'; stepId: string; host: string; error: string; command?: string; attempt: number; willRetry: boolean; durationMs: number }
   | { type: 'run-finished'; ok: boolean; cancelled: boolean; changed: number; skipped: number; failed: number; durationMs: number };
 
+/**
+ * Why a step did not run: done in the journal, its probe showed it done, a handler with nothing changed, or a dry run
+ * without the bundle.
+ */
 export type SkipReason = 'journal' | 'probe' | 'no-change' | 'no-bundle';
 
+/**
+ * What {@link runPlan} runs: the plan, the rendered files, an executor per host, the journal, and how (events,
+ * cancellation, concurrency, secrets to mask, the bundle).
+ */
 export interface RunOptions {
   plan: Plan;
   /** rendered file content by output path */
@@ -37,6 +49,7 @@ export interface RunOptions {
   /** host that runs cluster steps */
   clusterHost: string;
   journal: Journal;
+  /** Called with every event, redacted. */
   onEvent?: (e: RunEvent) => void;
   signal?: AbortSignal;
   /** hosts running at once within a phase (default 10) */
@@ -56,6 +69,9 @@ export interface RunOptions {
   withoutBundle?: string;
 }
 
+/**
+ * How a run ended: ok or cancelled, how many steps changed, were skipped or failed, how long it took and each failure.
+ */
 export interface RunSummary {
   ok: boolean;
   cancelled: boolean;
@@ -68,6 +84,11 @@ export interface RunSummary {
 
 export { stepFingerprint };
 
+/**
+ * Runs a plan over executors: phases in order, hosts in parallel within a phase (one at a time in a serial phase), each
+ * step skipped when the journal or its probe shows it done, retried with backoff, recorded in the journal; handlers run
+ * when a step they follow changed something. Stops at the end of the first phase with a failure.
+ */
 export async function runPlan(o: RunOptions): Promise<RunSummary> {
   const redact = new Redactor(o.secrets ?? []);
   const emit = (e: RunEvent) => o.onEvent?.(redact.event(e));

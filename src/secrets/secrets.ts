@@ -47,8 +47,10 @@ export function sshKeyRefs(spec: ClusterSpec): string[] {
   return [...new Set([s.ssh.privateKeyRef, ...s.hosts.map((h) => h.ssh?.privateKeyRef).filter((x): x is string => !!x)])].sort();
 }
 
+/** The secrets, or every issue found with their paths in the secrets file (never their values). */
 export type SecretsResult = { ok: true; secrets: Secrets } | { ok: false; issues: SpecIssue[] };
 
+/** Parses and checks the text of a secrets file. */
 export function parseSecrets(text: string): SecretsResult {
   let doc: unknown;
   try {
@@ -164,6 +166,7 @@ export function completeSecrets(current: Partial<Secrets> | undefined, spec: Clu
   };
 }
 
+/** The secrets as the text of a secrets file, with a header telling to keep it offline and private. */
 export function secretsToYaml(s: Secrets): string {
   return (
     '# airgap-k8s secrets. Keep this file offline and private (mode 0600); the spec refers to its entries by name.\n' +
@@ -225,6 +228,11 @@ export async function loadOrCreateSecretsAsync(file: string, spec: ClusterSpec):
   return r.ok && created ? { ...r, created } : r;
 }
 
+/**
+ * Reads an existing secrets file and checks it serves the spec, without writing anything: a missing file, or a secret
+ * the spec references and the file lacks, is an issue (unlike {@link loadOrCreateSecrets}, which creates and
+ * completes).
+ */
 export function readSecretsFile(file: string, spec: ClusterSpec): { ok: true; secrets: Secrets } | { ok: false; issues: SpecIssue[] } {
   if (!existsSync(file)) return { ok: false, issues: [{ path: '', code: 'missing', message: `${file} does not exist` }] };
   const parsed = parseSecrets(readFileSync(file, 'utf8'));
@@ -240,6 +248,9 @@ export function caCertHash(certPem: string): string {
   return `sha256:${createHash('sha256').update(spki).digest('hex')}`;
 }
 
+/**
+ * The render inputs every generator takes besides the spec, from the secrets: the secrets and the CA's public key pin.
+ */
 export function inputsFromSecrets(secrets: Secrets): RenderInputs {
   return { secrets, caCertHash: caCertHash(secrets.ca.cert) };
 }

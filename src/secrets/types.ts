@@ -2,6 +2,10 @@
 // generator checks again (keepalived's auth_pass). No I/O here, so pure code (generators, executors) may import it;
 // reading, creating and completing the file is ./secrets.ts.
 
+/**
+ * A cluster's secrets: the kubeadm bootstrap token and certificate key, the cluster CA, passwords and SSH key paths by
+ * reference name. Never part of the spec; kept in a 0600 file.
+ */
 export interface Secrets {
   /** kubeadm bootstrap token, [a-z0-9]{6}.[a-z0-9]{16} */
   bootstrapToken: string;

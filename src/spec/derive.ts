@@ -3,11 +3,13 @@
 // in exactly one place.
 import type { ClusterSpec, HostSpec } from './schema.js';
 
+/** A load-balancer host's keepalived role: MASTER or BACKUP, and its priority. */
 export interface VrrpRole {
   state: 'MASTER' | 'BACKUP';
   priority: number;
 }
 
+/** A host as the generators read it: its spec, its roles as flags, its effective SSH settings and its VRRP role. */
 export interface HostView {
   spec: HostSpec;
   name: string;
@@ -25,6 +27,10 @@ export interface HostView {
   vrrp?: VrrpRole;
 }
 
+/**
+ * A validated spec as the generators read it: hosts by role, the first control plane, the endpoint, the registry and
+ * the version, with every default and cross-reference resolved.
+ */
 export interface ClusterView {
   cluster: ClusterSpec;
   name: string;
@@ -45,6 +51,7 @@ export interface ClusterView {
  * HA guide's 101/100 pair generalised); weight -2 on a failing check drops the MASTER below the next BACKUP. */
 export const VRRP_MASTER_PRIORITY = 101;
 
+/** The view of a validated spec (throws on a spec without a control plane: validate first). */
 export function deriveView(cluster: ClusterSpec): ClusterView {
   const s = cluster.spec;
   const lbInterfaces = [...new Set(s.hosts.filter((h) => h.roles.includes('load-balancer') && h.interface).map((h) => h.interface!))];

@@ -18,3 +18,4 @@ export { Cluster, API_VERSION, type ClusterInput, type ClusterSpec, type HostSpe
 export { formatIssues, formatPath, type SpecIssue, type Severity, type PathSegment } from './issues.js';
 export { deriveView, VRRP_MASTER_PRIORITY, type ClusterView, type HostView, type VrrpRole } from './derive.js';
 export { clusterJsonSchema, clusterJsonSchemaText } from './json-schema.js';
+export type { HostOs, PackageManager } from '../os/profiles.js';

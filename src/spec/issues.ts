@@ -1,7 +1,9 @@
 // User-facing problems are data: a path into the spec, a machine-readable code and a message. Formatting is separate.
 
+/** Whether an issue refuses the spec or only warns. */
 export type Severity = 'error' | 'warning';
 
+/** One problem with a document: its path, a stable code and a message a user can act on. */
 export interface SpecIssue {
   /** Dotted path with [i] indexes, e.g. spec.hosts[1].address; '' for the whole document. */
   path: string;
@@ -9,8 +11,10 @@ export interface SpecIssue {
   message: string;
 }
 
+/** One step of an issue's path: a key or an array index. */
 export type PathSegment = string | number | symbol;
 
+/** A path as text: `spec.hosts[1].address` (keys that are not identifiers quoted). */
 export function formatPath(segments: readonly PathSegment[]): string {
   let out = '';
   for (const s of segments) {

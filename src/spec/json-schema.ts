@@ -3,6 +3,10 @@
 import { z } from 'zod';
 import { Cluster } from './schema.js';
 
+/**
+ * The JSON Schema (draft 2020-12) of the spec as users write it (defaults optional), made from the same schema that
+ * validates.
+ */
 export function clusterJsonSchema(): Record<string, unknown> {
   const schema = z.toJSONSchema(Cluster, { io: 'input', unrepresentable: 'any', target: 'draft-2020-12' }) as Record<string, unknown>;
   return {
@@ -12,6 +16,7 @@ export function clusterJsonSchema(): Record<string, unknown> {
   };
 }
 
+/** The JSON Schema as the text of schema/cluster.schema.json. */
 export function clusterJsonSchemaText(): string {
   return `${JSON.stringify(clusterJsonSchema(), null, 2)}\n`;
 }

@@ -7,15 +7,21 @@ import { API_VERSION, Cluster, type ClusterSpec } from './schema.js';
 import { formatPath, issue, type PathSegment, type SpecIssue } from './issues.js';
 import { crossFieldChecks } from './validate.js';
 
+/** A valid spec with its warnings, or every issue found (each with its path) and the warnings. */
 export type ParseResult =
   | { ok: true; spec: ClusterSpec; warnings: SpecIssue[] }
   | { ok: false; issues: SpecIssue[]; warnings: SpecIssue[] };
 
+/** Specs larger than this (1 MiB) are refused with the code too_large. */
 export const MAX_SPEC_BYTES = 1024 * 1024;
 /** Nesting deeper than this is refused, YAML or JSON, with the code too_deep (the API answers 422). */
 export const MAX_DEPTH = 32;
 const tooDeep = (path: PathSegment[]) => issue(path, 'too_deep', `nesting deeper than ${MAX_DEPTH} levels`);
 
+/**
+ * Parses and validates a spec: YAML or JSON text, or an object. Unknown fields are errors, defaults are filled,
+ * cross-field rules checked; every problem is reported at once with its path.
+ */
 export function parseSpec(input: string | unknown): ParseResult {
   let doc: unknown = input;
   if (typeof input === 'string') {
@@ -57,6 +63,7 @@ export function loadSpec(input: string | unknown): { spec: ClusterSpec; warnings
   return { spec: r.spec, warnings: r.warnings };
 }
 
+/** Thrown by {@link loadSpec} with every issue of an invalid spec. */
 export class SpecError extends Error {
   constructor(readonly issues: SpecIssue[]) {
     super(`invalid cluster spec:\n${issues.map((i) => `  ${i.path || '(document)'}: ${i.message}`).join('\n')}`);

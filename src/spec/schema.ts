@@ -4,15 +4,17 @@
 import { z } from 'zod';
 import { HOST_OSES } from '../os/profiles.js';
 
+/** The `apiVersion` of specs this version reads. */
 export const API_VERSION = 'airgap-k8s/v1alpha1';
 
 // ---- primitive formats (each with a message a user can act on) ----
 
-const dnsLabelRe = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 /** RFC 1123 label: lowercase alphanumerics and '-', 1..63 chars, alphanumeric at both ends. */
-export const DnsLabel = z
-  .string()
-  .regex(dnsLabelRe, 'must be an RFC 1123 label: lowercase letters, digits and "-", 1-63 chars, starting and ending alphanumeric');
+export const DNS_LABEL = {
+  regex: /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/,
+  message: 'must be an RFC 1123 label: lowercase letters, digits and "-", 1-63 chars, starting and ending alphanumeric',
+};
+export const DnsLabel = z.string().regex(DNS_LABEL.regex, DNS_LABEL.message);
 
 /** Linux accepts interface names up to 15 bytes without '/', whitespace or ':'; we also refuse shell metacharacters. */
 export const InterfaceName = z
@@ -396,6 +398,57 @@ export const Apps = z.strictObject({
   dify: Dify.prefault({}),
 });
 
+// ---- etcd ----
+
+/**
+ * A systemd OnCalendar expression (systemd.time(7)): "daily", "Mon..Fri 02:00", "*-*-* 03:15:00", "*:0/30",
+ * "Sat,Sun 04:00 UTC". It lands verbatim in a unit file, so only what calendar expressions are made of is allowed:
+ * letters, digits, "*", ":", "-", ",", ".", "/", "~", "_" and single spaces between words. No newline (another
+ * directive), no "%" (a systemd specifier), no quote, "$", ";", "|", "&", "`", backslash, "#", "<", ">", "(" or ")".
+ * Whether systemd reads it as a calendar is for systemd to judge (`systemd-analyze calendar`, tools tier).
+ */
+export const OnCalendar = z
+  .string()
+  .max(100, 'must be at most 100 characters')
+  .regex(
+    /^[A-Za-z0-9*:,.\/~_-]+( [A-Za-z0-9*:,.\/~_-]+)*$/,
+    'must be a systemd calendar expression such as daily, "*-*-* 02:00:00" or "Mon..Fri 02:00": letters, digits, "*", ":", "-", ",", ".", "/", "~", "_" and single spaces (no quotes, "%", "$", ";", newlines or other shell or unit-file metacharacters)',
+  );
+
+/** An absolute path's names, without empty and "." parts (AbsPath refuses ".."): /var//lib/./etcd/ -> var, lib, etcd. */
+export const pathParts = (p: string): string[] => p.split('/').filter((x) => x !== '' && x !== '.');
+/** Whether absolute path `p` is `dir` or inside it, however either is spelled. */
+export function isAtOrBelow(p: string, dir: string): boolean {
+  const a = pathParts(p);
+  const d = pathParts(dir);
+  return a.length >= d.length && d.every((x, i) => a[i] === x);
+}
+
+/** Where kubeadm keeps etcd's data: wiped by kubeadm reset and moved aside by an etcd restore. */
+const ETCD_DATA_DIR = '/var/lib/etcd';
+
+/**
+ * Scheduled snapshots of every control plane's own etcd member (src/generators/etcd-backup): a systemd timer runs a
+ * script that saves, checks and keeps the newest `keep` snapshots under `dir`, mode 0600 (they hold every Secret).
+ */
+export const EtcdSnapshots = z.strictObject({
+  enabled: z.boolean().default(false),
+  /** systemd OnCalendar expression; each host waits a random 0-5 minutes more (RandomizedDelaySec) */
+  schedule: OnCalendar.default('daily'),
+  /** how many snapshots each control plane keeps; older ones are removed after a good new one */
+  keep: z.number().int('must be a whole number').min(1, 'must be 1-365').max(365, 'must be 1-365').default(7),
+  /** directory on every control plane (created 0700); not under /var/lib/etcd, which a reset or restore removes */
+  dir: AbsPath.refine((p) => pathParts(p).length > 0, 'must not be / (give the snapshots a directory of their own)').refine(
+    (p) => !isAtOrBelow(p, ETCD_DATA_DIR),
+    `must not be ${ETCD_DATA_DIR} or below it: kubeadm reset removes it and an etcd restore moves it aside, snapshots included`,
+  )
+    .default('/var/backups/etcd'),
+});
+
+export const Etcd = z.strictObject({
+  snapshots: EtcdSnapshots.prefault({}),
+});
+
 // ---- the document ----
 
 export const ClusterSpecBody = z.strictObject({
@@ -407,11 +460,13 @@ export const ClusterSpecBody = z.strictObject({
   containerRuntime: ContainerRuntime.prefault({}),
   offline: Offline.prefault({}),
   addons: Addons.prefault({}),
+  etcd: Etcd.prefault({}),
   environments: z.array(Environment).default([]),
   models: z.array(Model).default([]),
   apps: Apps.prefault({}),
 });
 
+/** The zod schema of a cluster spec (without the cross-field rules: {@link parseSpec} checks those too). */
 export const Cluster = z.strictObject({
   apiVersion: z.literal(API_VERSION, { message: `must be ${API_VERSION}` }),
   kind: z.literal('Cluster', { message: 'must be Cluster' }),
@@ -423,8 +478,30 @@ export const Cluster = z.strictObject({
 export type ClusterInput = z.input<typeof Cluster>;
 /** A validated, defaulted spec. */
 export type ClusterSpec = z.output<typeof Cluster>;
+/**
+ * One host of the spec, validated and defaulted.
+ *
+ * @interface
+ */
 export type HostSpec = z.output<typeof Host>;
-export type ModelSpec = z.output<typeof Model>;
+/** One model of the spec, Ollama or vLLM (told apart by `engine`). */
+export type ModelSpec = OllamaModelSpec | VllmModelSpec;
+/**
+ * A model served by Ollama.
+ *
+ * @interface
+ */
 export type OllamaModelSpec = z.output<typeof OllamaModel>;
+/**
+ * A model served by vLLM.
+ *
+ * @interface
+ */
 export type VllmModelSpec = z.output<typeof VllmModel>;
+/**
+ * An environment (namespace) with its quota.
+ *
+ * @interface
+ */
 export type EnvironmentSpec = z.output<typeof Environment>;
+export type EtcdSnapshotsSpec = z.output<typeof EtcdSnapshots>;

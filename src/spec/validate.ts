@@ -1,6 +1,6 @@
 // Cross-field rules over a schema-valid spec. Every rule adds to one list; nothing stops at the first problem.
 // Errors make the spec unusable; warnings are printed and carried to the API, but rendering goes on.
-import type { ClusterSpec, HostSpec } from './schema.js';
+import { isAtOrBelow, type ClusterSpec, type HostSpec } from './schema.js';
 import { issue, type PathSegment, type SpecIssue } from './issues.js';
 import { cidrContains, cidrHasHostBits, cidrsOverlap, compareVersions } from './net.js';
 import { CONTAINERD_MIN_FOR_K8S_134, kubeMinor, PROVEN_KUBERNETES_MINORS, releaseImages, SUPPORTED_KUBERNETES_MINORS } from '../versions.js';
@@ -240,6 +240,12 @@ export function crossFieldChecks(cluster: ClusterSpec): { errors: SpecIssue[]; w
     const prev = usedPorts.get(port);
     if (prev) err(path, 'duplicate', `NodePort ${port} is already used by ${prev}`);
     else usedPorts.set(port, issue(path, '', '').path);
+  }
+
+  // ---- etcd snapshots: kept where nothing else of ours removes them ----
+  const snap = s.etcd.snapshots;
+  if (snap.enabled && isAtOrBelow(snap.dir, s.offline.bundleDir)) {
+    err(['spec', 'etcd', 'snapshots', 'dir'], 'snapshots_in_bundle', `${snap.dir} is inside spec.offline.bundleDir ${s.offline.bundleDir}, which \`reset --purge\` removes with everything in it; keep the snapshots elsewhere (default /var/backups/etcd)`);
   }
 
   return { errors, warnings };

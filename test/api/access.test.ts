@@ -66,6 +66,8 @@ describe('role matrix: every route x no token, wrong, revoked, viewer, operator,
     'POST /clusters/{id}/cancel': { status: 409, req: async ({ done }) => [`/clusters/${done}/cancel`, { method: 'POST' }] },
     'POST /clusters/{id}/resume': { status: 409, req: async ({ done }) => [`/clusters/${done}/resume`, { method: 'POST' }] },
     'GET /audit': { status: 200, req: async () => ['/audit', {}] },
+    // allowed, and then refused: gpu-prod has no real install on this service
+    'POST /operations': { status: 404, req: async () => ['/operations', { method: 'POST', body: JSON.stringify({ cluster: 'gpu-prod', operation: 'certs-renew' }), headers: { 'content-type': 'application/json' } }] },
     'GET /console': { status: 200, req: async () => ['/console', {}] },
     'GET /console/{file}': { status: 200, req: async () => ['/console/main.js', {}] },
   };

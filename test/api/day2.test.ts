@@ -68,6 +68,27 @@ describe('POST /clusters on a cluster installed before', () => {
     expect(e.issues!.map((i) => i.path).sort()).toEqual(['spec.controlPlane.endpoint', 'spec.network.podSubnet']);
   });
 
+  it('kubernetesVersion raised: the upgrade in kubeadm\'s order (to 1.35 with its cgroup preflight); another change with it: 422 change_refused', async () => {
+    h = harness({ seedSecrets: ['gpu-prod'] });
+    installedBefore(HA_TEXT);
+    const up = await h.post('/clusters?dryRun=true', HA_TEXT.replace(/kubernetesVersion: v1\.34\.\d+/, 'kubernetesVersion: v1.34.4'));
+    expect(up.status, await up.clone().text()).toBe(202);
+    const { id } = (await up.json()) as { id: string };
+    await h.jobs.idle();
+    const plan = JSON.parse(h.store.plan(id)!) as Plan;
+    expect(plan.phases.map((p) => p.name)).toContain('upgrade-first-control-plane');
+    expect(plan.phases.flatMap((p) => p.steps.map((s) => s.id))).toContain('upgrade-first-control-plane/master1/upgrade-apply');
+    // to the next minor: planned with the cgroup preflight 1.35 needs on every node
+    const minor = await h.post('/clusters?dryRun=true', HA_TEXT.replace(/kubernetesVersion: v1\.34\.\d+/, 'kubernetesVersion: v1.35.0'));
+    expect(minor.status, await minor.clone().text()).toBe(202);
+    const { id: id2 } = (await minor.json()) as { id: string };
+    await h.jobs.idle();
+    expect((JSON.parse(h.store.plan(id2)!) as Plan).phases.flatMap((p) => p.steps.map((s) => s.id))).toContain('preflight/master1/cgroup-for-v1.35.0');
+    const both = await h.post('/clusters?executor=ssh', WITH_W9.replace(/kubernetesVersion: v1\.34\.\d+/, 'kubernetesVersion: v1.34.4'));
+    expect(both.status).toBe(422);
+    expect((await errorOf(both)).issues!.map((i) => i.path)).toEqual(['spec.hosts']);
+  });
+
   it('the first install of a cluster (no earlier success, or only dry runs) plans everything', async () => {
     h = harness({ seedSecrets: ['gpu-prod'] });
     const r = await h.post('/clusters?dryRun=true', WITH_W9);

@@ -302,6 +302,92 @@ describe('the loader refuses', () => {
   });
 });
 
+describe('spec.etcd.snapshots', () => {
+  const withSnapshots = (snapshots: Record<string, unknown>) => {
+    const obj = yaml.load(MINIMAL) as Record<string, any>;
+    obj.spec.etcd = { snapshots: { enabled: true, ...snapshots } };
+    return parseSpec(obj);
+  };
+
+  it('is off by default, and on with its defaults: daily, the newest 7, /var/backups/etcd', () => {
+    expect(ok(parseSpec(MINIMAL)).spec.spec.etcd.snapshots).toEqual({ enabled: false, schedule: 'daily', keep: 7, dir: '/var/backups/etcd' });
+    expect(ok(withSnapshots({})).spec.spec.etcd.snapshots).toEqual({ enabled: true, schedule: 'daily', keep: 7, dir: '/var/backups/etcd' });
+  });
+
+  it.each(['daily', 'hourly', 'Mon..Fri 02:00', '*-*-* 03:15:00', '*:0/30', 'Sat,Sun 04:00 UTC', 'Mon..Fri 01,13:30 Europe/Berlin', '*-*~01 05:00'])(
+    'accepts the calendar expression %j',
+    (schedule) => {
+      expect(ok(withSnapshots({ schedule })).spec.spec.etcd.snapshots.schedule).toBe(schedule);
+    },
+  );
+
+  // each lands in the timer's OnCalendar= line: another line, a specifier or shell text must never get there
+  it.each([
+    'daily\nExecStartPre=/bin/rm -rf /',
+    'daily\r\nPersistent=false',
+    '%H:00',
+    'daily; reboot',
+    '$(reboot)',
+    '`reboot`',
+    'daily | sh',
+    'daily && reboot',
+    '"daily"',
+    "'daily'",
+    'daily # comment',
+    'daily\\',
+    ' daily',
+    'daily ',
+    'Mon  02:00',
+    'Mon\t02:00',
+    '',
+    'x'.repeat(101),
+  ])('refuses the schedule %j, naming the field', (schedule) => {
+    const issues = refused(withSnapshots({ schedule }));
+    expect(issues.map((i) => i.path)).toEqual(['spec.etcd.snapshots.schedule']);
+  });
+
+  it.each([
+    ['relative/dir', 'must be an absolute path'],
+    ['/var/backups/etcd snapshots', 'must be an absolute path'],
+    ['/var/backups/etcd\n/etc', 'must be an absolute path'],
+    ['/var/backups/$(reboot)', 'must be an absolute path'],
+    ['/var/backups/etcd;reboot', 'must be an absolute path'],
+    ['/var/backups/%n', 'must be an absolute path'],
+    ['/var/backups/../../etc', 'must not contain ".."'],
+    ['/', 'must not be /'],
+    ['//', 'must not be /'],
+    ['/var/lib/etcd', 'must not be /var/lib/etcd or below it'],
+    ['/var/lib/etcd/backups', 'must not be /var/lib/etcd or below it'],
+    ['/var//lib/./etcd/', 'must not be /var/lib/etcd or below it'],
+  ])('refuses the directory %j: %s', (dir, message) => {
+    const issues = refused(withSnapshots({ dir }));
+    expect(issues.map((i) => i.path)).toEqual(['spec.etcd.snapshots.dir']);
+    expect(issues[0]!.message).toContain(message);
+  });
+
+  it('accepts a directory next to /var/lib/etcd whose name only starts the same', () => {
+    expect(ok(withSnapshots({ dir: '/var/lib/etcd-backups' })).spec.spec.etcd.snapshots.dir).toBe('/var/lib/etcd-backups');
+  });
+
+  it.each([0, 366, 1.5, -1])('refuses keep %j', (keep) => {
+    expect(refused(withSnapshots({ keep })).map((i) => i.path)).toEqual(['spec.etcd.snapshots.keep']);
+  });
+
+  it('refuses unknown fields and reports every problem at once', () => {
+    const issues = refused(withSnapshots({ keep: 0, schedule: 'daily;x', dir: 'x', every: 'day' }));
+    expect(issues.map((i) => i.path).sort()).toEqual(['spec.etcd.snapshots.dir', 'spec.etcd.snapshots.every', 'spec.etcd.snapshots.keep', 'spec.etcd.snapshots.schedule']);
+  });
+
+  it('refuses a directory inside the offline bundle only while snapshots are on (reset --purge removes the bundle)', () => {
+    const inBundle = { dir: '/data/k8s/snapshots' };
+    expect(codes(refused(withSnapshots(inBundle)))).toEqual(['spec.etcd.snapshots.dir snapshots_in_bundle']);
+    const obj = yaml.load(MINIMAL) as Record<string, any>;
+    obj.spec.etcd = { snapshots: { enabled: false, ...inBundle } };
+    ok(parseSpec(obj));
+    expect(ok(withSnapshots({ dir: '/data/k8s-snapshots' })).spec.spec.etcd.snapshots.dir).toBe('/data/k8s-snapshots');
+  });
+});
+
 describe('loadSpec', () => {
   it('throws a SpecError carrying every issue', () => {
     const text = readFileSync(join(FIXTURES, 'invalid-many-schema.yaml'), 'utf8');

@@ -65,6 +65,7 @@ export function summary(r: ClusterRecord): z.infer<typeof ClusterSummary> {
     finishedAt: r.finishedAt,
     createdBy: r.createdBy,
     error: r.error,
+    operation: r.operation?.kind ?? null,
     summary: r.summary,
     links: { self, events: `${self}/events`, plan: `${self}/plan`, files: `${self}/files` },
   };

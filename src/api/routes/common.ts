@@ -14,6 +14,7 @@ import { exampleSpecText } from '../../spec/example.js';
 
 const exampleSpecObject = () => yaml.load(exampleSpecText(), { schema: yaml.CORE_SCHEMA });
 
+/** What {@link createApp} needs: the store, the jobs, the logger and the API token, with optional limits. */
 export interface AppDeps {
   store: Store;
   jobs: Jobs;

@@ -21,6 +21,7 @@ import type { Artifact, BundleManifest } from '../manifest.js';
 
 const MiB = 1024 * 1024;
 
+/** Progress of a bundle upload to one host, reported while a file is in flight. */
 export interface UploadProgress {
   host: string;
   /** bundle-relative path of the file in flight */
@@ -32,6 +33,7 @@ export interface UploadProgress {
   total: number;
 }
 
+/** What happened to one bundle file on one host: skipped (already there, same digest), uploaded or resumed. */
 export interface FileReport {
   path: string;
   action: 'skipped' | 'uploaded' | 'resumed';
@@ -43,6 +45,7 @@ export interface FileReport {
   retries: number;
 }
 
+/** What an upload did on one host: each file's outcome, the bytes sent and the stale files removed. */
 export interface UploadReport {
   host: string;
   files: FileReport[];
@@ -52,8 +55,10 @@ export interface UploadReport {
   durationMs: number;
 }
 
+/** How to upload: cancellation, progress, chunk size when resuming and how many failures without progress to bear. */
 export interface UploadOptions {
   signal?: AbortSignal;
+  /** Called as bytes go out. */
   onProgress?: (p: UploadProgress) => void;
   /** bytes per append when resuming; default 32 MiB */
   chunkBytes?: number;
@@ -123,7 +128,11 @@ const FINISH_SCRIPT = [
   'chmod "$3" "$p" && mv -f -- "$p" "$1"',
 ].join('\n');
 
-interface RemoteState {
+/**
+ * What a host holds of one file: its sha256 when it has the whole file, the size of an interrupted upload's partial
+ * file.
+ */
+export interface RemoteState {
   /** sha256 of the file when its size is the expected one */
   sha?: string;
   partial?: number;
@@ -371,6 +380,7 @@ export async function bundlePathPresent(exec: Executor, manifest: BundleManifest
   return files.every((f) => states.get(f.remote)?.sha === f.entry.sha256);
 }
 
+/** One host of a distribution: its executor and the bundle paths it receives, in order. */
 export interface DistributeTarget {
   exec: Executor;
   uploads: { localPath: string; remotePath: string }[];

@@ -5,9 +5,9 @@
  * @experimental
  * @module bundle/io
  */
-export { inspectFile, parseRpmHeader, parseDebHeader, archiveImages, type Inspected, type PackageInfo } from './inspect.js';
+export { inspectFile, parseRpmHeader, parseDebHeader, archiveImages, type Inspected, type PackageInfo, type InspectOptions } from './inspect.js';
 export { listBundleFiles, scanBundle, type BundleFile, type Progress } from './scan.js';
-export { verifyBundle, checkRequirements, checkManifest, formatBundleIssues, BundleVerificationError, type BundleIssue, type VerifyResult } from './verify.js';
+export { verifyBundle, checkRequirements, checkManifest, formatBundleIssues, BundleVerificationError, type BundleIssue, type BundleIssueCode, type VerifyResult } from './verify.js';
 export { packBundle, type PackResult } from './pack.js';
 export {
   uploadBundlePath,
@@ -19,5 +19,7 @@ export {
   type UploadReport,
   type FileReport,
   type UploadOptions,
+  type RemoteState,
+  type DistributeTarget,
 } from './distribute.js';
 export { localBundle, verifiedBundle, type BundleSource } from './source.js';

@@ -16,6 +16,7 @@ import type { Artifact } from '../manifest.js';
 import { BIN_DIR, CHARTS_DIR, IMAGES_DIR, MANIFESTS_DIR, MODELS_DIR, PACKAGES_DIR } from '../layout.js';
 import { TarScanner } from './tar-scan.js';
 
+/** What reading one bundle file found: its manifest entry, its problems and (for packages) what it is. */
 export interface Inspected {
   /** the manifest entry this file gets (kind file when it cannot be classified) */
   artifact: Artifact;
@@ -31,6 +32,7 @@ const MiB = 1024 * 1024;
 
 // ---- rpm --------------------------------------------------------------------------------------------------------
 
+/** A package's name, version and architecture, as read from its rpm or deb header. */
 export interface PackageInfo {
   name: string;
   version: string;
@@ -365,6 +367,7 @@ function collectorFor(path: string): Collector {
   };
 }
 
+/** How {@link inspectFile} reads a file: progress, a copy of every chunk, cancellation and the expected size. */
 export interface InspectOptions {
   /** bytes read so far of this file (called per chunk) */
   onBytes?: (n: number) => void;

@@ -15,6 +15,10 @@ import type { BundleIssue } from './verify.js';
 /** Fixed entry time: the same directory packs to the same bytes. */
 const TAR_MTIME = 946_684_800; // 2000-01-01T00:00:00Z
 
+/**
+ * The outcome of {@link packBundle}: the manifest it made, the files that are not what their place says, and the
+ * archive written.
+ */
 export interface PackResult {
   ok: boolean;
   manifest: BundleManifest;
@@ -71,6 +75,11 @@ class Sink {
   }
 }
 
+/**
+ * Reads every file of a bundle directory once, makes its manifest (bundle.yaml: kind, size, sha256 per file) and, with
+ * `out`, writes the directory and the manifest as one reproducible tar (fixed times and modes; `gzip` to compress), in
+ * place of `out` only when complete. Throws when `out` lies inside the directory.
+ */
 export async function packBundle(
   dir: string,
   opts: { out?: string; gzip?: boolean; onProgress?: (p: Progress) => void; signal?: AbortSignal } = {},

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { inspectFile, type Inspected } from './inspect.js';
 import { MANIFEST_FILE } from '../layout.js';
 
+/** A regular file of a bundle directory. */
 export interface BundleFile {
   /** bundle-relative, '/'-separated */
   path: string;
@@ -13,6 +14,7 @@ export interface BundleFile {
   mode: number;
 }
 
+/** Progress of a long read over a bundle (scan, verify, pack). */
 export interface Progress {
   /** bytes done of `total` */
   bytes: number;

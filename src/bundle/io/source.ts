@@ -6,6 +6,7 @@ import type { BundleManifest } from '../manifest.js';
 import type { Progress } from './scan.js';
 import { BundleVerificationError, verifyBundle, type VerifyResult } from './verify.js';
 
+/** An offline bundle as the install pipeline uses it: the directory, verified against the spec at most once. */
 export interface BundleSource {
   /** the unpacked bundle on the machine running airgap-k8s */
   readonly dir: string;
@@ -14,7 +15,10 @@ export interface BundleSource {
 }
 
 /** A bundle directory checked against the spec on first use (the result is kept for the rest of the run). */
-export function localBundle(view: ClusterView, dir: string, opts: { onProgress?: (p: Progress) => void } = {}): BundleSource & { result(): Promise<VerifyResult> } {
+export function localBundle(view: ClusterView, dir: string, opts: { onProgress?: (p: Progress) => void } = {}): BundleSource & {
+  /** the whole verification, issues included (verified only once) */
+  result(): Promise<VerifyResult>;
+} {
   let pending: Promise<VerifyResult> | undefined;
   const result = () => (pending ??= verifyBundle(view, dir, opts));
   return {

@@ -13,6 +13,10 @@ import { isUnder, MANIFEST_FILE, packageExtension } from '../layout.js';
 import { newManifest, parseManifest, type Artifact, type BundleManifest } from '../manifest.js';
 import { scanBundle, type Progress } from './scan.js';
 
+/**
+ * What is wrong with a bundle: no bundle, a bad manifest, a file missing, of another version, size or checksum, content
+ * that is not what its place says, a file the manifest does not list, unreadable, or two files claiming the same thing.
+ */
 export type BundleIssueCode =
   | 'no-bundle'
   | 'manifest'
@@ -25,6 +29,7 @@ export type BundleIssueCode =
   | 'unreadable'
   | 'conflict';
 
+/** One problem with a bundle: where (bundle-relative path), a code and a message a user can act on. */
 export interface BundleIssue {
   /** bundle-relative path of the file or directory concerned ('' for the bundle itself) */
   path: string;
@@ -32,6 +37,7 @@ export interface BundleIssue {
   message: string;
 }
 
+/** The outcome of {@link verifyBundle}: every issue, what the directory holds and whether that serves the spec. */
 export interface VerifyResult {
   ok: boolean;
   issues: BundleIssue[];
@@ -44,6 +50,7 @@ export interface VerifyResult {
   durationMs: number;
 }
 
+/** One line per issue, `path: message`, for terminals and logs. */
 export function formatBundleIssues(issues: readonly BundleIssue[]): string {
   return issues.map((i) => `${i.path || '(bundle)'}: ${i.message}`).join('\n');
 }

@@ -6,6 +6,10 @@ import { statSync } from 'node:fs';
 import { checkRun, settle } from '../common.js';
 import { ExecAbortedError, prettyCommand, type Executor, type RunOptions, type RunResult } from '../executor.js';
 
+/**
+ * One command the dry-run executor received: its argv and what came with it, never stdin's content or environment
+ * values.
+ */
 export interface DryRunRecord {
   argv: string[];
   /** what came on stdin, never its content */
@@ -18,6 +22,7 @@ export interface DryRunRecord {
 /** What a recorded command "returns"; unspecified fields default to success with empty output. */
 export type DryRunResponse = Partial<Pick<RunResult, 'exitCode' | 'signal' | 'stdout' | 'stderr' | 'timedOut'>>;
 
+/** How a {@link DryRunExecutor} answers and records. */
 export interface DryRunOptions {
   host?: string;
   /** answer per command, e.g. make probes report "absent" so a plan shows every step; undefined means success */
@@ -31,6 +36,10 @@ export interface DryRunOptions {
   stdinDigest?: 'sha256' | 'none';
 }
 
+/**
+ * An executor that runs nothing: it records every command (`log`) and answers success, or what `respond` says. Plans
+ * applied with it show what a real install would do.
+ */
 export class DryRunExecutor implements Executor {
   readonly host: string;
   readonly fileRoot: string | undefined;
@@ -63,6 +72,7 @@ export class DryRunExecutor implements Executor {
       .join('\n');
   }
 
+  /** Empties the record of commands. */
   clear(): void {
     this.log.length = 0;
   }

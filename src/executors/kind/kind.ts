@@ -55,7 +55,9 @@ import { dockerClient } from './docker.js';
 import { ExecAbortedError, ExecConnectionError, type Executor, type RunOptions, type RunResult } from '../executor.js';
 import { KILL_SCRIPT, PID_ANNOUNCE, PidFilter } from '../process-group.js';
 
+/** The docker label naming the spec's host a node container stands for. */
 export const NODE_HOST_LABEL = 'airgap-k8s.node.host';
+/** The docker label naming the cluster a node container belongs to. */
 export const NODE_CLUSTER_LABEL = 'airgap-k8s.node.cluster';
 
 /** How to find a node container by the labels above. */
@@ -68,6 +70,7 @@ export interface NodeSelector {
   address?: string | undefined;
 }
 
+/** How a {@link KindExecutor} finds its node container and runs commands there. */
 export interface KindExecutorOptions {
   /** host name (from the spec) used in messages */
   host: string;
@@ -112,6 +115,10 @@ type DockerError = Error & { statusCode?: number; code?: string; json?: { messag
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const SIGNAL_EXIT: Record<number, string> = { 143: 'SIGTERM', 137: 'SIGKILL' };
 
+/**
+ * Runs commands inside a node container with `docker exec` over the Docker Engine API (kind's way): hosts that are
+ * containers, as in the dress rehearsal and CI. Needs the optional dependency testcontainers.
+ */
 export class KindExecutor implements Executor {
   readonly host: string;
   private readonly ref: string | NodeSelector;

@@ -14,6 +14,7 @@ import { isAbsolute } from 'node:path';
 import { checkRun, Collector, settle, watchStop } from '../common.js';
 import { ExecAbortedError, type Executor, type RunOptions, type RunResult } from '../executor.js';
 
+/** How a {@link LocalExecutor} names itself and where its file operations resolve. */
 export interface LocalExecutorOptions {
   /** name used in errors and events; default 'localhost' */
   host?: string;
@@ -23,6 +24,10 @@ export interface LocalExecutorOptions {
   killGraceMs?: number;
 }
 
+/**
+ * Runs commands on this machine as child processes, each in its own process group so a timeout or abort stops all it
+ * started.
+ */
 export class LocalExecutor implements Executor {
   readonly host: string;
   readonly fileRoot: string | undefined;

@@ -16,6 +16,7 @@ export function keyTypeOf(keyBlob: Buffer): string {
   return keyBlob.subarray(4, 4 + n).toString('latin1');
 }
 
+/** One line of a known_hosts file: its line number, marker, host patterns and key. */
 export interface KnownHostEntry {
   line: number;
   marker: '@revoked' | '@cert-authority' | undefined;
@@ -73,8 +74,13 @@ export function entryMatches(entry: KnownHostEntry, address: string, port: numbe
   return matched;
 }
 
+/**
+ * How a host key is checked: against a pinned SHA256 fingerprint (the spec's `ssh.hostKeyFingerprint`), or against a
+ * known_hosts file's text.
+ */
 export type HostKeyPolicy = { fingerprint: string } | { knownHostsFile: string; knownHostsText: string };
 
+/** A host key accepted, or refused with a message saying why and how to pin the right key. */
 export type HostKeyVerdict = { ok: true } | { ok: false; message: string };
 
 /** Key types recorded for this host in known_hosts, so the client can ask the server for one it can check. */
@@ -86,6 +92,10 @@ export function knownKeyTypes(policy: HostKeyPolicy, address: string, port: numb
   return [...new Set(types)];
 }
 
+/**
+ * Judges the key a host offered against the spec's pinned fingerprint or a known_hosts text, as OpenSSH would:
+ * accepted, or refused with a message saying why and how to pin the right key.
+ */
 export function checkHostKey(policy: HostKeyPolicy, address: string, port: number, keyBlob: Buffer): HostKeyVerdict {
   const fp = fingerprintSha256(keyBlob);
   const type = keyTypeOf(keyBlob);

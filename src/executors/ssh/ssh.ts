@@ -41,6 +41,7 @@ const loadSsh2 = () =>
     throw e;
   });
 
+/** Where and as whom a {@link SshExecutor} connects, how it checks the host key and its timeouts. */
 export interface SshExecutorOptions {
   /** host name (from the spec) used in messages */
   host: string;
@@ -200,6 +201,10 @@ function execRaw(conn: Connection, command: string, timeoutMs: number): Promise<
   });
 }
 
+/**
+ * Runs commands on a host over SSH (one connection, reconnected when dropped; sudo for a non-root user). Needs the
+ * optional dependency ssh2.
+ */
 export class SshExecutor implements Executor {
   readonly host: string;
   private readonly o: Required<Omit<SshExecutorOptions, 'privateKeyPath' | 'privateKey' | 'passphrase'>> &

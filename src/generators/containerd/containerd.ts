@@ -189,6 +189,10 @@ function tomlFile(view: ClusterView, t: TomlTable, inputs: Pick<RenderInputs, 'o
   return hashMarker(view.name) + (inputs.overlay ? overlayComment(inputs.overlay) : '') + toToml(t);
 }
 
+/**
+ * containerd on every Kubernetes node: config.toml (systemd cgroups, the pause image, the registry mirror) and, on GPU
+ * hosts, the NVIDIA runtime drop-in carrying the complete CRI section.
+ */
 export const containerdGenerator: Generator = {
   name: 'containerd',
   units(view: ClusterView, inputs: RenderInputs): HostUnit[] {

@@ -95,6 +95,10 @@ export function renderHaproxyCfg(view: ClusterView, host: HostView): string {
   );
 }
 
+/**
+ * haproxy.cfg on each load-balancer host: the endpoint port in TCP mode, every control plane behind it with a TLS
+ * `/healthz` check, in the dialect of the host's haproxy version.
+ */
 export const haproxyGenerator: Generator = {
   name: 'haproxy',
   units(view: ClusterView): HostUnit[] {

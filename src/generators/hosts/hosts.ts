@@ -18,6 +18,7 @@ export function hostsBlock(view: ClusterView): string {
   );
 }
 
+/** /etc/hostname and the cluster's delimited block in /etc/hosts (every host by name) on every host. */
 export const hostsGenerator: Generator = {
   name: 'hosts',
   units(view: ClusterView): HostUnit[] {

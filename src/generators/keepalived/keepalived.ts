@@ -150,6 +150,10 @@ export function renderCheckScript(k: KeepalivedHost): string {
   );
 }
 
+/**
+ * keepalived.conf and its check_apiserver.sh on each load-balancer host: the VIP, one MASTER with the highest priority,
+ * distinct BACKUP priorities, script security on.
+ */
 export const keepalivedGenerator: Generator = {
   name: 'keepalived',
   units(view: ClusterView, inputs: RenderInputs): HostUnit[] {

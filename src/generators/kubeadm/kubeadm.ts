@@ -204,6 +204,11 @@ function pemFile(view: ClusterView, pem: string): string {
   return `${hashMarker(view.name)}${pem.endsWith('\n') ? pem : `${pem}\n`}`;
 }
 
+/**
+ * kubeadm's configuration: InitConfiguration and ClusterConfiguration for the first control plane, JoinConfiguration
+ * (through the endpoint, with the CA pin and certificate key) for the others and the workers, kubelet and kube-proxy
+ * settings.
+ */
 export const kubeadmGenerator: Generator = {
   name: 'kubeadm',
   units(view: ClusterView, inputs: RenderInputs): HostUnit[] {

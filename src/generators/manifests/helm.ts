@@ -2,6 +2,9 @@
 // Each addon module returns its releases from `helmReleases(view)` (the bundle's charts) and installs each through a
 // helm unit (./addon.ts) that says where in the install it goes.
 
+/**
+ * A Helm release the cluster installs: its chart from the offline bundle, its namespace and the values file we render.
+ */
 export interface HelmRelease {
   /** release name, also the values file name: cluster/helm/<release>.values.yaml */
   release: string;

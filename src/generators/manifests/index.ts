@@ -24,6 +24,10 @@ export const addons: AddonModule[] = [
   difyAddon, // apps: its release, 71
 ];
 
+/**
+ * The cluster's add-ons as units applied through the API: Calico, the local-path StorageClass, the dashboard, the GPU
+ * Operator, monitoring, the environments' namespaces and quotas, the models and Dify.
+ */
 export const manifestsGenerator: Generator = {
   name: 'manifests',
   units(view: ClusterView, inputs: RenderInputs): ClusterUnit[] {

@@ -7,6 +7,10 @@ import { MODULES_LOAD_PATH, SYSCTL_PATH, isKubeNode, modulesLoadConf, sysctlConf
 import { PREPARE_OS_PATH, prepareOsScript, RSHARED_UNIT_PATH, rsharedUnit } from './prepare.js';
 import { hasOverlay } from '../overlay.js';
 
+/**
+ * OS preparation on every host: kernel modules, sysctls and prepare-os.sh (swap, SELinux, packages as the OS profile
+ * says).
+ */
 export const osGenerator: Generator = {
   name: 'os',
   units(view: ClusterView, inputs: RenderInputs): HostUnit[] {

@@ -14,6 +14,10 @@ export function imageList(view: ClusterView): string[] {
   return [...new Set([...kubeadmImages(view.kubernetesVersion, view.registry), ...addonImages(view)])].sort();
 }
 
+/**
+ * images.txt: every image the cluster runs, from the same code that renders each image reference (what the bundle must
+ * hold; nothing applies it).
+ */
 export const imagesGenerator: Generator = {
   name: 'images',
   units(view: ClusterView, _facts: RenderInputs): ClusterUnit[] {
