@@ -6,9 +6,10 @@
 #   scripts/fuzz/schemathesis.sh OUT_DIR [MAX_EXAMPLES] [SEED] [CAP_SECONDS]
 # Writes OUT_DIR/junit.xml, OUT_DIR/ndjson (every check), OUT_DIR/server.log, OUT_DIR/st.out; the exit code is
 # schemathesis' own (the test reads the reports and applies its allow-list).
-# Every check but max_response_time: a response-time limit is a timed assertion on a shared 2-core machine (CI saw
-# one 422 answered in 20.4 s while the fuzzer's accepted dry runs rendered and planned on the event loop, issue 13);
-# speed is measured by `npm run bench`, not asserted here.
+# Every check, but the response-time limit (schemathesis' own 10 s) set beyond the 30 s request timeout: a time limit
+# is a timed assertion on a shared 2-core machine (CI saw one 422 answered in 20.4 s while the fuzzer's accepted dry
+# runs rendered and planned on the event loop, issue 13); speed is measured by `npm run bench`, not asserted here.
+# A request that hangs still fails (--request-timeout 30).
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
 OUT="$(mkdir -p "$1" && cd "$1" && pwd)"
@@ -40,7 +41,7 @@ set +e
 cd "$OUT"   # schemathesis keeps its example database in the working directory
 timeout --kill-after=10 "$CAP" "$BIN/st" run "http://127.0.0.1:$PORT/openapi.json" \
   -H "Authorization: Bearer $TOKEN" \
-  --phases examples,coverage,fuzzing,stateful --checks all --exclude-checks max_response_time \
+  --phases examples,coverage,fuzzing,stateful --checks all --max-response-time 300 \
   --seed "$SEED" --max-examples "$MAX_EXAMPLES" \
   --request-timeout 30 --workers 1 --continue-on-failure \
   --report junit,ndjson --report-junit-path "$OUT/junit.xml" --report-ndjson-path "$OUT/events.ndjson" \
