@@ -2,8 +2,8 @@
 // like an install (src/install runPlanOn: live progress, secrets masked, destructive steps only with --yes). Each
 // operation keeps its own journal while it runs (.airgap-k8s/<cluster>.<operation>.journal.json): a run killed
 // mid-way resumes where it stopped; a run that finished removes it, so the next one starts afresh.
-import { createHash } from 'node:crypto';
-import { createReadStream, existsSync, mkdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import { localSha256 } from '../runner/actions.js';
 import { dirname, resolve } from 'node:path';
 import type { ClusterView } from '../spec/derive.js';
 import type { Secrets } from '../secrets/types.js';
@@ -165,7 +165,7 @@ export async function etcdCommand(values: Record<string, unknown>, sub: string |
     }
     const to = resolve(io.cwd, out);
     const code = await runOperation('etcd snapshot', etcdSnapshotPlan(l.view, to, host), l, values, io, { journal: false });
-    if (code === 0 && !values.plan) io.stdout(`snapshot ${to} sha256 ${await sha256File(to)}\n`);
+    if (code === 0 && !values.plan) io.stdout(`snapshot ${to} sha256 ${await localSha256(to)}\n`);
     return code;
   }
   if (sub === 'restore') {
@@ -175,7 +175,7 @@ export async function etcdCommand(values: Record<string, unknown>, sub: string |
       return 2;
     }
     const from = resolve(io.cwd, input);
-    return runOperation('etcd restore', etcdRestorePlan(l.view, from, await sha256File(from)), l, values, io, { journal: true });
+    return runOperation('etcd restore', etcdRestorePlan(l.view, from, await localSha256(from)), l, values, io, { journal: true });
   }
   io.stderr(`etcd: unknown subcommand ${sub ?? '(none)'}\n${ETCD_USAGE}`);
   return 2;
@@ -261,11 +261,4 @@ export async function upgradeCommand(values: Record<string, unknown>, l: Loaded,
   const code = await runOperation('upgrade', plan, l, values, io, { journal: true, ...(bundle ? { bundle } : {}) });
   if (code === 0 && !values.plan) writeApplied(stateFile, l.view, after.fullPlan);
   return code;
-}
-
-function sha256File(path: string): Promise<string> {
-  return new Promise((ok, fail) => {
-    const h = createHash('sha256');
-    createReadStream(path).on('data', (c) => h.update(c)).on('error', fail).on('end', () => ok(h.digest('hex')));
-  });
 }

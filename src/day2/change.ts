@@ -156,7 +156,7 @@ export function removalSteps(h: HostView): Step[] {
       kind: 'exec',
       destructive: true,
       description: `drain ${h.name}: evict its pods (PodDisruptionBudgets respected; gives up after 5 minutes)`,
-      argv: kubectl('drain', h.name, '--ignore-daemonsets', '--delete-emptydir-data', '--timeout=300s'),
+      argv: drainArgv(h.name),
       timeoutMs: 6 * MIN,
       probe: nodeGone,
     },
@@ -197,6 +197,11 @@ export function removalSteps(h: HostView): Step[] {
     probe: nodeGone,
   });
   return steps;
+}
+
+/** kubectl drain as day two runs it: evictions (PodDisruptionBudgets respected), bounded to 5 minutes, never --force. */
+export function drainArgv(node: string): string[] {
+  return kubectl('drain', node, '--ignore-daemonsets', '--delete-emptydir-data', '--timeout=300s');
 }
 
 /**

@@ -9,7 +9,7 @@ import type { Phase, Plan, Step } from '../plan/types.js';
 import { packageDir, packageManager } from '../bundle/packages.js';
 import { PACKAGE_MANAGERS } from '../os/profiles.js';
 import { ADMIN_KUBECONFIG } from '../host-paths.js';
-import { refusals, type Applied } from './change.js';
+import { drainArgv, refusals, type Applied } from './change.js';
 
 const MIN = 60_000;
 const ONCE = { attempts: 1, backoffMs: 0 };
@@ -128,7 +128,7 @@ function nodeSteps(view: ClusterView, h: HostView, phase: 'upgrade-first-control
     {
       ...on, id: `${phase}/cluster/${h.name}/drain`, host: null, kind: 'exec', timeoutMs: 6 * MIN,
       description: `drain ${h.name} (PodDisruptionBudgets respected; gives up after 5 minutes)`,
-      argv: kubectl('drain', h.name, '--ignore-daemonsets', '--delete-emptydir-data', '--timeout=300s'),
+      argv: drainArgv(h.name),
     },
     {
       ...on, id: `${phase}/${h.name}/kubelet`, host: h.name, kind: 'exec', timeoutMs: 10 * MIN,

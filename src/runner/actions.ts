@@ -183,7 +183,8 @@ export async function perform(ctx: StepContext, step: Step): Promise<void> {
   }
 }
 
-function localSha256(path: string): Promise<string> {
+/** Hex sha256 of a file on this machine, streamed (an etcd snapshot, a push-file source). */
+export function localSha256(path: string): Promise<string> {
   return new Promise((resolve, reject) => {
     const h = createHash('sha256');
     createReadStream(path)
