@@ -14,7 +14,7 @@ import { executorsFor, prepareInstall, runPlanOn, UnconfirmedError, type Executo
 import { etcdRestorePlan, etcdSnapshotPlan } from '../day2/etcd.js';
 import { CERT_ONLY, CHECK_EXPIRATION, certsRenewPlan, formatExpiries, KUBELET_CLIENT_CERT, parseCheckExpiration, pemExpiry, type CertExpiry } from '../day2/certs.js';
 import { resetPlan } from '../day2/reset.js';
-import { upgradePlan, UpgradeRefusedError } from '../day2/upgrade.js';
+import { upgradePlan, upgradeRefusals, UpgradeRefusedError } from '../day2/upgrade.js';
 import type { BundleSource } from '../bundle/io/source.js';
 import { bundleForApply } from './bundle.js';
 import { bundleDirArg } from './apply-local.js';
@@ -79,10 +79,12 @@ In kubeadm's documented order: the new packages and images from the bundle on ev
 plane kubeadm first, kubeadm upgrade plan and apply, drain, kubelet and kubectl, kubelet restarted, uncordon; the
 other control planes the same with kubeadm upgrade node; then the workers one at a time. Refused before anything
 runs (exit 2, every reason): a downgrade, a skipped minor version, another change in the same spec; on the hosts
-(preflight): cgroup v1 going to 1.35 without failCgroupV1: false, a bundle without the new version.
+(preflight): cgroup v1 going to 1.35 without failCgroupV1: false, a bundle without the new version. Killed or
+failed mid-way, it resumes where it stopped when run again; run again after it finished, it says the cluster
+already runs the version and exits 0.
   --bundle DIR        the unpacked offline bundle holding the NEW version (default: spec.offline.bundleDir)
   --state FILE        what the last apply applied (default <cluster>.applied.json beside the journal)
-\${COMMON}
+${COMMON}
 `;
 
 export const RESET_USAGE = `Usage: airgap-k8s reset [SPEC] --yes [--purge] [options]
@@ -237,6 +239,11 @@ export async function upgradeCommand(values: Record<string, unknown>, l: Loaded,
   if (!before) {
     io.stderr(`upgrade: no applied state at ${stateFile}: upgrade a cluster applied from here (--state FILE)\n`);
     return 2;
+  }
+  if (before.view.kubernetesVersion === l.view.kubernetesVersion && upgradeRefusals(before.view, l.view).length === 1) {
+    // a second run of an upgrade that finished (its state was written at the end): nothing to do, said so
+    io.stdout(`the cluster already runs ${l.view.kubernetesVersion} (${stateFile}): nothing to upgrade\n`);
+    return 0;
   }
   const bundleDir = bundleDirArg(l.view, values, io);
   const after = prepareInstall({ view: l.view, secrets: l.secrets, executor: kind, bundleDir });

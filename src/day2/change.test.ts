@@ -15,6 +15,7 @@ const REHEARSAL = readFileSync(join(FIXTURES, 'valid-rehearsal.yaml'), 'utf8');
 const W1 = '    - {name: w1, address: 10.250.0.21, roles: [worker], interface: eth0, os: debian12}\n';
 const CP3 = '    - {name: cp3, address: 10.250.0.13, roles: [control-plane, load-balancer], interface: eth0, os: debian12}\n';
 const withW2 = REHEARSAL.replace(W1, `${W1}    - {name: w2, address: 10.250.0.22, roles: [worker], interface: eth0, os: debian12}\n`);
+const withSnapshots = REHEARSAL.replace('\nspec:\n', '\nspec:\n  etcd: {snapshots: {enabled: true}}\n');
 const withCp4 = REHEARSAL.replace(CP3, `${CP3}    - {name: cp4, address: 10.250.0.14, roles: [control-plane, load-balancer], interface: eth0, os: debian12}\n`);
 
 function applied(text: string): Applied {
@@ -71,6 +72,42 @@ describe('adding hosts plans only what the new host needs and what names it else
     const whole = applied(REHEARSAL).plan;
     expect(ids(c.plan).filter((id) => !id.startsWith('remove-nodes/'))).toEqual(ids(whole));
     expect(ids(c.plan).filter((id) => id.startsWith('remove-nodes/'))).toHaveLength(3);
+  });
+});
+
+describe('turning a feature off retires what the last apply put on the hosts that stay', () => {
+  it('snapshots off: the timer disabled and stopped, the script and units removed, systemd reloaded, per control plane', () => {
+    expect(withSnapshots).not.toBe(REHEARSAL);
+    const c = changePlan(applied(withSnapshots), applied(REHEARSAL));
+    const run = ids(c.plan);
+    for (const cp of ['cp1', 'cp2', 'cp3']) {
+      const mine = run.filter((id) => id.split('/')[1] === cp && id.includes('/retire/'));
+      expect(mine[0]).toMatch(new RegExp(`^(first-control-plane|control-planes)/${cp}/retire/service/airgap-k8s-etcd-snapshot\\.timer$`));
+      expect(mine.filter((id) => id.includes('/retire/file/'))).toHaveLength(3);
+      expect(mine.at(-1)).toMatch(/\/retire\/daemon-reload$/);
+      expect(run).toContain(`preflight/${cp}/host`);
+    }
+    // a worker never had them; nothing destructive; the snapshots already taken stay (their directory is not touched)
+    expect(run.filter((id) => id.includes('/w1/retire/'))).toEqual([]);
+    expect(c.destructive).toEqual([]);
+    const argvs = c.plan.phases.flatMap((p) => p.steps).flatMap((s) => (s.kind === 'exec' ? [s.argv.join(' ')] : []));
+    expect(argvs.some((a) => a.includes('/var/backups/etcd'))).toBe(false);
+    // the reload is a handler of the unit files' removal: it runs only when one of them was still there
+    const reload = c.plan.phases.flatMap((p) => p.steps).find((s) => s.id.endsWith('cp2/retire/daemon-reload'))!;
+    expect(reload.onChangeOf).toEqual(run.filter((id) => id.startsWith('control-planes/cp2/retire/file/etc/systemd/')));
+  });
+
+  it('turning it on again and off again plans the same retirement; keeping it on retires nothing', () => {
+    expect(ids(changePlan(applied(withSnapshots), applied(withSnapshots)).plan)).toEqual([]);
+    const on = changePlan(applied(REHEARSAL), applied(withSnapshots));
+    expect(ids(on.plan).filter((id) => id.includes('/retire/'))).toEqual([]);
+    expect(ids(on.plan)).toContain('first-control-plane/cp1/service/airgap-k8s-etcd-snapshot.timer/enable');
+  });
+
+  it('a host removed from the spec is reset, not retired', () => {
+    const withW2Snap = withSnapshots.replace(W1, `${W1}    - {name: w2, address: 10.250.0.22, roles: [worker], interface: eth0, os: debian12}\n`);
+    const c = changePlan(applied(withW2Snap), applied(withSnapshots));
+    expect(ids(c.plan).filter((id) => id.includes('/retire/'))).toEqual([]);
   });
 });
 

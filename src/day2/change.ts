@@ -104,9 +104,10 @@ export function changePlan(before: Applied, after: Applied, opts: { full?: boole
     }
   }
   const removed = before.view.hosts.filter((h) => !after.view.hosts.some((x) => x.name === h.name));
-  const touched = new Set(steps.filter((s) => keep.has(s.id) && s.host).map((s) => s.host!));
+  const retire = retiredSteps(before.plan, after.plan, new Set(removed.map((h) => h.name)));
+  const touched = new Set([...steps.filter((s) => keep.has(s.id) && s.host).map((s) => s.host!), ...retire.map((s) => s.host!)]);
   const fromBundle = steps.some((s) => keep.has(s.id) && (s.kind === 'upload' || s.kind === 'import-images' || s.kind === 'install-packages' || (s.needs?.length ?? 0) > 0));
-  const anything = keep.size > 0 || removed.length > 0;
+  const anything = keep.size > 0 || removed.length > 0 || retire.length > 0;
   const checks = (s: Step): boolean => {
     if (!s.readOnly || !anything) return false;
     if (s.kind === 'verify-bundle') return fromBundle;
@@ -114,8 +115,14 @@ export function changePlan(before: Applied, after: Applied, opts: { full?: boole
     return s.phase === 'verify';
   };
   const phases: Phase[] = after.plan.phases
-    .map((p) => ({ ...p, steps: p.steps.filter((s) => keep.has(s.id) || checks(s)) }))
+    .map((p) => ({ ...p, steps: [...p.steps.filter((s) => keep.has(s.id) || checks(s)), ...retire.filter((s) => s.phase === p.name)] }))
     .filter((p) => p.steps.length > 0);
+  // a phase the new plan no longer has on any host (everything of it turned off): its retirements alone
+  for (const ph of before.plan.phases) {
+    const mine = retire.filter((s) => s.phase === ph.name);
+    if (mine.length > 0 && !phases.some((p) => p.name === ph.name)) phases.push({ ...ph, steps: mine });
+  }
+  phases.sort((x, y) => PHASES.indexOf(x.name) - PHASES.indexOf(y.name));
   if (removed.length > 0) {
     // workers first, then control planes; each host's steps in order, one step at a time
     const ordered = [...removed.filter((h) => !h.isControlPlane), ...removed.filter((h) => h.isControlPlane)];
@@ -125,6 +132,67 @@ export function changePlan(before: Applied, after: Applied, opts: { full?: boole
   const plan: Plan = { ...after.plan, phases };
   const destructive = phases.flatMap((p) => p.steps).filter((s) => s.destructive);
   return { plan, diff, removed, destructive };
+}
+
+/**
+ * What the last apply put on a host that stays and the new spec no longer asks for (a feature turned off, e.g.
+ * spec.etcd.snapshots): each service it enabled is disabled and stopped, each file it wrote is removed, then systemd
+ * re-reads its units when a unit file went. In the phase that placed them, after that phase's own steps, per host.
+ * Hosts leaving the cluster are not retired here: their reset removes everything. Not destructive: what goes is
+ * what airgap-k8s wrote and the spec no longer wants (data such as snapshots stays where it is).
+ */
+export function retiredSteps(before: Plan, after: Plan, leaving: ReadonlySet<string>): Step[] {
+  const now = after.phases.flatMap((p) => p.steps);
+  const writes = new Set(now.flatMap((s) => (s.kind === 'write-file' ? [`${s.host}\0${s.path}`] : [])));
+  const enabled = new Set(now.flatMap((s) => (s.kind === 'systemd' && s.action === 'enable-now' ? [`${s.host}\0${s.unit}`] : [])));
+  const base = { retry: { attempts: 2, backoffMs: 2_000 }, timeoutMs: 2 * MIN };
+  const out: Step[] = [];
+  for (const ph of before.phases) {
+    const gone = ph.steps.filter((s) => s.host !== null && !leaving.has(s.host));
+    const hosts = [...new Set(gone.map((s) => s.host!))];
+    for (const host of hosts) {
+      const units = gone.flatMap((s) => (s.host === host && s.kind === 'systemd' && s.action === 'enable-now' && !enabled.has(`${host}\0${s.unit}`) ? [s.unit] : []));
+      const files = gone.flatMap((s) => (s.host === host && s.kind === 'write-file' && !writes.has(`${host}\0${s.path}`) ? [s.path] : []));
+      const mine: Step[] = [
+        ...units.map((unit): Step => ({
+          ...base,
+          id: `${ph.name}/${host}/retire/service/${unit}`,
+          phase: ph.name,
+          host,
+          kind: 'exec',
+          description: `disable and stop ${unit} (the spec no longer asks for it)`,
+          argv: ['systemctl', 'disable', '--now', unit],
+          probe: { kind: 'command', argv: ['sh', '-c', '! systemctl is-enabled -q "$1" && ! systemctl is-active -q "$1"', 'unit-off', unit] },
+        })),
+        ...files.map((path): Step => ({
+          ...base,
+          id: `${ph.name}/${host}/retire/file${path}`,
+          phase: ph.name,
+          host,
+          kind: 'exec',
+          description: `remove ${path} (written by the last apply; the spec no longer asks for it)`,
+          argv: ['rm', '-f', '--', path],
+          probe: { kind: 'command', argv: ['sh', '-c', '[ ! -e "$1" ] && [ ! -L "$1" ]', 'file-gone', path] },
+        })),
+      ];
+      const unitFiles = mine.filter((s) => s.id.includes('/retire/file/etc/systemd/')).map((s) => s.id);
+      if (unitFiles.length > 0) {
+        mine.push({
+          ...base,
+          id: `${ph.name}/${host}/retire/daemon-reload`,
+          phase: ph.name,
+          host,
+          kind: 'systemd',
+          unit: '',
+          action: 'daemon-reload',
+          description: 'systemd re-reads its units (unit files were removed)',
+          onChangeOf: unitFiles,
+        });
+      }
+      out.push(...mine);
+    }
+  }
+  return out;
 }
 
 /**

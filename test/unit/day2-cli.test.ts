@@ -73,15 +73,22 @@ describe('diff and apply on a cluster applied before', () => {
 });
 
 describe('upgrade', () => {
-  it('--plan prints kubeadm\'s order; the same version, or hosts changed with it, is refused with exit 2', async () => {
+  it('--plan prints kubeadm\'s order; hosts changed with it are refused with exit 2; the version already applied is nothing to do (exit 0)', async () => {
     const a = appliedWithW2();
     const io = capture();
     expect(await run(['upgrade', a.spec(WITH_W2.replace('v1.34.3', 'v1.34.4'), 'up.yaml'), '--plan', ...a.args], io)).toBe(0);
     expect(io.out).toMatch(/upgrade v1\.34\.3 -> v1\.34\.4/);
     expect(io.out.indexOf('upgrade-first-control-plane')).toBeLessThan(io.out.indexOf('upgrade-workers'));
     const same = capture();
-    expect(await run(['upgrade', a.spec(WITH_W2, 'same.yaml'), '--plan', ...a.args], same)).toBe(2);
-    expect(same.err).toMatch(/already runs v1\.34\.3/);
+    // a second run after the upgrade finished (its state holds the version): nothing runs, exit 0
+    expect(await run(['upgrade', a.spec(WITH_W2, 'same.yaml'), ...a.args], same)).toBe(0);
+    expect(same.out).toMatch(/already runs v1\.34\.3 .*nothing to upgrade/);
+    expect(same.out).not.toMatch(/==/);
+    // the same version with another change is still refused: an upgrade is only an upgrade
+    const sameButMore = capture();
+    expect(await run(['upgrade', a.spec(REHEARSAL, 'same-less.yaml'), '--plan', ...a.args], sameButMore)).toBe(2);
+    expect(sameButMore.err).toMatch(/already runs v1\.34\.3/);
+    expect(sameButMore.err).toMatch(/hosts added or removed/);
     const fewer = capture();
     expect(await run(['upgrade', a.spec(REHEARSAL.replace('v1.34.3', 'v1.34.4'), 'f.yaml'), '--plan', ...a.args], fewer)).toBe(2);
     expect(fewer.err).toMatch(/hosts added or removed/);
