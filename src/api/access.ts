@@ -31,6 +31,8 @@ export const ROUTE_ACCESS = {
   'DELETE /clusters/{id}': 'admin',
   'GET /clusters/{id}/plan': 'viewer',
   'GET /clusters/{id}/files': 'viewer',
+  // and the secrets token besides, checked by the route (the snapshot holds every Secret)
+  'GET /clusters/{id}/snapshot': 'admin',
   'GET /clusters/{id}/events': 'viewer',
   'POST /clusters/{id}/cancel': 'operator',
   'POST /clusters/{id}/resume': 'operator',

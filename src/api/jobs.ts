@@ -2,10 +2,10 @@
 // runner over the chosen executor. Every event is committed to SQLite (Store.append) before it goes to subscribers
 // (SSE) or the log. At startup, installs left pending or running resume from their journal: steps already done are
 // skipped by the runner, not repeated. Different clusters run side by side; one cluster has at most one install.
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { Admission } from './admission.js';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { ClusterSpec } from '../spec/schema.js';
 import type { SpecIssue } from '../spec/issues.js';
 import { parseSpec } from '../spec/load.js';
@@ -18,7 +18,10 @@ import { ChangeRefusedError, refusals, removalSteps } from '../day2/change.js';
 import { certsRenewPlan } from '../day2/certs.js';
 import { upgradePlan, upgradeRefusals } from '../day2/upgrade.js';
 import { resetPlan } from '../day2/reset.js';
+import { etcdRestorePlan, etcdSnapshotPlan } from '../day2/etcd.js';
+import { localSha256 } from '../runner/actions.js';
 import type { ClusterView } from '../spec/derive.js';
+import type { Plan } from '../plan/types.js';
 import type { Logger } from './log.js';
 import { ConflictError, isTerminal, newId, type Operation, type ClusterRecord, type ExecutorKind, type JobStatus, type RunTotals, type ServiceEvent, type StoredEvent, type Store } from './store.js';
 
@@ -42,6 +45,19 @@ export class NotInstalledError extends Error {
   constructor(name: string, why = 'no successful install of it on this service (dry runs do not count)') {
     super(`cluster "${name}": ${why}`);
     this.name = 'NotInstalledError';
+  }
+}
+
+/** A day-two operation that cannot run as asked (a host that is not a control plane, a snapshot that is not one). */
+export class OperationError extends Error {
+  constructor(
+    readonly status: 404 | 409 | 422,
+    readonly code: string,
+    readonly path: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'OperationError';
   }
 }
 
@@ -87,6 +103,32 @@ export class Jobs {
     return r.secrets;
   }
 
+  /**
+   * Where the etcd snapshot that job `rec` takes is kept: beside the secrets (the directory is 0700, the file 0600:
+   * a snapshot holds every Secret of the cluster), `<secretsDir>/etcd-snapshots/<cluster>/<job id>.db`.
+   */
+  snapshotFile(rec: Pick<ClusterRecord, 'id' | 'name'>): string {
+    return join(this.o.secretsDir, 'etcd-snapshots', rec.name, `${rec.id}.db`);
+  }
+
+  /** Removes what a job left on the service beside its record (an etcd snapshot's file). */
+  forgetFiles(rec: ClusterRecord): void {
+    if (rec.operation?.kind === 'etcd-snapshot') rmSync(this.snapshotFile(rec), { force: true });
+  }
+
+  /** The file of the succeeded etcd-snapshot job `id` of cluster `name`, or OperationError saying why not. */
+  private snapshotOf(name: string, id: string): string {
+    const snap = this.o.store.get(id);
+    if (!snap || snap.name !== name || snap.operation?.kind !== 'etcd-snapshot') {
+      throw new OperationError(404, 'snapshot_not_found', 'snapshot', `no etcd snapshot ${JSON.stringify(id.slice(0, 40))} of cluster "${name}" on this service (the id of a succeeded etcd-snapshot operation)`);
+    }
+    const file = this.snapshotFile(snap);
+    if (snap.status !== 'succeeded' || !existsSync(file)) {
+      throw new OperationError(409, 'snapshot_unusable', 'snapshot', `etcd snapshot ${id} is ${snap.status === 'succeeded' ? 'gone from the service' : snap.status}; only a succeeded snapshot restores`);
+    }
+    return file;
+  }
+
   /** The bundle directory for a spec on this machine. */
   bundleDir(spec: ClusterSpec): string {
     return bundleDirOf(deriveView(spec), this.o.bundleDir);
@@ -125,8 +167,19 @@ export class Jobs {
     if (!parsed.ok) throw new Error(`the stored spec no longer validates: ${parsed.issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`);
     const view = deriveView(parsed.spec);
     const p = prepareInstall({ view, secrets: await this.secretsFor(parsed.spec), executor, bundleDir: this.o.bundleDir });
-    const plan = op.kind === 'certs-renew' ? certsRenewPlan(view) : resetPlan(view, p.fullPlan, { purge: op.purge }).plan;
-    // neither reads the offline bundle
+    const rec = this.o.store.get(id)!;
+    let plan: Plan;
+    if (op.kind === 'certs-renew') plan = certsRenewPlan(view);
+    else if (op.kind === 'reset') plan = resetPlan(view, p.fullPlan, { purge: op.purge }).plan;
+    else if (op.kind === 'etcd-snapshot') {
+      const file = this.snapshotFile(rec);
+      mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+      plan = etcdSnapshotPlan(view, file, view.controlPlanes.find((h) => h.name === op.host) ?? view.firstControlPlane);
+    } else {
+      const file = this.snapshotOf(rec.name, op.snapshot);
+      plan = etcdRestorePlan(view, file, await localSha256(file));
+    }
+    // none reads the offline bundle
     return { ...p, plan, missing: [] };
   }
 
@@ -143,6 +196,16 @@ export class Jobs {
     const parsed = parseSpec(specInput);
     if (!parsed.ok) throw new NotInstalledError(input.name, 'its stored spec no longer validates with this version');
     const view = deriveView(parsed.spec);
+    const op = input.operation;
+    if (op.kind === 'etcd-snapshot' && op.host !== null && !view.controlPlanes.some((h) => h.name === op.host)) {
+      throw new OperationError(422, 'invalid_operation', 'host', `${op.host} is not a control plane of cluster "${input.name}" (${view.controlPlanes.map((h) => h.name).join(', ')})`);
+    }
+    if (op.kind === 'etcd-restore') {
+      const file = this.snapshotOf(input.name, op.snapshot);
+      if (executor !== 'dry-run' && !input.confirmed) {
+        throw new UnconfirmedError(etcdRestorePlan(view, file, '0'.repeat(64)).phases.flatMap((ph) => ph.steps).filter((st) => st.destructive));
+      }
+    }
     if (input.operation.kind === 'reset' && executor !== 'dry-run' && !input.confirmed) {
       // every step of a reset destroys: name them (the install plan says which files per host)
       const secrets = await this.secretsFor(parsed.spec);

@@ -40,9 +40,15 @@ export interface RunTotals {
 }
 
 /** A day-two operation as a job (src/day2): what to run on the cluster as last installed. */
-export type Operation = { kind: 'certs-renew' } | { kind: 'reset'; purge: boolean };
+export type Operation =
+  | { kind: 'certs-renew' }
+  | { kind: 'reset'; purge: boolean }
+  /** a snapshot of `host`'s etcd member (null: the first control plane), kept on the service ({@link Jobs.snapshotFile}) */
+  | { kind: 'etcd-snapshot'; host: string | null }
+  /** the cluster's etcd restored from the snapshot that the succeeded etcd-snapshot job `snapshot` took */
+  | { kind: 'etcd-restore'; snapshot: string };
 /** The operations `POST /operations` runs. */
-export const OPERATION_KINDS = ['certs-renew', 'reset'] as const;
+export const OPERATION_KINDS = ['certs-renew', 'reset', 'etcd-snapshot', 'etcd-restore'] as const;
 
 /**
  * An install as `GET /clusters/{id}` reports it: status, current phase, executor, warnings, totals, dates, who started

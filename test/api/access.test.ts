@@ -61,6 +61,8 @@ describe('role matrix: every route x no token, wrong, revoked, viewer, operator,
     'DELETE /clusters/{id}': { status: 204, req: async ({ spare }) => [`/clusters/${await spare()}`, { method: 'DELETE' }] },
     'GET /clusters/{id}/plan': { status: 200, req: async ({ done }) => [`/clusters/${done}/plan`, {}] },
     'GET /clusters/{id}/files': { status: 200, req: async ({ done }) => [`/clusters/${done}/files`, {}] },
+    // allowed, and then refused: an install is not an etcd-snapshot operation
+    'GET /clusters/{id}/snapshot': { status: 404, req: async ({ done }) => [`/clusters/${done}/snapshot`, {}] },
     'GET /clusters/{id}/events': { status: 200, req: async ({ done }) => [`/clusters/${done}/events`, { headers: { accept: 'application/json' } }] },
     // allowed, and then refused by the install's state: a finished install is not running
     'POST /clusters/{id}/cancel': { status: 409, req: async ({ done }) => [`/clusters/${done}/cancel`, { method: 'POST' }] },

@@ -342,7 +342,7 @@ describe('health, OpenAPI, docs', () => {
     const doc = (await (await h.req('/openapi.json')).json()) as { openapi: string; paths: Record<string, Record<string, unknown>>; components: { schemas: Record<string, unknown> } };
     expect(doc.openapi).toBe('3.1.0');
     expect(Object.keys(doc.paths).sort()).toEqual(
-      ['/audit', '/clusters', '/clusters/{id}', '/clusters/{id}/cancel', '/clusters/{id}/events', '/clusters/{id}/files', '/clusters/{id}/plan', '/clusters/{id}/resume', '/healthz', '/operations', '/readyz', '/render', '/validate'].sort(),
+      ['/audit', '/clusters', '/clusters/{id}', '/clusters/{id}/cancel', '/clusters/{id}/events', '/clusters/{id}/files', '/clusters/{id}/plan', '/clusters/{id}/resume', '/clusters/{id}/snapshot', '/healthz', '/operations', '/readyz', '/render', '/validate'].sort(),
     );
     expect(Object.keys(doc.paths['/clusters/{id}']!).sort()).toEqual(['delete', 'get']);
     expect(doc.components.schemas).toHaveProperty('Cluster');

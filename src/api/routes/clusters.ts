@@ -1,7 +1,10 @@
 // /clusters: installs as resources. POST validates and starts one; GET shows status, steps, plan, files and the
 // live event stream; cancel, resume and delete act on it.
 import { createRoute, z } from '@hono/zod-openapi';
-import { existsSync } from 'node:fs';
+import { createReadStream, existsSync, statSync } from 'node:fs';
+import { Readable } from 'node:stream';
+import { localSha256 } from '../../runner/actions.js';
+import type { Context } from 'hono';
 import { outputPath } from '../../generators/index.js';
 import { readSecretsFile } from '../../secrets/secrets.js';
 import { MissingInputsError, UnconfirmedError } from '../../install/index.js';
@@ -106,6 +109,15 @@ function detail(store: Store, r: ClusterRecord): z.infer<typeof ClusterDetail> {
 
 export function clustersApp(d: AppDeps) {
   const app = newApp();
+  /** An audited read of secrets (secret files, an etcd snapshot): admins only, with the separate secrets token besides. */
+  const secretsGate = (c: Context, r: ClusterRecord, what: string, asked: string) => {
+    auditThis(c);
+    requireRole(c, 'admin', `downloading ${what}`);
+    const presented = c.req.header('x-secrets-token');
+    if (!d.secretsToken) throw new ApiError(403, 'forbidden', `downloading ${what} is disabled on this server (no AIRGAP_K8S_SECRETS_TOKEN)`);
+    if (!presented || !tokenEquals(presented, d.secretsToken)) throw new ApiError(403, 'forbidden', `${asked} needs the secrets token in X-Secrets-Token`);
+    d.log.info('secrets-download', { id: r.id, cluster: r.name, what });
+  };
   const find = (id: string) => {
     const r = d.store.get(id);
     if (!r) throw new ApiError(404, 'not_found', `no cluster install ${JSON.stringify(id.slice(0, 40))}`);
@@ -246,15 +258,7 @@ export function clustersApp(d: AppDeps) {
     async (c) => {
       const r = find(c.req.valid('param').id);
       const wantSecrets = truthy(c.req.valid('query').includeSecrets);
-      if (wantSecrets) {
-        // an audited read: admins only, and the separate secrets token besides
-        auditThis(c);
-        requireRole(c, 'admin', 'downloading secret files');
-        const presented = c.req.header('x-secrets-token');
-        if (!d.secretsToken) throw new ApiError(403, 'forbidden', 'downloading secret files is disabled on this server (no AIRGAP_K8S_SECRETS_TOKEN)');
-        if (!presented || !tokenEquals(presented, d.secretsToken)) throw new ApiError(403, 'forbidden', 'includeSecrets=true needs the secrets token in X-Secrets-Token');
-        d.log.info('secrets-download', { id: r.id, cluster: r.name });
-      }
+      if (wantSecrets) secretsGate(c, r, 'secret files', 'includeSecrets=true');
       const parsed = parseSpec(d.store.spec(r.id));
       if (!parsed.ok) throw new ApiError(409, 'invalid_spec', 'the stored spec no longer validates with this version', parsed.issues);
       const file = d.jobs.secretsFile(r.name);
@@ -273,6 +277,46 @@ export function clustersApp(d: AppDeps) {
         'Content-Type': 'application/gzip',
         'Content-Disposition': `attachment; filename="${r.name}-${r.id}.tar.gz"`,
         'X-Secret-Files-Excluded': String(files.length - included.length),
+      }) as never;
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/{id}/snapshot',
+      operationId: 'getSnapshot',
+      tags: tag,
+      summary: 'The etcd snapshot an etcd-snapshot operation took',
+      description:
+        'The snapshot holds every Secret of the cluster: admins only, with the server\'s separate secrets token in X-Secrets-Token ' +
+        '(as for secret files). X-Content-SHA256 carries its sha256, checked when it was brought back from the control plane.',
+      request: {
+        params: IdParam,
+        headers: z.object({ 'x-secrets-token': z.string().optional().openapi({ description: 'the secrets token (AIRGAP_K8S_SECRETS_TOKEN)' }) }),
+      },
+      responses: {
+        200: {
+          description: 'the snapshot (etcd\'s bbolt database file)',
+          headers: { 'X-Content-SHA256': { schema: { type: 'string' }, description: 'hex sha256 of the file' } },
+          content: { 'application/octet-stream': { schema: z.string().openapi({ format: 'binary' }) } },
+        },
+        ...errorResponses(401, 403, 404, 409),
+      },
+    }),
+    async (c) => {
+      const r = find(c.req.valid('param').id);
+      if (r.operation?.kind !== 'etcd-snapshot') throw new ApiError(404, 'not_found', `${r.id} is not an etcd-snapshot operation`);
+      secretsGate(c, r, 'an etcd snapshot', 'the snapshot');
+      const file = d.jobs.snapshotFile(r);
+      if (r.status !== 'succeeded' || !existsSync(file)) throw new ApiError(409, 'not_ready', `the snapshot is ${r.status === 'succeeded' ? 'gone' : r.status}`);
+      // streamed (a snapshot is as big as the cluster's etcd), its digest read first in a pass of its own
+      const sha256 = await localSha256(file);
+      return c.body(Readable.toWeb(createReadStream(file)) as ReadableStream, 200, {
+        'Content-Type': 'application/octet-stream',
+        'Content-Length': String(statSync(file).size),
+        'Content-Disposition': `attachment; filename="${r.name}-etcd-${r.id}.db"`,
+        'X-Content-SHA256': sha256,
       }) as never;
     },
   );
@@ -389,7 +433,7 @@ export function clustersApp(d: AppDeps) {
       operationId: 'deleteCluster',
       tags: tag,
       summary: 'Delete the record (events, journal, states); the hosts are not touched',
-      description: 'Refused while the install is pending or running (cancel it first). The cluster\'s secrets file is kept: other installs of the same cluster use it.',
+      description: 'Refused while the install is pending or running (cancel it first). The cluster\'s secrets file is kept: other installs of the same cluster use it. An etcd snapshot the job took is removed with it.',
       request: { params: IdParam },
       responses: { 204: { description: 'deleted' }, ...errorResponses(401, 404, 409) },
     }),
@@ -397,6 +441,7 @@ export function clustersApp(d: AppDeps) {
       const id = c.req.valid('param').id;
       const rec = find(id);
       if (!d.store.delete(id)) throw new ApiError(409, 'running', `the install is ${rec.status}; cancel it first`);
+      d.jobs.forgetFiles(rec);
       d.log.info('job', { id, cluster: rec.name, status: 'deleted' });
       return c.body(null, 204);
     },
