@@ -42,11 +42,11 @@ export function rehearsalOn(tb: Testbed, vip: string): string {
 }
 
 /** The spec with one more worker (a test-bed host), listed after w1. */
-export function withWorker(spec: string, tb: Testbed, name: string): string {
+export function withWorker(spec: string, tb: Testbed, name: string, role: 'worker' | 'control-plane' = 'worker'): string {
   const h = tb.host(name);
   const w1 = /^ {4}- \{name: w1, .*\n/m.exec(spec);
   if (!w1) throw new Error('the spec has no w1 line');
-  return spec.replace(w1[0], `${w1[0]}    - {name: ${name}, address: ${h.address}, roles: [worker], interface: eth0, os: debian12}\n`);
+  return spec.replace(w1[0], `${w1[0]}    - {name: ${name}, address: ${h.address}, roles: [${role}], interface: eth0, os: debian12}\n`);
 }
 
 export interface Install {
