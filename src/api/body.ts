@@ -1,11 +1,11 @@
 // Reading a cluster spec from a request body: content type checked (415), size bounded (413, by the bodyLimit
-// middleware in front of every route that reads one), JSON parsed strictly or YAML through parseSpec's safe loader
-// (aliases, depth and size refused). Malformed syntax is 400; a well-formed document that is not a valid spec is
-// 422 with every issue and its path.
+// middleware in front of every route that reads one), then in the worker pool (./work.ts checkSpecBody) JSON parsed
+// strictly or YAML through parseSpec's safe loader (aliases, depth and size refused). Malformed syntax is 400; a
+// well-formed document that is not a valid spec is 422 with every issue and its path.
 import type { Context, MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
-import yaml from 'js-yaml';
-import { MAX_SPEC_BYTES, parseSpec } from '../spec/load.js';
+import { MAX_SPEC_BYTES } from '../spec/load.js';
+import type { Jobs } from './jobs.js';
 import type { SpecIssue } from '../spec/issues.js';
 import type { ClusterSpec } from '../spec/schema.js';
 import { ApiError, errorBody } from './errors.js';
@@ -24,36 +24,25 @@ export interface SpecBody {
   /** the document as JSON data (YAML comments and formatting dropped): what is stored */
   document: unknown;
   warnings: SpecIssue[];
+  /** why the cluster's existing secrets file cannot serve the spec (asked for with `secrets`; empty: it can) */
+  secretsIssues: SpecIssue[];
 }
 
 export function mediaType(c: Context): string {
   return (c.req.header('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
 }
 
-export async function readSpec(c: Context): Promise<SpecBody> {
+/**
+ * The spec in the request body: the media type checked here, the text parsed and validated by `check` (the service
+ * runs it in its worker pool, off the event loop). `secrets`: also check the cluster's existing secrets file.
+ */
+export async function readSpec(c: Context, checker: Pick<Jobs, 'checkSpec'>, o: { secrets?: boolean } = {}): Promise<SpecBody> {
   const type = mediaType(c);
   const isJson = JSON_TYPES.includes(type);
   if (!isJson && !YAML_TYPES.includes(type)) {
     throw new ApiError(415, 'unsupported_media_type', `send the spec as application/json or application/yaml${type ? ` (got ${type.slice(0, 80)})` : ' (no Content-Type)'}`);
   }
-  const text = await c.req.text();
-  let input: unknown = text;
-  if (isJson) {
-    try {
-      input = JSON.parse(text);
-    } catch (e) {
-      // V8's message may quote the input; keep only where it failed
-      const at = /position \d+(?: \(line \d+ column \d+\))?/.exec(e instanceof Error ? e.message : '')?.[0];
-      throw new ApiError(400, 'malformed_body', `the body is not valid JSON${at ? ` (at ${at})` : ''}`);
-    }
-  }
-  const r = parseSpec(input);
-  if (!r.ok) {
-    if (r.issues.every((i) => i.code === 'syntax' || i.code === 'document_count')) {
-      throw new ApiError(400, 'malformed_body', r.issues.map((i) => i.message).join('; '), r.issues);
-    }
-    throw new ApiError(422, 'invalid_spec', `the cluster spec has ${r.issues.length} problem${r.issues.length === 1 ? '' : 's'}`, r.issues);
-  }
-  const document = isJson ? input : yaml.load(text, { schema: yaml.CORE_SCHEMA });
-  return { spec: r.spec, document, warnings: r.warnings };
+  const r = await checker.checkSpec(await c.req.text(), isJson, o);
+  if (!r.ok) throw new ApiError(r.status, r.code, r.message, r.issues);
+  return { spec: r.spec, document: r.document, warnings: r.warnings, secretsIssues: r.secretsIssues };
 }

@@ -16,5 +16,7 @@ export { startServer, type RunningServer } from './server.js';
 export { resolveConfig, ENV_HELP, type ServiceConfig, type ServeFlags, type ConfigResult } from './config.js';
 export { Store, ConflictError, type SqliteJournal, type ClusterRecord, type Operation, OPERATION_KINDS, type RunTotals, type StatusEvent, type JobStatus, JOB_STATUSES, type StepState, type ServiceEvent, type StoredEvent } from './store.js';
 export { Jobs, SecretsError, type JobsOptions, type Listener } from './jobs.js';
+export { BusyError, type AdmissionLimits, type Slot } from './admission.js';
+export type { SpecCheck } from './work.js';
 export { AccessStore, AuthFailureLimiter, ROLES, type Role, type TokenInfo, type AuditEntry, type Principal } from './access.js';
 export { jsonLogger, silentLogger, type Logger, type LogFields } from './log.js';

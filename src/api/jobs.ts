@@ -2,27 +2,28 @@
 // runner over the chosen executor. Every event is committed to SQLite (Store.append) before it goes to subscribers
 // (SSE) or the log. At startup, installs left pending or running resume from their journal: steps already done are
 // skipped by the runner, not repeated. Different clusters run side by side; one cluster has at most one install.
+//
+// The event loop only routes: a request's spec is validated, and a job's start (secrets, bundle inputs, render,
+// plan) made, in the worker pool (./pool.ts, ./work.ts). A job holds a place in the admission control (./admission.ts)
+// from its request until its plan is made: a POST is answered 202 once its record is committed, and the job waits
+// for its turn as `pending`; when every place is taken, the request is refused at once with 429.
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
-import { Admission } from './admission.js';
-import { dirname, join } from 'node:path';
+import { Admission, type AdmissionLimits, type Slot } from './admission.js';
+import { join } from 'node:path';
 import type { ClusterSpec } from '../spec/schema.js';
 import type { SpecIssue } from '../spec/issues.js';
 import { parseSpec } from '../spec/load.js';
 import { deriveView } from '../spec/derive.js';
 import type { Secrets } from '../secrets/types.js';
 import { Redactor, secretValues } from '../runner/redact.js';
-import { loadOrCreateSecretsAsync } from '../secrets/secrets.js';
-import { bundleDirOf, checkStartable, prepareInstall, runInstall, UnconfirmedError, type ExecutorSettings, type Prepared } from '../install/index.js';
+import { bundleDirOf, checkStartable, destructiveSteps, runInstall, UnconfirmedError, type ExecutorSettings, type Prepared } from '../install/index.js';
 import { ChangeRefusedError, refusals, removalSteps } from '../day2/change.js';
-import { certsRenewPlan } from '../day2/certs.js';
-import { upgradePlan, upgradeRefusals } from '../day2/upgrade.js';
-import { resetPlan } from '../day2/reset.js';
-import { etcdRestorePlan, etcdSnapshotPlan } from '../day2/etcd.js';
-import { localSha256 } from '../runner/actions.js';
+import { upgradeRefusals } from '../day2/upgrade.js';
+import { etcdRestorePlan } from '../day2/etcd.js';
 import type { ClusterView } from '../spec/derive.js';
-import type { Plan } from '../plan/types.js';
 import type { Logger } from './log.js';
+import { workPool, type WorkPool } from './pool.js';
+import { describeError, SecretsError, secretsFileIn, type PreparedJob, type PrepareTask, type SpecCheck } from './work.js';
 import { ConflictError, isTerminal, newId, type Operation, type ClusterRecord, type ExecutorKind, type JobStatus, type RunTotals, type ServiceEvent, type StoredEvent, type Store } from './store.js';
 
 /** What {@link Jobs} needs: where to store, log and keep secrets, and how installs are run. */
@@ -36,9 +37,14 @@ export interface JobsOptions {
   concurrency: number;
   /** the unpacked offline bundle on this machine; default: each spec's spec.offline.bundleDir */
   bundleDir?: string;
-  /** installs being started at once (their secrets made) and waiting beyond that; more are refused (BusyError) */
-  admission?: { active: number; queued: number; retryAfterSeconds: number };
+  /**
+   * jobs in their start at once (secrets, render, plan) and waiting for it beyond that; more are refused
+   * (BusyError, 429). Default: as many at once as the worker pool has threads (one per core), 8 waiting.
+   */
+  admission?: AdmissionLimits;
 }
+
+export { SecretsError } from './work.js';
 
 /** A day-two operation asks for a cluster with no successful real install here. */
 export class NotInstalledError extends Error {
@@ -61,14 +67,6 @@ export class OperationError extends Error {
   }
 }
 
-/** The secrets file exists but cannot serve this spec; issues name secrets-file paths, never values. */
-export class SecretsError extends Error {
-  constructor(readonly issues: SpecIssue[]) {
-    super('the cluster\'s secrets file cannot be used');
-    this.name = 'SecretsError';
-  }
-}
-
 /** Receives a cluster's events as they are stored ({@link Jobs.subscribe}). */
 export type Listener = (e: StoredEvent) => void;
 
@@ -84,23 +82,37 @@ export class Jobs {
   /** true once the installs found at startup have been picked up (readyz) */
   recovered = false;
   private readonly admission: Admission;
+  private readonly pool: WorkPool;
 
   constructor(private readonly o: JobsOptions) {
     mkdirSync(o.secretsDir, { recursive: true, mode: 0o700 });
-    // a new cluster's CA costs a core for ~0.65 s: as many at once as there are cores, a short queue, then 429
-    this.admission = new Admission(o.admission ?? { active: Math.max(1, availableParallelism()), queued: 8, retryAfterSeconds: 2 });
+    this.pool = workPool();
+    // the threads load now rather than when the first request waits for one (they hold the process open only while
+    // they work)
+    this.pool.warm();
+    // a job's start takes a pool thread: as many at once as there are threads, a short queue, then 429
+    this.admission = new Admission(o.admission ?? { active: this.pool.size, queued: 8, retryAfterSeconds: 2 });
   }
 
   /** The path of a cluster's secrets file: `<secretsDir>/<name>.secrets.yaml`. */
   secretsFile(name: string): string {
-    return join(this.o.secretsDir, `${name}.secrets.yaml`);
+    return secretsFileIn(this.o.secretsDir, name);
   }
 
-  /** The secrets of a cluster: the file is created (CA made without blocking the event loop) or completed. */
-  async secretsFor(spec: ClusterSpec): Promise<Secrets> {
-    const r = await loadOrCreateSecretsAsync(this.secretsFile(spec.metadata.name), spec);
-    if (!r.ok) throw new SecretsError(r.issues);
-    return r.secrets;
+  /**
+   * Reserves a place for a job's start (BusyError when every one is taken): a request takes it before it reads its
+   * body and hands it to {@link create}, or releases it (idempotent) when it fails first.
+   */
+  reserve(): Slot {
+    return this.admission.reserve();
+  }
+
+  /**
+   * A spec sent as text, parsed and validated in the worker pool ahead of jobs' starts; `secrets`: also whether the
+   * cluster's existing secrets file can serve it.
+   */
+  checkSpec(text: string, json: boolean, o: { secrets?: boolean } = {}): Promise<SpecCheck> {
+    return this.pool.run('checkSpecBody', { text, json, ...(o.secrets ? { secretsDir: this.o.secretsDir } : {}) }, 'high');
   }
 
   /**
@@ -134,53 +146,41 @@ export class Jobs {
     return bundleDirOf(deriveView(spec), this.o.bundleDir);
   }
 
-  /** The stored (or given) spec through the install pipeline: secrets, inputs from the bundle, files, plan. */
+  /**
+   * The stored (or given) spec through the install pipeline, in the worker pool: secrets (made or completed unless
+   * given), inputs from the bundle, files, plan; on a cluster installed before, the change; for a stored day-two
+   * operation, its plan.
+   */
   async prepare(from: ({ spec: ClusterSpec; secrets?: Secrets } | { id: string }) & { executor: ExecutorKind }): Promise<Prepared> {
-    const operation = 'id' in from ? this.o.store.get(from.id)?.operation : undefined;
-    if (operation && 'id' in from) return this.prepareOperation(from.id, operation, from.executor);
-    let spec: ClusterSpec;
-    if ('spec' in from) spec = from.spec;
-    else {
-      const parsed = parseSpec(this.o.store.spec(from.id));
-      if (!parsed.ok) throw new Error(`the stored spec no longer validates: ${parsed.issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`);
-      spec = parsed.spec;
-    }
-    const secrets = ('secrets' in from && from.secrets) || (await this.secretsFor(spec));
-    // day two: what the last successful install of this cluster applied, planned again with the same secrets and
-    // bundle; the install is then only the change (src/day2/change.ts)
-    const before = this.lastApplied(spec.metadata.name, 'id' in from ? from.id : undefined);
-    const applied = before
-      ? { view: before, plan: prepareInstall({ view: before, secrets, executor: from.executor, bundleDir: this.o.bundleDir }).fullPlan }
-      : undefined;
-    const view = deriveView(spec);
-    if (applied && applied.view.kubernetesVersion !== view.kubernetesVersion) {
-      // kubernetesVersion raised (and nothing else: checked when it was posted): kubeadm's upgrade order
-      const p = prepareInstall({ view, secrets, executor: from.executor, bundleDir: this.o.bundleDir });
-      return { ...p, plan: upgradePlan(applied, { view, plan: p.fullPlan }) };
-    }
-    return prepareInstall({ view, secrets, executor: from.executor, bundleDir: this.o.bundleDir, applied });
+    return (await this.prepareJob(from)).prepared;
   }
 
-  /** A day-two operation's plan on the cluster as its stored spec (the last install's) says. */
-  private async prepareOperation(id: string, op: Operation, executor: ExecutorKind): Promise<Prepared> {
-    const parsed = parseSpec(this.o.store.spec(id));
-    if (!parsed.ok) throw new Error(`the stored spec no longer validates: ${parsed.issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`);
-    const view = deriveView(parsed.spec);
-    const p = prepareInstall({ view, secrets: await this.secretsFor(parsed.spec), executor, bundleDir: this.o.bundleDir });
-    const rec = this.o.store.get(id)!;
-    let plan: Plan;
-    if (op.kind === 'certs-renew') plan = certsRenewPlan(view);
-    else if (op.kind === 'reset') plan = resetPlan(view, p.fullPlan, { purge: op.purge }).plan;
-    else if (op.kind === 'etcd-snapshot') {
-      const file = this.snapshotFile(rec);
-      mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
-      plan = etcdSnapshotPlan(view, file, view.controlPlanes.find((h) => h.name === op.host) ?? view.firstControlPlane);
-    } else {
-      const file = this.snapshotOf(rec.name, op.snapshot);
-      plan = etcdRestorePlan(view, file, await localSha256(file));
+  private async prepareJob(from: ({ spec: ClusterSpec; secrets?: Secrets } | { id: string }) & { executor: ExecutorKind }): Promise<PreparedJob> {
+    return this.pool.run('prepareJob', this.prepareTask(from));
+  }
+
+  /** What a job's start needs from the store and the service's settings, as plain data for the pool. */
+  private prepareTask(from: ({ spec: ClusterSpec; secrets?: Secrets } | { id: string }) & { executor: ExecutorKind }): PrepareTask {
+    const common = { executor: from.executor, ...(this.o.bundleDir ? { bundleDir: this.o.bundleDir } : {}) };
+    if ('spec' in from) {
+      const applied = this.lastAppliedDocument(from.spec.metadata.name);
+      return {
+        ...common, spec: from.spec,
+        ...(from.secrets ? { secrets: from.secrets } : { secretsFile: this.secretsFile(from.spec.metadata.name) }),
+        ...(applied === undefined ? {} : { applied }),
+      };
     }
-    // none reads the offline bundle
-    return { ...p, plan, missing: [] };
+    const rec = this.o.store.get(from.id);
+    if (!rec) throw new Error(`no job ${from.id}`);
+    const task: PrepareTask = { ...common, document: this.o.store.spec(from.id), secretsFile: this.secretsFile(rec.name) };
+    const op = rec.operation;
+    if (op) {
+      // the snapshot a restore reads is checked here (404/409 reasons), hashed in the pool
+      const snapshotFile = op.kind === 'etcd-snapshot' ? this.snapshotFile(rec) : op.kind === 'etcd-restore' ? this.snapshotOf(rec.name, op.snapshot) : undefined;
+      return { ...task, operation: { op, ...(snapshotFile ? { snapshotFile } : {}) } };
+    }
+    const applied = this.lastAppliedDocument(rec.name, rec.id);
+    return applied === undefined ? task : { ...task, applied };
   }
 
   /**
@@ -206,18 +206,26 @@ export class Jobs {
         throw new UnconfirmedError(etcdRestorePlan(view, file, '0'.repeat(64)).phases.flatMap((ph) => ph.steps).filter((st) => st.destructive));
       }
     }
-    if (input.operation.kind === 'reset' && executor !== 'dry-run' && !input.confirmed) {
-      // every step of a reset destroys: name them (the install plan says which files per host)
-      const secrets = await this.secretsFor(parsed.spec);
-      const plan = resetPlan(view, prepareInstall({ view, secrets, executor, bundleDir: this.o.bundleDir }).fullPlan, { purge: input.operation.purge }).plan;
-      throw new UnconfirmedError(plan.phases.flatMap((ph) => ph.steps).filter((st) => st.destructive));
+    const slot = this.admission.reserve();
+    try {
+      if (input.operation.kind === 'reset' && executor !== 'dry-run' && !input.confirmed) {
+        // every step of a reset destroys: name them (the install plan says which files per host), made in the pool
+        const { prepared } = await this.pool.run('prepareJob', {
+          spec: parsed.spec, secretsFile: this.secretsFile(input.name), executor, operation: { op: input.operation },
+          ...(this.o.bundleDir ? { bundleDir: this.o.bundleDir } : {}),
+        });
+        throw new UnconfirmedError(destructiveSteps(prepared.plan));
+      }
+      const rec = this.o.store.insertCluster({
+        id: newId(), name: input.name, executor, specInput, warnings: [], createdBy: input.createdBy ?? null, confirmed: input.confirmed, operation: input.operation,
+      });
+      this.o.log.info('job', { id: rec.id, cluster: rec.name, status: 'pending', executor, operation: input.operation.kind });
+      this.start(rec.id, slot, () => this.prepareJob({ id: rec.id, executor }));
+      return this.o.store.get(rec.id)!;
+    } catch (e) {
+      slot.release();
+      throw e;
     }
-    const rec = this.o.store.insertCluster({
-      id: newId(), name: input.name, executor, specInput, warnings: [], createdBy: input.createdBy ?? null, confirmed: input.confirmed, operation: input.operation,
-    });
-    this.o.log.info('job', { id: rec.id, cluster: rec.name, status: 'pending', executor, operation: input.operation.kind });
-    this.start(rec.id, () => this.prepare({ id: rec.id, executor }));
-    return this.o.store.get(rec.id)!;
   }
 
   /**
@@ -238,10 +246,16 @@ export class Jobs {
    * undefined when there is none (a first install) or it no longer validates.
    */
   lastApplied(name: string, except?: string): ClusterView | undefined {
-    const rec = this.lastInstall(name, except);
-    if (!rec) return undefined;
-    const parsed = parseSpec(this.o.store.spec(rec.id));
+    const document = this.lastAppliedDocument(name, except);
+    if (document === undefined) return undefined;
+    const parsed = parseSpec(document);
     return parsed.ok ? deriveView(parsed.spec) : undefined;
+  }
+
+  /** The stored spec of the newest successful real install of cluster `name` (other than `except`), as stored. */
+  private lastAppliedDocument(name: string, except?: string): unknown {
+    const rec = this.lastInstall(name, except);
+    return rec ? this.o.store.spec(rec.id) : undefined;
   }
 
   /**
@@ -261,36 +275,38 @@ export class Jobs {
   }
 
   /**
-   * POST /clusters: refuse an install whose inputs are not on this machine (MissingInputsError: the bundle or a
-   * bundle file the render needs; a dry run starts without), reserve the cluster name (ConflictError while another
-   * install of it is active), load or make the cluster's secrets (SecretsError: the reservation is dropped), then
-   * start in the background — rendering and planning happen after the answer, so a request costs a validation, not
-   * a render.
+   * POST /clusters: refuse a change the running cluster cannot take or that destroys without confirmation, and an
+   * install whose inputs are not on this machine (MissingInputsError: the bundle or a bundle file the render needs; a
+   * dry run starts without); take a place in the admission control (BusyError when none is left; or `slot`, reserved
+   * by the request before it read its body), record the job (ConflictError while another install of the cluster is
+   * active) and start it in the background. The answer goes out once the record is committed: the secrets, the render
+   * and the plan happen after it, in the worker pool, while the job is `pending`.
    */
-  async create(input: { spec: ClusterSpec; specInput: unknown; warnings: SpecIssue[]; executor: ExecutorKind; createdBy?: string; confirmed?: boolean }): Promise<ClusterRecord> {
-    // what the change would refuse or destroy first: a user learns it before anything else is asked of them
-    this.checkChange(input.spec, input.executor, input.confirmed ?? false);
-    checkStartable(deriveView(input.spec), input.executor, this.o.bundleDir);
-    const rec = this.o.store.insertCluster({
-      id: newId(),
-      name: input.spec.metadata.name,
-      executor: input.executor,
-      specInput: input.specInput,
-      warnings: input.warnings,
-      createdBy: input.createdBy ?? null,
-      confirmed: input.confirmed ?? false,
-    });
-    this.o.log.info('job', { id: rec.id, cluster: rec.name, status: 'pending', executor: rec.executor });
-    let secrets: Secrets;
+  async create(input: {
+    spec: ClusterSpec; specInput: unknown; warnings: SpecIssue[]; executor: ExecutorKind; createdBy?: string; confirmed?: boolean;
+    slot?: Slot;
+  }): Promise<ClusterRecord> {
+    const slot = input.slot ?? this.admission.reserve();
     try {
-      secrets = await this.admission.run(() => this.secretsFor(input.spec));
+      // what the change would refuse or destroy first: a user learns it before anything else is asked of them
+      this.checkChange(input.spec, input.executor, input.confirmed ?? false);
+      checkStartable(deriveView(input.spec), input.executor, this.o.bundleDir);
+      const rec = this.o.store.insertCluster({
+        id: newId(),
+        name: input.spec.metadata.name,
+        executor: input.executor,
+        specInput: input.specInput,
+        warnings: input.warnings,
+        createdBy: input.createdBy ?? null,
+        confirmed: input.confirmed ?? false,
+      });
+      this.o.log.info('job', { id: rec.id, cluster: rec.name, status: 'pending', executor: rec.executor });
+      this.start(rec.id, slot, () => this.prepareJob({ spec: input.spec, executor: input.executor }));
+      return this.o.store.get(rec.id)!;
     } catch (e) {
-      this.o.store.discard(rec.id);
-      this.o.log.info('job', { id: rec.id, cluster: rec.name, status: 'discarded', error: e instanceof Error ? e.name : 'error' });
+      slot.release();
       throw e;
     }
-    this.start(rec.id, () => this.prepare({ spec: input.spec, secrets, executor: input.executor }));
-    return this.o.store.get(rec.id)!;
   }
 
   /** POST /clusters/{id}/cancel. Recorded first, so a cancel survives a restart. */
@@ -309,13 +325,18 @@ export class Jobs {
     const rec = this.o.store.get(id);
     if (!rec) return { ok: false, why: 'not-found' };
     if (!isTerminal(rec.status)) return { ok: false, why: 'active' };
+    const slot = this.admission.reserve();
     try {
-      if (!this.o.store.reopen(id, ['failed', 'cancelled'])) return { ok: false, why: isTerminal(this.o.store.get(id)!.status) ? 'finished' : 'active' };
+      if (!this.o.store.reopen(id, ['failed', 'cancelled'])) {
+        slot.release();
+        return { ok: false, why: isTerminal(this.o.store.get(id)!.status) ? 'finished' : 'active' };
+      }
     } catch (e) {
+      slot.release();
       if (e instanceof ConflictError) return { ok: false, why: 'conflict' };
       throw e;
     }
-    this.start(id, () => this.prepare({ id, executor: rec.executor }), 'resumed by request');
+    this.start(id, slot, () => this.prepareJob({ id, executor: rec.executor }), 'resumed by request');
     return { ok: true, record: this.o.store.get(id)! };
   }
 
@@ -324,7 +345,8 @@ export class Jobs {
     const active = this.o.store.active();
     for (const rec of active) {
       if (rec.cancelRequested) this.status(rec.id, 'cancelled', 'cancelled while the server was stopped');
-      else this.start(rec.id, () => this.prepare({ id: rec.id, executor: rec.executor }), 'resumed after a server restart');
+      // accepted before the restart: never refused, but counted against new requests
+      else this.start(rec.id, this.admission.reserve({ force: true }), () => this.prepareJob({ id: rec.id, executor: rec.executor }), 'resumed after a server restart');
     }
     this.recovered = true;
     return active.length;
@@ -380,24 +402,37 @@ export class Jobs {
   }
 
   private describe(e: unknown): string {
-    if (e instanceof SecretsError) return `${e.message}: ${e.issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`;
-    return e instanceof Error ? e.message : String(e);
+    return describeError(e);
   }
 
-  /** Run an install in the background: prepare (render, plan), then execute. It counts as running from now on. */
-  private start(id: string, prepare: () => Promise<Prepared>, reason?: string): void {
+  /**
+   * Run a job in the background: wait for its turn in the admission control (pending), prepare it in the worker pool
+   * (secrets, render, plan) and give its place back, then execute. It counts as running from now on.
+   */
+  private start(id: string, slot: Slot, prepare: () => Promise<PreparedJob>, reason?: string): void {
     const ac = new AbortController();
     const done = (async () => {
       await new Promise((r) => setImmediate(r)); // the HTTP answer first
-      let p: Prepared;
+      let prepared: PreparedJob;
       try {
-        p = await prepare();
+        await slot.acquire(ac.signal);
+      } catch {
+        // stopped while waiting: a cancel ends it; at shutdown it stays pending and resumes at the next start
+        slot.release();
+        if (!this.stopping && this.o.store.get(id)?.cancelRequested) this.status(id, 'cancelled', 'cancelled before it started');
+        return;
+      }
+      try {
+        prepared = await prepare();
       } catch (e) {
         this.status(id, 'failed', this.describe(e));
         return;
+      } finally {
+        slot.release();
       }
+      const p = prepared.prepared;
       const redactor = new Redactor(secretValues(p.secrets));
-      this.o.store.setPlan(id, redactor.text(JSON.stringify(p.plan)));
+      this.o.store.setPlan(id, prepared.planJson);
       const rec = this.o.store.get(id)!;
       if (rec.cancelRequested) return this.status(id, 'cancelled', 'cancelled before it started');
       if (ac.signal.aborted) return; // shutdown: stays pending, resumes at the next start

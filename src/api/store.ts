@@ -348,13 +348,6 @@ export class Store {
     }
   }
 
-  /** Drop a reservation whose install never started (preparing it failed; the client got an error, not an id). */
-  discard(id: string): void {
-    this.db.transaction(() => {
-      if (this.stmt(`DELETE FROM clusters WHERE id = ? AND last_seq = 0`).run(id).changes === 1) this.stmt('DELETE FROM documents WHERE cluster_id = ?').run(id);
-    })();
-  }
-
   /** Remove a record with its events, journal and step states (not while active: returns false). */
   delete(id: string): boolean {
     return this.db.transaction(() => {

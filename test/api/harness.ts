@@ -42,7 +42,7 @@ export interface Harness {
 }
 
 export function harness(
-  opts: { delayMs?: number; seedSecrets?: string[]; secretsToken?: boolean; defaultExecutor?: ExecutorKind; dir?: string; makeExecutor?: ExecutorSettings['make']; bundleDir?: string; limiter?: AuthFailureLimiter; consoleDir?: string } = {},
+  opts: { delayMs?: number; seedSecrets?: string[]; secretsToken?: boolean; defaultExecutor?: ExecutorKind; dir?: string; makeExecutor?: ExecutorSettings['make']; bundleDir?: string; limiter?: AuthFailureLimiter; consoleDir?: string; admission?: JobsOptions['admission'] } = {},
 ): Harness {
   const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'api-'));
   const secretsDir = join(dir, 'secrets');
@@ -61,7 +61,7 @@ export function harness(
   const log = jsonLogger((l) => logs.push(l));
   const store = new Store(join(dir, 'airgap-k8s.db'));
   const access = new AccessStore(store.db);
-  const jobs = new Jobs({ store, log, secretsDir, executors: { dryRunDelayMs: opts.delayMs ?? 0, ...(opts.makeExecutor ? { make: opts.makeExecutor } : {}) }, concurrency: 10, ...(opts.bundleDir ? { bundleDir: opts.bundleDir } : {}) });
+  const jobs = new Jobs({ store, log, secretsDir, executors: { dryRunDelayMs: opts.delayMs ?? 0, ...(opts.makeExecutor ? { make: opts.makeExecutor } : {}) }, concurrency: 10, ...(opts.bundleDir ? { bundleDir: opts.bundleDir } : {}), ...(opts.admission ? { admission: opts.admission } : {}) });
   jobs.recovered = true;
   const app = createApp({
     store,

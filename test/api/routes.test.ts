@@ -89,13 +89,13 @@ describe('POST /clusters', () => {
     await created(await h.post('/clusters?dryRun=true', HA_TEXT));
   });
 
-  it('makes the cluster\'s secrets file (0600) when there is none', async () => {
+  it('makes the cluster\'s secrets file (0600) when there is none: after the 202, as the job starts', async () => {
     h = harness();
     const id = await created(await h.post('/clusters?dryRun=true', specNamed('fresh')));
-    const { statSync } = await import('node:fs');
-    expect(statSync(`${h.secretsDir}/fresh.secrets.yaml`).mode & 0o777).toBe(0o600);
     await h.jobs.idle();
     expect(h.store.get(id)!.status).toBe('succeeded');
+    const { statSync } = await import('node:fs');
+    expect(statSync(`${h.secretsDir}/fresh.secrets.yaml`).mode & 0o777).toBe(0o600);
   }, 30_000);
 });
 

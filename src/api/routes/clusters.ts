@@ -9,7 +9,7 @@ import { outputPath } from '../../generators/index.js';
 import { readSecretsFile } from '../../secrets/secrets.js';
 import { MissingInputsError, UnconfirmedError } from '../../install/index.js';
 import { ChangeRefusedError } from '../../day2/change.js';
-import { BusyError } from '../admission.js';
+import { BusyError, type Slot } from '../admission.js';
 import { parseSpec } from '../../spec/load.js';
 import type { Plan } from '../../plan/types.js';
 import type { PhaseName } from '../../plan/types.js';
@@ -152,14 +152,21 @@ export function clustersApp(d: AppDeps) {
         throw new ApiError(400, 'invalid_request', `dryRun=true contradicts executor=${q.executor}`);
       }
       const executor: ExecutorKind = dryRun ? 'dry-run' : (q.executor ?? (dryRun === false ? 'ssh' : d.defaultExecutor));
-      const body = await readSpec(c);
       let rec: ClusterRecord;
+      let slot: Slot | undefined;
+      let name = '';
       try {
+        // a place first: when the service is full, a request costs nothing but its 429 (not even a validation)
+        slot = d.jobs.reserve();
+        const body = await readSpec(c, d.jobs, { secrets: true });
+        name = body.spec.metadata.name;
+        if (body.secretsIssues.length > 0) throw new SecretsError(body.secretsIssues);
         rec = await d.jobs.create({
-          spec: body.spec, specInput: body.document, warnings: body.warnings, executor, confirmed: truthy(q.confirm),
+          spec: body.spec, specInput: body.document, warnings: body.warnings, executor, confirmed: truthy(q.confirm), slot,
           ...(principalOf(c) ? { createdBy: principalOf(c)!.name } : {}),
         });
       } catch (e) {
+        slot?.release();
         if (e instanceof ChangeRefusedError) {
           throw new ApiError(422, 'change_refused', 'this change cannot be applied to the running cluster; nothing was started', e.problems.map((m) => ({ path: m.split(':')[0]!, code: 'change_refused', message: m })));
         }
@@ -170,7 +177,7 @@ export function clustersApp(d: AppDeps) {
         if (e instanceof ConflictError) throw new ApiError(409, 'conflict', `${e.message}; cancel it or wait for it to finish`);
         if (e instanceof BusyError) throw new ApiError(429, 'busy', e.message, undefined, { 'Retry-After': String(e.retryAfterSeconds) });
         if (e instanceof MissingInputsError) throw new ApiError(409, 'bundle_missing', `${e.message}; a dry run (dryRun=true) starts without it`, e.missing.map((path) => ({ path, code: 'missing', message: 'not on the server' })));
-        if (e instanceof SecretsError) throw new ApiError(422, 'invalid_secrets', `${e.message} (server-side file for cluster "${body.spec.metadata.name}")`, e.issues);
+        if (e instanceof SecretsError) throw new ApiError(422, 'invalid_secrets', `${e.message} (server-side file for cluster "${name}")`, e.issues);
         throw e;
       }
       const location = `/clusters/${rec.id}`;
@@ -411,7 +418,13 @@ export function clustersApp(d: AppDeps) {
     }),
     async (c) => {
       const id = c.req.valid('param').id;
-      const r = await d.jobs.resume(id);
+      let r;
+      try {
+        r = await d.jobs.resume(id);
+      } catch (e) {
+        if (e instanceof BusyError) throw new ApiError(429, 'busy', e.message, undefined, { 'Retry-After': String(e.retryAfterSeconds) });
+        throw e;
+      }
       if (!r.ok) {
         if (r.why === 'not-found') find(id);
         const rec = find(id);

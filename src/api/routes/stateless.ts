@@ -36,7 +36,7 @@ export function statelessApp(d: AppDeps) {
       },
     }),
     async (c) => {
-      const { spec, warnings } = await readSpec(c);
+      const { spec, warnings } = await readSpec(c, d.jobs);
       return c.json({ ok: true as const, cluster: spec.metadata.name, hosts: spec.spec.hosts.length, warnings }, 200);
     },
   );
@@ -59,7 +59,7 @@ export function statelessApp(d: AppDeps) {
       },
     }),
     async (c) => {
-      const { spec, warnings } = await readSpec(c);
+      const { spec, warnings } = await readSpec(c, d.jobs);
       const secrets = completeSecrets(await previewSecrets(), spec).secrets;
       const redact = new Redactor(secretValues(secrets));
       const { files: rendered } = await d.jobs.prepare({ spec, secrets, executor: 'ssh' });

@@ -1,0 +1,66 @@
+// The service's worker pool (src/api/pool.ts): what a thread prepares is what this thread would, byte for byte (the
+// results cross by structured clone); a task's error arrives as its message and the thread goes on; short work
+// someone waits on goes before long work.
+import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { WorkPool, workPool } from '../../src/api/pool.js';
+import { checkSpecBody, prepareJob, type PrepareTask } from '../../src/api/work.js';
+import { outputPath } from '../../src/generators/index.js';
+import { parseSecrets } from '../../src/secrets/secrets.js';
+import { FIXTURES } from '../support/fixtures.js';
+import { HA_TEXT } from './harness.js';
+
+const pools: WorkPool[] = [];
+afterAll(async () => {
+  await Promise.all(pools.map((p) => p.close()));
+});
+
+function haTask(): PrepareTask {
+  const checked = checkSpecBody({ text: HA_TEXT, json: false });
+  if (!checked.ok) throw new Error(checked.message);
+  const secrets = parseSecrets(readFileSync(join(FIXTURES, 'secrets', 'test-secrets.yaml'), 'utf8'));
+  if (!secrets.ok) throw new Error('test secrets');
+  return { spec: checked.spec, secrets: secrets.secrets, executor: 'dry-run' };
+}
+
+describe('the worker pool', () => {
+  it('prepares a job exactly as this thread does: every file byte for byte, the plan, the stored plan', async () => {
+    const task = haTask();
+    const [there, here] = [await workPool().run('prepareJob', task), await prepareJob(task)];
+    expect(there.prepared.files.map((f) => [outputPath(f), f.mode, f.secret, f.content])).toEqual(here.prepared.files.map((f) => [outputPath(f), f.mode, f.secret, f.content]));
+    expect(there.prepared.files.length).toBeGreaterThan(20);
+    expect(there.prepared.plan).toEqual(here.prepared.plan);
+    expect(there.planJson).toBe(here.planJson);
+    // the view keeps its shared references (structured clone keeps identity within one message)
+    expect(there.prepared.view.hosts).toContain(there.prepared.view.firstControlPlane);
+    // the stored plan masks every secret
+    expect(there.planJson).not.toContain(task.secrets!.bootstrapToken);
+  });
+
+  it('a task that fails answers with its message (a secrets file that does not fit, every issue named); the thread goes on', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pool-'));
+    const file = join(dir, 'gpu-prod.secrets.yaml');
+    copyFileSync(join(FIXTURES, 'secrets', 'test-secrets.yaml'), file);
+    writeFileSync(file, readFileSync(file, 'utf8').replace(/^(bootstrapToken:\s*).*$/m, '$1not-a-token'));
+    const { secrets: _s, ...task } = haTask();
+    const err = await workPool().run('prepareJob', { ...task, secretsFile: file }).then(() => undefined, (e: unknown) => e as Error);
+    expect(err?.message).toMatch(/^the cluster's secrets file cannot be used: bootstrapToken: /);
+    expect(err?.message).not.toContain('not-a-token');
+    expect((await workPool().run('checkSpecBody', { text: HA_TEXT, json: false })).ok).toBe(true);
+  });
+
+  it('high priority first: a validation waits for the task a thread is on, not for the queued renders', async () => {
+    const pool = new WorkPool(1);
+    pools.push(pool);
+    const order: string[] = [];
+    const task = haTask();
+    const done = [
+      ...['render 1', 'render 2', 'render 3'].map((n) => pool.run('prepareJob', task).then(() => order.push(n))),
+      pool.run('checkSpecBody', { text: HA_TEXT, json: false }, 'high').then(() => order.push('validation')),
+    ];
+    await Promise.all(done);
+    expect(order).toEqual(['render 1', 'validation', 'render 2', 'render 3']);
+  });
+});
