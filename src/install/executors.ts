@@ -1,7 +1,7 @@
 // The one place executors are made: a pool per install that makes a host's executor when a step first needs it,
 // keeps it (one connection per host) and closes them all at the end. The CLI, the REST service and the rehearsal
 // ask for a pool by kind; none of them constructs an executor itself.
-import { setImmediate as turn, setTimeout as sleep } from 'node:timers/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { ClusterView, HostView } from '../spec/derive.js';
 import type { Secrets } from '../secrets/types.js';
 import { ExecAbortedError, type Executor, type RunOptions, type RunResult } from '../executors/executor.js';
@@ -75,9 +75,48 @@ function makeExecutor(kind: ExecutorKind, host: HostView, cluster: string, secre
   }
 }
 
+/** Commands let through per turn of the event loop by {@link nextTurn}. */
+const PER_TURN = 8;
+const waiting: { go: () => void }[] = [];
+let draining = false;
+
 /**
- * Waits `delayMs` (abortable) before each command of the wrapped executor; with 0, one turn of the event loop (what
- * a command's I/O would give other work).
+ * Resolves in a later turn of the event loop, at most {@link PER_TURN} callers per turn in order of arrival, whatever
+ * the number of plans being run: I/O (a server's requests) is served between every few commands. One setImmediate per
+ * command would not do it: all the commands ready at once run in the same turn.
+ */
+function nextTurn(signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
+    const entry = {
+      go: () => {
+        signal?.removeEventListener('abort', onAbort);
+        resolve();
+      },
+    };
+    const onAbort = () => {
+      const i = waiting.indexOf(entry);
+      if (i >= 0) waiting.splice(i, 1);
+      reject(signal!.reason);
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+    waiting.push(entry);
+    if (!draining) {
+      draining = true;
+      setImmediate(drain);
+    }
+  });
+}
+
+function drain(): void {
+  for (const w of waiting.splice(0, PER_TURN)) w.go();
+  if (waiting.length > 0) setImmediate(drain);
+  else draining = false;
+}
+
+/**
+ * Waits `delayMs` (abortable) before each command of the wrapped executor; with 0, a later turn of the event loop
+ * shared fairly with every other such executor in the process (what a command's I/O would give other work).
  */
 export class DelayedExecutor implements Executor {
   constructor(
@@ -93,7 +132,7 @@ export class DelayedExecutor implements Executor {
   async run(argv: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
     try {
       if (this.delayMs > 0) await sleep(this.delayMs, undefined, { signal: opts.signal });
-      else await turn(undefined, { signal: opts.signal });
+      else await nextTurn(opts.signal);
     } catch {
       throw new ExecAbortedError(this.host, argv, { cause: opts.signal?.reason });
     }
