@@ -1,7 +1,8 @@
 // The service's worker pool: the event loop only routes, and the CPU-heavy work of ./work.ts (a spec parsed and
 // validated, a job's secrets, render and plan) runs on a few worker threads, one per core, shared by every service
-// in the process. Inputs and results cross by structured clone (plain data). Threads start on first use, hold the
-// process open only while they have work, and one that dies is replaced (its task fails, the others go on).
+// in the process. Inputs and results cross by structured clone (plain data). Threads start with the first service
+// (or task), hold the process open only while they have work, and one that dies is replaced (its tasks fail, the
+// others go on).
 //
 // One place knows how a thread is started: the built package (dist/, .js) runs ./worker.js natively; from the
 // TypeScript sources (tsx, vitest) the thread registers tsx first, then imports ./worker.ts (Node 20 does not apply
@@ -32,12 +33,16 @@ export class TaskError extends Error {
   }
 }
 
-/** A fixed number of worker threads running ./work.ts tasks in order of priority, then arrival. */
+/**
+ * A fixed number of worker threads running ./work.ts tasks in order of priority, then arrival. Each thread has a lane
+ * per priority: it takes one task of each at a time, so a validation is not held up by a job's start that is
+ * waiting for a child process (openssl making a CA); a job's start that computes holds the thread's JavaScript until
+ * it is done, like any synchronous work.
+ */
 export class WorkPool {
-  private readonly idle: Worker[] = [];
-  private readonly busy = new Map<Worker, Pending>();
+  private readonly threads = new Map<Worker, Record<Priority, Pending | undefined>>();
   private readonly queues: Record<Priority, Pending[]> = { high: [], normal: [] };
-  private threads = 0;
+  private nextId = 0;
   private closed = false;
 
   constructor(readonly size: number = Math.max(1, availableParallelism())) {}
@@ -46,18 +51,14 @@ export class WorkPool {
   run<K extends TaskName>(task: K, input: TaskInput<K>, priority: Priority = 'normal'): Promise<TaskOutput<K>> {
     if (this.closed) return Promise.reject(new Error('the worker pool is closed'));
     return new Promise((resolve, reject) => {
-      this.queues[priority].push({ message: { task, input }, resolve: resolve as (v: unknown) => void, reject });
+      this.queues[priority].push({ message: { id: this.nextId++, task, input }, resolve: resolve as (v: unknown) => void, reject });
       this.pump();
     });
   }
 
   /** Starts every thread now (a service as it opens), so the first requests do not wait for threads to load. */
   warm(): void {
-    while (!this.closed && this.threads < this.size) {
-      const w = this.spawn();
-      w.unref();
-      this.idle.push(w);
-    }
+    while (!this.closed && this.threads.size < this.size) this.spawn();
   }
 
   /** Tasks waiting for a thread. */
@@ -69,28 +70,35 @@ export class WorkPool {
   async close(): Promise<void> {
     this.closed = true;
     for (const p of [...this.queues.high.splice(0), ...this.queues.normal.splice(0)]) p.reject(new Error('the worker pool is closed'));
-    await Promise.all([...this.idle.splice(0), ...this.busy.keys()].map((w) => w.terminate()));
+    await Promise.all([...this.threads.keys()].map((w) => w.terminate()));
   }
 
+  /** Hands queued tasks to free lanes: a thread with nothing to do first, then one busy in the other lane only. */
   private pump(): void {
-    while (this.queued > 0) {
-      const w = this.idle.pop() ?? (this.threads < this.size ? this.spawn() : undefined);
-      if (!w) return;
-      const p = (this.queues.high.shift() ?? this.queues.normal.shift())!;
-      this.busy.set(w, p);
-      w.ref(); // working: the process waits for it
-      w.postMessage(p.message);
+    for (const lane of ['high', 'normal'] as const) {
+      while (this.queues[lane].length > 0) {
+        const free = [...this.threads].filter(([, l]) => !l[lane]);
+        const w = free.find(([, l]) => !l.high && !l.normal)?.[0] ?? (this.threads.size < this.size ? this.spawn() : free[0]?.[0]);
+        if (!w) break;
+        const p = this.queues[lane].shift()!;
+        this.threads.get(w)![lane] = p;
+        w.ref(); // working: the process waits for it
+        w.postMessage(p.message);
+      }
     }
   }
 
   private spawn(): Worker {
     const w = startThread();
-    this.threads++;
+    w.unref(); // idle: the process may end without closing the pool
+    this.threads.set(w, { high: undefined, normal: undefined });
     w.on('message', (r: ResultMessage) => {
-      const p = this.busy.get(w);
-      this.busy.delete(w);
-      w.unref(); // idle: the process may end without closing the pool
-      this.idle.push(w);
+      const lanes = this.threads.get(w);
+      if (!lanes) return;
+      const lane = lanes.high?.message.id === r.id ? 'high' : 'normal';
+      const p = lanes[lane];
+      lanes[lane] = undefined;
+      if (!lanes.high && !lanes.normal) w.unref();
       if (p) {
         if (r.ok) p.resolve(r.output);
         else p.reject(new TaskError(r.error.name, r.error.message));
@@ -102,16 +110,12 @@ export class WorkPool {
     return w;
   }
 
-  /** A thread died: its task fails, and the next task gets a new thread. */
+  /** A thread died: its tasks fail, and the next task gets a new thread. */
   private lost(w: Worker, e: Error): void {
-    const i = this.idle.indexOf(w);
-    if (i >= 0) this.idle.splice(i, 1);
-    const p = this.busy.get(w);
-    const known = i >= 0 || p !== undefined;
-    this.busy.delete(w);
-    if (!known) return; // already counted out ('error' comes before 'exit')
-    this.threads--;
-    p?.reject(new TaskError('WorkerError', `the worker thread failed: ${e.message}`));
+    const lanes = this.threads.get(w);
+    if (!lanes) return; // already counted out ('error' comes before 'exit')
+    this.threads.delete(w);
+    for (const p of [lanes.high, lanes.normal]) p?.reject(new TaskError('WorkerError', `the worker thread failed: ${e.message}`));
     if (!this.closed) this.pump();
   }
 }
