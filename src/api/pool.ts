@@ -90,7 +90,6 @@ export class WorkPool {
 
   private spawn(): Worker {
     const w = startThread();
-    w.unref(); // idle: the process may end without closing the pool
     this.threads.set(w, { high: undefined, normal: undefined });
     w.on('message', (r: ResultMessage) => {
       const lanes = this.threads.get(w);
@@ -107,6 +106,8 @@ export class WorkPool {
     });
     w.on('error', (e) => this.lost(w, e));
     w.on('exit', (code) => this.lost(w, new Error(`a worker thread of the service exited (code ${code})`)));
+    // idle: the process may end without closing the pool (after the listeners: adding a 'message' one refs the port)
+    w.unref();
     return w;
   }
 

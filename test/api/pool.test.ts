@@ -1,6 +1,7 @@
 // The service's worker pool (src/api/pool.ts): what a thread prepares is what this thread would, byte for byte (the
 // results cross by structured clone); a task's error arrives as its message and the thread goes on; short work
-// someone waits on goes before long work.
+// someone waits on goes before long work; idle threads do not keep a process from ending.
+import { execFile } from 'node:child_process';
 import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -62,5 +63,15 @@ describe('the worker pool', () => {
     ];
     await Promise.all(done);
     expect(order).toEqual(['render 1', 'validation', 'render 2', 'render 3']);
+  });
+
+  it('idle threads do not hold the process open: a process that used the pool ends by itself', async () => {
+    const pool = new URL('../../src/api/pool.ts', import.meta.url).href;
+    const script = `const { workPool } = await import(${JSON.stringify(pool)}); const p = workPool(); p.warm(); const r = await p.run('checkSpecBody', { text: 'x: 1', json: false }, 'high'); console.log('answered', r.ok);`;
+    // without an end of its own this would hang until the test's timeout
+    const out = await new Promise<string>((resolve, reject) =>
+      execFile(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: new URL('../..', import.meta.url).pathname }, (e, stdout) => (e ? reject(e) : resolve(stdout))),
+    );
+    expect(out).toBe('answered false\n');
   });
 });
