@@ -39,7 +39,8 @@ export interface JobsOptions {
   bundleDir?: string;
   /**
    * jobs in their start at once (secrets, render, plan) and waiting for it beyond that; more are refused
-   * (BusyError, 429). Default: as many at once as the worker pool has threads (one per core), 8 waiting.
+   * (BusyError, 429). Default: as many at once as the worker pool has threads (one per core but the event
+   * loop's), 8 waiting.
    */
   admission?: AdmissionLimits;
 }

@@ -1,8 +1,8 @@
 // The service's worker pool: the event loop only routes, and the CPU-heavy work of ./work.ts (a spec parsed and
-// validated, a job's secrets, render and plan) runs on a few worker threads, one per core, shared by every service
-// in the process. Inputs and results cross by structured clone (plain data). Threads start with the first service
-// (or task), hold the process open only while they have work, and one that dies is replaced (its tasks fail, the
-// others go on).
+// validated, a job's secrets, render and plan) runs on a few worker threads, one per core but the event loop's,
+// shared by every service in the process. Inputs and results cross by structured clone (plain data). Threads start
+// with the first service (or task), hold the process open only while they have work, and one that dies is replaced
+// (its tasks fail, the others go on).
 //
 // One place knows how a thread is started: the built package (dist/, .js) runs ./worker.js natively; from the
 // TypeScript sources (tsx, vitest) the thread registers tsx first, then imports ./worker.ts (Node 20 does not apply
@@ -45,7 +45,12 @@ export class WorkPool {
   private nextId = 0;
   private closed = false;
 
-  constructor(readonly size: number = Math.max(1, availableParallelism())) {}
+  /**
+   * `size` threads; by default one per core but one, which is left to the event loop: on 2 cores, 2 threads beside
+   * the loop made /healthz during a burst of new clusters wait about twice as long (p99 140-320 ms against 60-120 ms)
+   * and the answers too, for no more throughput.
+   */
+  constructor(readonly size: number = Math.max(1, availableParallelism() - 1)) {}
 
   /** Runs task `task` on a thread; rejects with TaskError when it throws there, or when its thread dies. */
   run<K extends TaskName>(task: K, input: TaskInput<K>, priority: Priority = 'normal'): Promise<TaskOutput<K>> {
@@ -132,7 +137,7 @@ function startThread(): Worker {
 
 let shared: WorkPool | undefined;
 
-/** The process's pool, one thread per core (made on first use; its threads start when work arrives). */
+/** The process's pool, one thread per core but one (made on first use). */
 export function workPool(): WorkPool {
   return (shared ??= new WorkPool());
 }
