@@ -386,6 +386,7 @@ export class Jobs {
 
   private publish(id: string, e: ServiceEvent): StoredEvent {
     const stored = this.o.store.append(id, e);
+    if (++this.appended % 100 === 0) this.checkpointIfDue();
     for (const fn of this.listeners.get(id) ?? []) {
       try {
         fn(stored);
@@ -394,6 +395,26 @@ export class Jobs {
       }
     }
     return stored;
+  }
+
+  private appended = 0;
+  private checkpointing: Promise<unknown> | undefined;
+
+  /**
+   * A store whose WAL its owner checkpoints (`checkpoints: 'caller'`, the service's): once the WAL is past SQLite's
+   * own mark (1000 pages of 4 KiB), copy it into the database file in the worker pool, one checkpoint at a time.
+   */
+  private checkpointIfDue(): void {
+    if (this.o.store.checkpoints !== 'caller' || this.checkpointing || this.o.store.walBytes() < 4 * 1024 * 1024) return;
+    void this.checkpointNow();
+  }
+
+  /** Checkpoints the store's WAL in the worker pool now (what {@link Jobs} does by itself as the WAL grows). */
+  checkpointNow(): Promise<unknown> {
+    return (this.checkpointing ??= this.pool
+      .run('checkpointWal', { file: this.o.store.file })
+      .catch((e: unknown) => this.o.log.error('checkpoint', { error: e instanceof Error ? e.message : String(e) }))
+      .finally(() => (this.checkpointing = undefined)));
   }
 
   private status(id: string, status: JobStatus, reason?: string, summary?: RunTotals): void {

@@ -42,7 +42,8 @@ export function openService(settings: ServiceSettings, opts: { token: string; lo
   mkdirSync(settings.dataDir, { recursive: true, mode: 0o700 });
   chmodSync(settings.dataDir, 0o700);
   const dbFile = join(settings.dataDir, 'airgap-k8s.db');
-  const store = new Store(dbFile, { sync: settings.dbSync });
+  // the WAL is copied into the database file by the jobs' worker pool, not in a commit on the event loop
+  const store = new Store(dbFile, { sync: settings.dbSync, checkpoints: 'caller' });
   for (const f of [dbFile, `${dbFile}-wal`, `${dbFile}-shm`]) if (existsSync(f)) chmodSync(f, 0o600);
   const jobs = new Jobs({
     store,

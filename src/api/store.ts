@@ -7,10 +7,12 @@
 //
 // Durability: WAL with synchronous=NORMAL by default — a committed transaction survives the process being killed
 // (kill -9, OOM), which is the failure the resume logic is for; `full` also survives power loss at ~5 ms per
-// commit (an fsync each; an install commits a few times per step). Choose with AIRGAP_K8S_DB_SYNC.
+// commit (an fsync each; an install commits a few times per step). Choose with AIRGAP_K8S_DB_SYNC. The service copies
+// the WAL into the database file in its worker pool (`checkpoints: 'caller'`), not inside a commit on the event loop.
 import type Database from 'better-sqlite3';
 import { requireForFeature } from '../optional.js';
 import { randomBytes } from 'node:crypto';
+import { statSync } from 'node:fs';
 import type { Journal, StepRecord } from '../runner/journal.js';
 import type { RunEvent } from '../runner/runner.js';
 
@@ -229,7 +231,12 @@ export class Store {
   readonly db: Database.Database;
   private readonly now: () => string;
 
-  constructor(file: string, opts: { sync?: 'normal' | 'full'; now?: () => string } = {}) {
+  /**
+   * `checkpoints: 'caller'`: SQLite never checkpoints the WAL into the database file on a commit (its default does,
+   * every 1000 pages, with an fsync, inside whichever commit crosses the mark: 100-200 ms on a busy disk, on the event
+   * loop); the owner runs {@link Store.walBytes} and a checkpoint elsewhere (the service: in its worker pool).
+   */
+  constructor(readonly file: string, opts: { sync?: 'normal' | 'full'; now?: () => string; checkpoints?: 'auto' | 'caller' } = {}) {
     // loaded here, on first use: importing the API's modules needs no native module (src/optional.ts)
     const Sqlite = requireForFeature<typeof Database>('the REST service (airgap-k8s serve, airgap-k8s/api)', 'better-sqlite3');
     this.db = new Sqlite(file);
@@ -238,6 +245,8 @@ export class Store {
     this.db.pragma(`synchronous = ${opts.sync === 'full' ? 'FULL' : 'NORMAL'}`);
     this.db.pragma('foreign_keys = ON');
     this.db.pragma('busy_timeout = 5000');
+    if (opts.checkpoints === 'caller') this.db.pragma('wal_autocheckpoint = 0');
+    this.checkpoints = opts.checkpoints ?? 'auto';
     this.db.exec(SCHEMA);
     // databases made before installs recorded who started them
     const columns = this.db.prepare('PRAGMA table_info(clusters)').all() as { name: string }[];
@@ -249,6 +258,18 @@ export class Store {
   /** Closes the database (again: no effect). */
   close(): void {
     if (this.db.open) this.db.close();
+  }
+
+  /** Who checkpoints the WAL: SQLite on commits (`auto`), or the store's owner (`caller`). */
+  readonly checkpoints: 'auto' | 'caller';
+
+  /** The size of the write-ahead log file (0 when there is none). */
+  walBytes(): number {
+    try {
+      return statSync(`${this.file}-wal`).size;
+    } catch {
+      return 0;
+    }
   }
 
   private readonly statements = new Map<string, Database.Statement>();

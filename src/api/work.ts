@@ -1,8 +1,8 @@
 // The service's CPU-heavy work, as functions from plain data to plain data (structured-clone friendly both ways), so
-// the worker pool (./pool.ts) runs them off the event loop: a request body parsed and validated, and a job prepared
-// (its spec parsed, the cluster's secrets loaded or its CA made, the bundle's inputs read, the files rendered, the plan
-// made and stored as JSON with every secret masked). The library functions they call stay as they are; what runs
-// where is the service's concern.
+// the worker pool (./pool.ts) runs them off the event loop: a request body parsed and validated, a job prepared (its
+// spec parsed, the cluster's secrets loaded or its CA made, the bundle's inputs read, the files rendered, the plan
+// made and stored as JSON with every secret masked), and the database's WAL checkpointed (its fsync waited for).
+// The library functions they call stay as they are; what runs where is the service's concern.
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import yaml from 'js-yaml';
@@ -21,6 +21,8 @@ import { localSha256 } from '../runner/actions.js';
 import { Redactor, secretValues } from '../runner/redact.js';
 import type { Plan } from '../plan/types.js';
 import type { Operation } from './store.js';
+import type Database from 'better-sqlite3';
+import { requireForFeature } from '../optional.js';
 
 /** The secrets file exists but cannot serve this spec; issues name secrets-file paths, never values. */
 export class SecretsError extends Error {
@@ -168,10 +170,30 @@ async function prepareOperation(view: ClusterView, secrets: Secrets, t: PrepareT
   return { ...p, plan, missing: [] };
 }
 
+const connections = new Map<string, Database.Database>();
+
+/**
+ * Copies the service database's write-ahead log into the database file (PASSIVE: never waits for the service's
+ * writers, which go on meanwhile), on this thread's own connection; the fsync it ends with is waited for here, not on
+ * the event loop. Returns how many WAL frames there were and how many are in the database file now.
+ */
+export function checkpointWal(i: { file: string }): { log: number; checkpointed: number } {
+  let db = connections.get(i.file);
+  if (!db) {
+    const Sqlite = requireForFeature<typeof Database>('the REST service (airgap-k8s serve, airgap-k8s/api)', 'better-sqlite3');
+    db = new Sqlite(i.file);
+    db.pragma('busy_timeout = 5000');
+    connections.set(i.file, db);
+  }
+  const [r] = db.pragma('wal_checkpoint(PASSIVE)') as { busy: number; log: number; checkpointed: number }[];
+  return { log: r?.log ?? 0, checkpointed: r?.checkpointed ?? 0 };
+}
+
 /** What the worker pool runs, by name. */
 export const TASKS = {
   checkSpecBody: async (i: Parameters<typeof checkSpecBody>[0]) => checkSpecBody(i),
   prepareJob,
+  checkpointWal: async (i: Parameters<typeof checkpointWal>[0]) => checkpointWal(i),
 } satisfies Record<string, (input: never) => Promise<unknown>>;
 /** A task of {@link TASKS}. */
 export type TaskName = keyof typeof TASKS;
