@@ -95,11 +95,29 @@ export function planFromUnits(view: ClusterView, units: readonly Unit[], inputs:
   const s = view.cluster.spec;
   const bundle = s.offline.bundleDir;
   const hostUnits = units.filter((u): u is HostUnit => u.kind === 'host');
+  // a host's units of one phase, in unit order, looked up once per host and phase (not a scan of every unit)
+  const unitsOf = new Map<string, HostUnit[]>();
+  for (const u of hostUnits) {
+    const key = `${u.phase}/${u.host}`;
+    const list = unitsOf.get(key);
+    if (list) list.push(u);
+    else unitsOf.set(key, [u]);
+  }
+  // many hosts get the same content (/etc/hosts.d, sysctls, containerd's config): each distinct text is hashed once
+  const digests = new Map<string, string>();
+  const digestOf = (content: string): string => {
+    let d = digests.get(content);
+    if (d === undefined) {
+      d = sha256(content);
+      digests.set(content, d);
+    }
+    return d;
+  };
   const clusterUnits = orderClusterUnits(units.filter((u): u is ClusterUnit => u.kind === 'cluster' && u.action.kind !== 'none'));
 
   const writeFile = (h: HostView, phase: HostPhase, f: HostFile): string => {
     const id = `${phase}/${h.name}/file${f.path}`;
-    const digest = sha256(f.content);
+    const digest = digestOf(f.content);
     steps.push({
       id,
       phase,
@@ -167,7 +185,7 @@ export function planFromUnits(view: ClusterView, units: readonly Unit[], inputs:
    * Returns the ids of the phase's write steps.
    */
   const placeUnits = (h: HostView, phase: HostPhase): string[] => {
-    const mine = hostUnits.filter((u) => u.host === h.name && u.phase === phase);
+    const mine = unitsOf.get(`${phase}/${h.name}`) ?? [];
     const writes = new Map(mine.map((u) => [u, u.files.map((f) => writeFile(h, phase, f))]));
     const phaseWrites = [...writes.values()].flat();
     for (const u of mine) {
@@ -216,6 +234,8 @@ export function planFromUnits(view: ClusterView, units: readonly Unit[], inputs:
     readOnly: true,
   });
   const contents = bundleContents(view);
+  // the same for every host: what each imports into containerd when there is no registry
+  const importedImages = view.registry ? [] : [...new Set([...kubeadmImages(view.kubernetesVersion, ''), ...addonImages(view)])].sort();
   const helm = contents.find((c): c is Extract<typeof c, { kind: 'binary' }> => c.kind === 'binary' && c.name === 'helm');
 
   for (const h of view.hosts) {
@@ -292,7 +312,7 @@ export function planFromUnits(view: ClusterView, units: readonly Unit[], inputs:
       });
     }
     if (!view.registry) {
-      const images = [...new Set([...kubeadmImages(view.kubernetesVersion, ''), ...addonImages(view)])].sort();
+      const images = [...importedImages];
       steps.push({
         id: `container-runtime/${h.name}/images`,
         phase: 'container-runtime',
