@@ -132,7 +132,11 @@ export function hostUnits(
   extra: Pick<HostUnit, 'services' | 'run' | 'reloadsSystemd'> | ((host: string) => Pick<HostUnit, 'services' | 'run' | 'reloadsSystemd'>) = {},
 ): HostUnit[] {
   const byHost = new Map<string, HostFile[]>();
-  for (const f of files) byHost.set(f.host, [...(byHost.get(f.host) ?? []), f]);
+  for (const f of files) {
+    const list = byHost.get(f.host);
+    if (list) list.push(f);
+    else byHost.set(f.host, [f]);
+  }
   return [...byHost].map(([host, fs]) => ({
     kind: 'host',
     name,

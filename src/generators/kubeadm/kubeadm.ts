@@ -232,7 +232,8 @@ export const kubeadmGenerator: Generator = {
       }
     }
     // before kubeadm runs on the host: init on the first control plane, joins after it
-    return hostUnits('kubeadm', files, (host) => kubeadmPhase(view.hosts.find((h) => h.name === host)!));
+    const byName = new Map(view.hosts.map((h) => [h.name, h]));
+    return hostUnits('kubeadm', files, (host) => kubeadmPhase(byName.get(host)!));
   },
 };
 

@@ -12,7 +12,11 @@ export function hashMarker(clusterName: string): string {
 /** Join lines into a file: trailing whitespace trimmed per line, exactly one final newline. */
 export function lines(...parts: (string | false | null | undefined)[]): string {
   const text = parts.filter((p): p is string => typeof p === 'string').join('\n');
-  return `${text.split('\n').map((l) => l.replace(/[ \t]+$/, '')).join('\n').replace(/\n+$/, '')}\n`;
+  // one pass over the text, not a split and a regex per line: every script of every host goes through here
+  const trimmed = text.replace(/[ \t]+(?=\n|$)/g, '');
+  let end = trimmed.length;
+  while (end > 0 && trimmed.charCodeAt(end - 1) === 10) end--;
+  return `${trimmed.slice(0, end)}\n`;
 }
 
 /** A shell script: shebang first, then the marker, then the body. */
