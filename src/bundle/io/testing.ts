@@ -206,3 +206,14 @@ export function makeBundle(root: string, view: ClusterView, opts: { modelBytes?:
     }
   }
 }
+
+/**
+ * File names a shell would act on if one ever reached it as text (bundle paths hold no NUL, CR or LF). CANARY is
+ * for the caller to replace with a path whose existence afterwards would show a command ran.
+ */
+export const HOSTILE_NAMES = [
+  `it's "quoted" $HOME \`id\` ;|&<>*?[a] {x,y} \\ ~ #.bin`,
+  '-rf --no-preserve-root',
+  '$(touch CANARY)',
+  'ü ✓ 模型 tab\there.gguf',
+];
