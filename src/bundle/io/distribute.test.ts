@@ -4,7 +4,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadFixture, testInputs } from '../../../test/support/fixtures.js';
 import { ExecConnectionError, type Executor, type RunOptions, type RunResult } from '../../executors/executor.js';
@@ -16,10 +16,10 @@ import { MemoryJournal } from '../../runner/journal.js';
 import { runPlan, type RunEvent } from '../../runner/runner.js';
 import { deriveView } from '../../spec/derive.js';
 import { bundlePathPresent, distributeBundle, uploadBundlePath, uploadFileResumable, type UploadProgress } from './distribute.js';
-import { newManifest, type Artifact, type BundleManifest } from '../manifest.js';
+import type { BundleManifest } from '../manifest.js';
 import { packBundle } from './pack.js';
 import { localBundle } from './source.js';
-import { HOSTILE_NAMES, makeBundle } from './testing.js';
+import { makeBundle, makeHostileBundle } from './testing.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'bundle-dist-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -255,15 +255,8 @@ describe('verified while streaming: one pass over the bytes on the host', { time
     const h = host();
     const dir = join(tmp, 'hostile-bundle');
     const canary = join(tmp, 'canary');
-    const names = HOSTILE_NAMES.map((n) => n.replace('CANARY', canary));
-    const artifacts: Artifact[] = names.map((n, i) => {
-      const path = `models/${n}/${n}`;
-      const content = Buffer.from(`model ${i}: ${n}\n`.repeat(1000 + i));
-      mkdirSync(dirname(join(dir, path)), { recursive: true });
-      writeFileSync(join(dir, path), content);
-      return { kind: 'model', name: `m${i}`, path, size: content.length, sha256: createHash('sha256').update(content).digest('hex') };
-    });
-    const m = newManifest(artifacts);
+    const { names, manifest: m } = makeHostileBundle(dir, canary);
+    const artifacts = m.artifacts;
     // a stale file with a hostile name in the uploaded directory, and a partial of one of the files
     mkdirSync(h.at(`/data/k8s/models/${names[1]}`), { recursive: true });
     writeFileSync(h.at(`/data/k8s/models/${names[1]}/* ${names[0]}`), 'stale');

@@ -10,6 +10,7 @@ import { tar, tarGz } from './tar.js';
 import type { ClusterView } from '../../spec/derive.js';
 import { bundleContents } from '../contents.js';
 import { osProfile } from '../../os/profiles.js';
+import { newManifest, type BundleManifest } from '../manifest.js';
 
 const MTIME = 946_684_800;
 
@@ -217,3 +218,21 @@ export const HOSTILE_NAMES = [
   '$(touch CANARY)',
   'ü ✓ 模型 tab\there.gguf',
 ];
+
+/**
+ * A bundle directory of small model files at `models/<name>/<name>` for each of HOSTILE_NAMES (CANARY replaced by
+ * `canary`), and its manifest (not written: bundle.yaml is not needed to upload).
+ */
+export function makeHostileBundle(dir: string, canary: string): { names: string[]; manifest: BundleManifest } {
+  const names = HOSTILE_NAMES.map((n) => n.replace('CANARY', canary));
+  const manifest = newManifest(
+    names.map((n, i) => {
+      const path = `models/${n}/${n}`;
+      const content = Buffer.from(`model ${i}: ${n}\n`.repeat(1000 + i));
+      mkdirSync(dirname(join(dir, path)), { recursive: true });
+      writeFileSync(join(dir, path), content);
+      return { kind: 'model', name: `m${i}`, path, size: content.length, sha256: createHash('sha256').update(content).digest('hex') };
+    }),
+  );
+  return { names, manifest };
+}
