@@ -7,6 +7,7 @@ import { benchRunnerOverhead, benchSshFanout } from './ssh.js';
 import { benchApi } from './api.js';
 import { benchConsole } from './console.js';
 import { benchBundle } from './bundle.js';
+import { benchAnsible } from './ansible.js';
 import { benchInstall } from './cluster.js';
 import { benchCliStartup } from './cli.js';
 import { benchScale, bigClusterSpec } from './scale.js';
@@ -52,6 +53,10 @@ await benchConsole();
 
 // the offline bundle: upload throughput to 1 and 3 test-bed hosts vs scp, sha256 speed (bench/bundle.ts)
 await benchBundle();
+
+// Ansible side by side on the same test-bed hosts: `true` on 1/10 hosts, a 100 MiB copy to 3, a 20-template
+// playbook with a restart against our plan doing the same (bench/ansible.ts)
+await benchAnsible();
 
 // the whole offline HA install on node containers: wall time vs the plan's critical path (bench/cluster.ts)
 await benchInstall();
