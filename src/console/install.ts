@@ -10,7 +10,7 @@ import { stepView } from './step.js';
 import { issueList } from './warnings.js';
 import { warningTitle } from './i18n.js';
 
-const SYMBOL: Record<ShownState, string> = { failed: '✗', running: '▶', pending: '○', changed: '✓', probe: '↷', skipped: '–', ok: '✓' };
+const SYMBOL: Record<ShownState, string> = { failed: '✗', running: '▶', interrupted: '‖', pending: '○', changed: '✓', probe: '↷', skipped: '–', ok: '✓' };
 
 export function installView(ctx: Ctx, id: string, signal: AbortSignal): HTMLElement {
   const head = h('div', { class: 'install-head' });
@@ -193,6 +193,7 @@ export function installView(ctx: Ctx, id: string, signal: AbortSignal): HTMLElem
         { id: 'progress-text' },
         ctx.t('install.stepsOf', { done: p.finished, total: p.total }),
         p.failed ? ` · ${ctx.t('install.failedN', { n: p.failed })}` : '',
+        p.interrupted ? ` · ${ctx.t('install.interruptedN', { n: p.interrupted })}` : '',
         ' · ',
         isTerminal(m.status)
           ? elapsed !== null ? ctx.t('install.elapsed', { t: formatDuration(elapsed) }) : ''
@@ -258,7 +259,7 @@ export function installView(ctx: Ctx, id: string, signal: AbortSignal): HTMLElem
       h(
         'tfoot',
         {},
-        h('tr', {}, h('td', { colspan: m.hosts.length + 2, class: 'legend' }, (['pending', 'running', 'probe', 'skipped', 'changed', 'ok', 'failed'] as const).map((s) => h('span', { class: `chip state-${s}` }, `${SYMBOL[s]} ${ctx.t(`state.${s}`)}`)))),
+        h('tr', {}, h('td', { colspan: m.hosts.length + 2, class: 'legend' }, (['pending', 'running', 'interrupted', 'probe', 'skipped', 'changed', 'ok', 'failed'] as const).map((s) => h('span', { class: `chip state-${s}` }, `${SYMBOL[s]} ${ctx.t(`state.${s}`)}`)))),
       ),
     );
   }

@@ -7,13 +7,15 @@ import { formatDuration, shownState, splitError, type StepModel } from './model.
 export function stepView(ctx: Ctx, s: StepModel, probe: Record<string, unknown> | undefined, back: () => void): HTMLElement {
   const state = shownState(s);
   const host = s.host ?? ctx.t('install.cluster');
-  const err = s.error ? splitError(s.error) : null;
+  // an interrupted step did not fail: what stopped it was the cancel (or a service stop), not its command
+  const err = s.error && state !== 'interrupted' ? splitError(s.error) : null;
   const row = (label: string, value: Node | string) => [h('dt', {}, label), h('dd', {}, value)];
   return h(
     'section',
     { class: 'step', 'aria-labelledby': 'step-heading', 'data-step': s.id },
     h('button', { type: 'button', class: 'link', onclick: back }, ctx.t('step.close')),
     h('h2', { id: 'step-heading', tabindex: '-1' }, s.description),
+    state === 'interrupted' ? h('p', { class: 'interrupted-note', id: 'interrupted-note' }, ctx.t('step.interrupted')) : null,
     err
       ? h(
           'div',
