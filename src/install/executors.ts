@@ -1,7 +1,7 @@
 // The one place executors are made: a pool per install that makes a host's executor when a step first needs it,
 // keeps it (one connection per host) and closes them all at the end. The CLI, the REST service and the rehearsal
 // ask for a pool by kind; none of them constructs an executor itself.
-import { setTimeout as sleep } from 'node:timers/promises';
+import { setImmediate as turn, setTimeout as sleep } from 'node:timers/promises';
 import type { ClusterView, HostView } from '../spec/derive.js';
 import type { Secrets } from '../secrets/types.js';
 import { ExecAbortedError, type Executor, type RunOptions, type RunResult } from '../executors/executor.js';
@@ -62,10 +62,10 @@ export function executorsFor(kind: ExecutorKind, view: ClusterView, secrets: Sec
 
 function makeExecutor(kind: ExecutorKind, host: HostView, cluster: string, secrets: Secrets, s: ExecutorSettings): Executor {
   switch (kind) {
-    case 'dry-run': {
-      const e = new DryRunExecutor({ host: host.name });
-      return (s.dryRunDelayMs ?? 0) > 0 ? new DelayedExecutor(e, s.dryRunDelayMs ?? 0) : e;
-    }
+    case 'dry-run':
+      // never without a pause: a dry run answers at once, and a whole plan would otherwise run as one stretch of
+      // microtasks, holding the event loop (a server's other requests) for its length; a real host's I/O yields
+      return new DelayedExecutor(new DryRunExecutor({ host: host.name }), s.dryRunDelayMs ?? 0);
     case 'local':
       return new LocalExecutor({ host: host.name });
     case 'kind':
@@ -75,7 +75,10 @@ function makeExecutor(kind: ExecutorKind, host: HostView, cluster: string, secre
   }
 }
 
-/** Waits `delayMs` (abortable) before each command of the wrapped executor. */
+/**
+ * Waits `delayMs` (abortable) before each command of the wrapped executor; with 0, one turn of the event loop (what
+ * a command's I/O would give other work).
+ */
 export class DelayedExecutor implements Executor {
   constructor(
     readonly inner: Executor,
@@ -88,12 +91,11 @@ export class DelayedExecutor implements Executor {
     return this.inner.fileRoot;
   }
   async run(argv: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
-    if (this.delayMs > 0) {
-      try {
-        await sleep(this.delayMs, undefined, { signal: opts.signal });
-      } catch {
-        throw new ExecAbortedError(this.host, argv, { cause: opts.signal?.reason });
-      }
+    try {
+      if (this.delayMs > 0) await sleep(this.delayMs, undefined, { signal: opts.signal });
+      else await turn(undefined, { signal: opts.signal });
+    } catch {
+      throw new ExecAbortedError(this.host, argv, { cause: opts.signal?.reason });
     }
     return this.inner.run(argv, opts);
   }
