@@ -178,6 +178,12 @@ export const LoadBalancer = z.strictObject({
   backendPort: Port.default(6443),
 });
 
+/** kubeadm v1beta4 ClusterConfiguration.encryptionAlgorithm: the values kubeadm v1.34 accepts. */
+export const ENCRYPTION_ALGORITHMS = ['ECDSA-P256', 'ECDSA-P384', 'RSA-2048', 'RSA-3072', 'RSA-4096'] as const;
+export const EncryptionAlgorithm = z.enum(ENCRYPTION_ALGORITHMS);
+/** A key algorithm kubeadm makes keys with. */
+export type EncryptionAlgorithm = z.output<typeof EncryptionAlgorithm>;
+
 export const ControlPlane = z.strictObject({
   /** VIP:port with a load balancer; the single control plane's address:6443 without one (defaulted). */
   endpoint: Endpoint.optional(),

@@ -1,6 +1,7 @@
 // POST /validate and POST /render: answer about a spec without storing anything or touching a host.
 import { createRoute } from '@hono/zod-openapi';
-import { completeSecrets, newBootstrapToken, newClusterCAAsync } from '../../secrets/secrets.js';
+import { completeSecrets, newBootstrapToken } from '../../secrets/secrets.js';
+import { newClusterCAAsync } from '../../secrets/ca.js';
 import { randomBytes } from 'node:crypto';
 import type { Secrets } from '../../secrets/types.js';
 import { outputPath } from '../../generators/index.js';
@@ -14,7 +15,7 @@ let ephemeral: Promise<Pick<Secrets, 'bootstrapToken' | 'certificateKey' | 'ca'>
 
 /** Throwaway secrets for previews, made once per process and never stored or returned. */
 function previewSecrets() {
-  ephemeral ??= newClusterCAAsync().then((ca) => ({ ca, bootstrapToken: newBootstrapToken(), certificateKey: randomBytes(32).toString('hex') }));
+  ephemeral ??= newClusterCAAsync('RSA-2048').then((ca) => ({ ca, bootstrapToken: newBootstrapToken(), certificateKey: randomBytes(32).toString('hex') }));
   ephemeral.catch(() => (ephemeral = undefined));
   return ephemeral;
 }
