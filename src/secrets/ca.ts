@@ -5,8 +5,9 @@
 // under a millisecond of CPU where `openssl req -newkey rsa:2048` cost ~0.65 s, and the async form keeps key
 // generation and signing on libuv's thread pool, off the event loop. Part of src/secrets: the one place that makes
 // randomness (key, serial) and reads the clock.
-import { createHash, generateKeyPair, generateKeyPairSync, randomBytes, sign, type KeyObject } from 'node:crypto';
-import type { EncryptionAlgorithm } from '../spec/schema.js';
+import { createHash, createPrivateKey, generateKeyPair, generateKeyPairSync, randomBytes, sign, X509Certificate, type KeyObject } from 'node:crypto';
+import { ENCRYPTION_ALGORITHMS, type EncryptionAlgorithm } from '../spec/schema.js';
+import type { SpecIssue } from '../spec/issues.js';
 
 // ---- DER (ITU-T X.690): only what one certificate needs ----
 
@@ -189,4 +190,55 @@ export function keyAlgorithm(key: KeyObject): string {
     return curves[d?.namedCurve ?? ''] ?? `ECDSA-${d?.namedCurve}`;
   }
   return key.asymmetricKeyType ?? 'unknown';
+}
+
+export function isEncryptionAlgorithm(name: string): name is EncryptionAlgorithm {
+  return (ENCRYPTION_ALGORITHMS as readonly string[]).includes(name);
+}
+
+const PKI_PATH = 'spec.controlPlane.pki.encryptionAlgorithm';
+
+/**
+ * The CA of a secrets file, checked before anything is rendered from it: readable, a CA, the key its certificate's,
+ * of an algorithm kubeadm makes keys with, and of the spec's algorithm when the spec names one. Issues name
+ * secrets-file paths (and the spec's path in the message), never a value.
+ *
+ * A CA of another algorithm than the spec names is an error, not a warning. kubeadm would accept it: it uses the
+ * ca.crt/ca.key it finds without looking further ("kubeadm doesn't validate the existing certificate Authority more
+ * than this", phases/certs/certs.go) and signs certificates with keys of the configured algorithm with it. But kubeadm
+ * never makes such a cluster itself: the CAs it makes (front-proxy, etcd) and every key follow encryptionAlgorithm,
+ * so this CA would be the one key of another kind in a cluster whose spec says otherwise, found by whoever audits
+ * it later. Whoever wrote the field meant the whole cluster; whoever did not gets the CA's algorithm (so an
+ * existing cluster's RSA CA keeps working with a spec that never named one).
+ */
+export function checkClusterCA(ca: { cert: string; key: string }, wanted: EncryptionAlgorithm | undefined): SpecIssue[] {
+  let cert: X509Certificate;
+  let key: KeyObject;
+  try {
+    cert = new X509Certificate(ca.cert);
+  } catch {
+    return [{ path: 'ca.cert', code: 'invalid', message: 'is not a readable X.509 certificate' }];
+  }
+  try {
+    key = createPrivateKey(ca.key);
+  } catch {
+    return [{ path: 'ca.key', code: 'invalid', message: 'is not a readable private key' }];
+  }
+  const issues: SpecIssue[] = [];
+  if (!cert.ca) issues.push({ path: 'ca.cert', code: 'invalid', message: 'is not a CA certificate (basicConstraints CA:TRUE): kubeadm refuses it' });
+  if (!cert.checkPrivateKey(key)) issues.push({ path: 'ca.key', code: 'invalid', message: 'is not the private key of ca.cert' });
+  const alg = keyAlgorithm(key);
+  if (!isEncryptionAlgorithm(alg)) {
+    issues.push({ path: 'ca.key', code: 'invalid', message: `is an ${alg} key; kubeadm makes keys of ${ENCRYPTION_ALGORITHMS.join(', ')} only, and the cluster CA must be one of them` });
+  } else if (wanted !== undefined && alg !== wanted) {
+    issues.push({
+      path: 'ca.key',
+      code: 'mismatch',
+      message:
+        `is an ${alg} key, but ${PKI_PATH} is ${wanted}: kubeadm would sign ${wanted} certificates with this ${alg} CA ` +
+        `and make the front-proxy and etcd CAs ${wanted}. Keep this CA with ${PKI_PATH}: ${alg} (or without the field, ` +
+        `which follows the CA); a cluster not installed yet gets a new ${wanted} CA when "ca" is removed from the secrets file`,
+    });
+  }
+  return issues;
 }

@@ -6,11 +6,11 @@ import { chmodSync, existsSync, readFileSync, renameSync, writeFileSync } from '
 import { dirname, join } from 'node:path';
 import yaml from 'js-yaml';
 import { z } from 'zod';
-import type { ClusterSpec } from '../spec/schema.js';
+import { DEFAULT_ENCRYPTION_ALGORITHM, type ClusterSpec, type EncryptionAlgorithm } from '../spec/schema.js';
 import { formatPath, type SpecIssue } from '../spec/issues.js';
 import type { RenderInputs } from '../generators/types.js';
 import { VRRP_PASS, type Secrets } from './types.js';
-import { newClusterCA, newClusterCAAsync } from './ca.js';
+import { checkClusterCA, isEncryptionAlgorithm, keyAlgorithm, newClusterCA, newClusterCAAsync } from './ca.js';
 
 const Pem = (label: string) =>
   z.string().regex(new RegExp(`^-----BEGIN ${label}-----\\n[A-Za-z0-9+/=\\n]+-----END ${label}-----\\n?$`), `must be a PEM ${label}`);
@@ -64,7 +64,7 @@ export function parseSecrets(text: string): SecretsResult {
 
 /** Every reference the spec makes resolves, and each value fits where it goes. Issues name secrets-file paths. */
 export function checkSecretsForSpec(secrets: Secrets, spec: ClusterSpec): SpecIssue[] {
-  const issues: SpecIssue[] = [];
+  const issues: SpecIssue[] = checkClusterCA(secrets.ca, spec.spec.controlPlane.pki.encryptionAlgorithm);
   for (const r of passwordRefs(spec)) {
     const v = secrets.passwords[r.ref];
     if (v === undefined) issues.push({ path: `passwords.${r.ref}`, code: 'missing', message: `missing (referenced by ${r.usedAt})` });
@@ -90,6 +90,11 @@ export function newBootstrapToken(): string {
 
 export function newPassword(kind: 'vrrp' | 'password'): string {
   return kind === 'vrrp' ? randomString(ALNUM_MIXED, 8) : randomString(ALNUM_MIXED, 24);
+}
+
+/** The algorithm of a CA made for this spec: the one it names, else ECDSA-P256. */
+export function newCAAlgorithm(spec: ClusterSpec): EncryptionAlgorithm {
+  return spec.spec.controlPlane.pki.encryptionAlgorithm ?? DEFAULT_ENCRYPTION_ALGORITHM;
 }
 
 /** Fill whatever the spec needs and `current` lacks. Returns the names of what was added. */
@@ -118,7 +123,7 @@ export function completeSecrets(current: Partial<Secrets> | undefined, spec: Clu
     secrets: {
       bootstrapToken: take('bootstrapToken', current?.bootstrapToken, newBootstrapToken),
       certificateKey: take('certificateKey', current?.certificateKey, () => randomBytes(32).toString('hex')),
-      ca: take('ca', current?.ca, () => newClusterCA('RSA-2048')),
+      ca: take('ca', current?.ca, () => newClusterCA(newCAAlgorithm(spec))),
       passwords,
       sshKeys,
     },
@@ -174,7 +179,7 @@ export function loadOrCreateSecrets(
 export async function loadOrCreateSecretsAsync(file: string, spec: ClusterSpec): Promise<ReturnType<typeof loadOrCreateSecrets>> {
   let created = false;
   if (!existsSync(file)) {
-    const ca = await newClusterCAAsync('RSA-2048');
+    const ca = await newClusterCAAsync(newCAAlgorithm(spec));
     if (!existsSync(file)) {
       writeSecretsFile(file, completeSecrets({ ca }, spec).secrets);
       created = true;
@@ -205,8 +210,10 @@ export function caCertHash(certPem: string): string {
 }
 
 /**
- * The render inputs every generator takes besides the spec, from the secrets: the secrets and the CA's public key pin.
+ * The render inputs every generator takes besides the spec, from the secrets: the secrets, the CA's public key pin
+ * and its key's algorithm.
  */
 export function inputsFromSecrets(secrets: Secrets): RenderInputs {
-  return { secrets, caCertHash: caCertHash(secrets.ca.cert) };
+  const alg = keyAlgorithm(new X509Certificate(secrets.ca.cert).publicKey);
+  return { secrets, caCertHash: caCertHash(secrets.ca.cert), caAlgorithm: isEncryptionAlgorithm(alg) ? alg : undefined };
 }
