@@ -136,7 +136,8 @@ describe('no secret in any response, event, log line or the database', () => {
     if (!parsed.ok) throw new Error('secrets file unreadable');
     secrets = secretValues(parsed.secrets);
     // order used by respond(): [token, token secret, certificate key, passwords..., CA key lines...]
-    expect(secrets.length).toBeGreaterThan(10);
+    // (a new CA is ECDSA-P256 now: its key is three base64 lines, an RSA-2048 key was about 25)
+    expect(secrets.length).toBeGreaterThanOrEqual(8);
 
     // the first run fails where the stderr echoes secrets; the resumed one succeeds
     await call(`/clusters/${id}/events`);
