@@ -63,14 +63,20 @@ export function installView(ctx: Ctx, id: string, signal: AbortSignal): HTMLElem
 
   const load = async () => {
     try {
+      // the install and its plan side by side: one round trip before the grid is drawn, not two
+      const planOf = () => getJson<PlanDoc>(`/clusters/${encodeURIComponent(id)}/plan`, { signal }).catch(() => undefined);
+      let planned = planOf();
       let d = await getJson<ClusterDetail>(`/clusters/${encodeURIComponent(id)}`, { signal });
-      while (d.steps.length === 0 && !isTerminal(d.status) && !signal.aborted) {
-        replace(progress, h('p', { class: 'muted' }, ctx.t('install.planPending')));
-        renderHead(d);
-        await new Promise((r) => setTimeout(r, 500));
-        d = await getJson<ClusterDetail>(`/clusters/${encodeURIComponent(id)}`, { signal });
+      if (d.steps.length === 0 && !isTerminal(d.status)) {
+        while (d.steps.length === 0 && !isTerminal(d.status) && !signal.aborted) {
+          replace(progress, h('p', { class: 'muted' }, ctx.t('install.planPending')));
+          renderHead(d);
+          await new Promise((r) => setTimeout(r, 500));
+          d = await getJson<ClusterDetail>(`/clusters/${encodeURIComponent(id)}`, { signal });
+        }
+        planned = planOf();
       }
-      plan = await getJson<PlanDoc>(`/clusters/${encodeURIComponent(id)}/plan`, { signal }).catch(() => undefined);
+      plan = await planned;
       model = new InstallModel(d, plan);
       renderFiles();
       // the operator decided on these before starting (the validate page shows them in full): one line here, opened on demand
@@ -163,9 +169,9 @@ export function installView(ctx: Ctx, id: string, signal: AbortSignal): HTMLElem
         h('dt', {}, ctx.t('install.by')),
         h('dd', {}, d.createdBy ?? '—'),
         h('dt', {}, ctx.t('install.started')),
-        h('dd', {}, time(d.startedAt, ctx.lang)),
+        h('dd', {}, time(d.startedAt)),
         h('dt', {}, ctx.t('install.finished')),
-        h('dd', {}, time(d.finishedAt, ctx.lang)),
+        h('dd', {}, time(d.finishedAt)),
         d.runs !== undefined ? [h('dt', {}, ctx.t('install.runs')), h('dd', {}, String(d.runs))] : null,
       ),
       h(

@@ -1,8 +1,9 @@
 // The console's pure parts (src/console/: no DOM): the event-stream parser, the install model that applies each
-// event once, the remaining-time estimate, errors with the cause first, and the two languages.
+// event once, the remaining-time estimate, times, errors with the cause first, and the two languages.
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { time } from '../../src/console/dom.js';
 import { LANGS, MESSAGES, pickLang, t, WARNING_TITLES } from '../../src/console/i18n.js';
 import { estimateRemaining, InstallModel, splitError, type ClusterDetail, type InstallEvent, type StepView } from '../../src/console/model.js';
 import { SseParser } from '../../src/console/sse.js';
@@ -111,6 +112,14 @@ describe('estimateRemaining', () => {
   });
   it('no estimate from fewer than 3 finished steps; skipped steps are no basis', () => {
     expect(estimateRemaining([done('d1', 1), done('d2', 1), step('s', 'p0', 'h', { state: 'skipped', durationMs: 0 }), step('a', 'p1', 'h')], new Set(), 0)).toBeNull();
+  });
+});
+
+describe('time', () => {
+  it('the local clock, the same in both languages; none for no time', () => {
+    expect(time(new Date(2026, 0, 2, 3, 4, 5).toISOString())).toBe('2026-01-02 03:04:05');
+    expect(time(new Date(2026, 11, 31, 23, 59, 9).toISOString())).toBe('2026-12-31 23:59:09');
+    expect(time(null)).toBe('—');
   });
 });
 
