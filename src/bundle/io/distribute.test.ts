@@ -226,6 +226,19 @@ describe('verified while streaming: one pass over the bytes on the host', { time
     expect(existsSync(h.at(`/data/k8s/${MODEL}.partial`))).toBe(false);
   });
 
+  it('a flaky link that gets further each time (1 MiB or more) is not given up on: maxRetries counts failures without progress', async () => {
+    const h = host();
+    const file = join(tmp, 'twenty.bin');
+    const data = Buffer.alloc(20 * 1024 * 1024);
+    for (let i = 0; i < data.length; i += 4096) data[i] = (i >> 12) & 0xff;
+    writeFileSync(file, data);
+    const flaky = new DroppingExecutor(h.exec, 1_500_000, 10);
+    const want = { size: data.length, sha256: createHash('sha256').update(data).digest('hex') };
+    const r = await uploadFileResumable(flaky, file, '/data/k8s/twenty.bin', want, {}, { retryDelayMs: 1, maxRetries: 2 });
+    expect(r).toMatchObject({ action: 'resumed', retries: 10, resumedFrom: 1_500_000, sent: data.length - 15_000_000 });
+    expect(sha(h.at('/data/k8s/twenty.bin'))).toBe(want.sha256);
+  });
+
   it('a .partial that already holds the whole file is verified and renamed without sending a byte', async () => {
     const h = host();
     mkdirSync(h.at('/data/k8s/models'), { recursive: true });

@@ -66,7 +66,7 @@ export interface UploadOptions {
    * and the rest in one pass), no longer in appended chunks.
    */
   chunkBytes?: number;
-  /** consecutive failures without progress before giving up; default 6 */
+  /** consecutive failures without progress (1 MiB more on the host) before giving up; default 6 */
   maxRetries?: number;
   /** first wait before a retry; doubles, at most 10 s; default 500 ms */
   retryDelayMs?: number;
@@ -269,6 +269,7 @@ export async function uploadFileResumable(
       // where did the host get to? (this also reconnects a dropped ssh connection)
       const at = await askPartial().catch(() => undefined);
       if (at === undefined) continue; // still unreachable: try again from the same offset (its size check tells)
+      if (at <= expect.size && at - offset >= MiB) failures = 0; // it got further: a flaky link, not a dead one
       offset = at > expect.size ? 0 : at;
       if (offset > 0) {
         report.action = 'resumed';
