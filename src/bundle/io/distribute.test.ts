@@ -96,7 +96,7 @@ describe('uploadBundlePath', { timeout: 60_000 }, () => {
     const half = 1_234_567;
     mkdirSync(h.at('/data/k8s/models'), { recursive: true });
     writeFileSync(h.at(`/data/k8s/${MODEL}.partial`), local.subarray(0, half));
-    const r = await uploadBundlePath(h.exec, bundle, manifest, MODEL, `/data/k8s/${MODEL}`, { chunkBytes: 1024 * 1024 });
+    const r = await uploadBundlePath(h.exec, bundle, manifest, MODEL, `/data/k8s/${MODEL}`);
     expect(r.files).toEqual([{ path: MODEL, action: 'resumed', resumedFrom: half, sent: MODEL_BYTES - half, retries: 0 }]);
     expect(readFileSync(h.at(`/data/k8s/${MODEL}`)).equals(local)).toBe(true);
     expect(existsSync(h.at(`/data/k8s/${MODEL}.partial`))).toBe(false);
@@ -105,7 +105,7 @@ describe('uploadBundlePath', { timeout: 60_000 }, () => {
   it('a dropped connection mid-transfer: the retry asks the host and appends the rest', async () => {
     const h = host();
     const drop = new DroppingExecutor(h.exec, 2_000_000);
-    const r = await uploadBundlePath(drop, bundle, manifest, MODEL, `/data/k8s/${MODEL}`, { chunkBytes: 512 * 1024, retryDelayMs: 1 });
+    const r = await uploadBundlePath(drop, bundle, manifest, MODEL, `/data/k8s/${MODEL}`, { retryDelayMs: 1 });
     expect(drop.drops).toBe(1);
     expect(r.files[0]).toMatchObject({ action: 'resumed', resumedFrom: 2_000_000, retries: 1, sent: MODEL_BYTES - 2_000_000 });
     expect(sha(h.at(`/data/k8s/${MODEL}`))).toBe(manifest.artifacts.find((a) => a.path === MODEL)!.sha256);
@@ -114,7 +114,7 @@ describe('uploadBundlePath', { timeout: 60_000 }, () => {
   it('drops during the resumed appends too; gives up after maxRetries with the error', async () => {
     const h = host();
     const flaky = new DroppingExecutor(h.exec, 100_000, 3);
-    const r = await uploadBundlePath(flaky, bundle, manifest, MODEL, `/data/k8s/${MODEL}`, { chunkBytes: 256 * 1024, retryDelayMs: 1 });
+    const r = await uploadBundlePath(flaky, bundle, manifest, MODEL, `/data/k8s/${MODEL}`, { retryDelayMs: 1 });
     expect(r.files[0]!.retries).toBe(3);
     expect(sha(h.at(`/data/k8s/${MODEL}`))).toBe(manifest.artifacts.find((a) => a.path === MODEL)!.sha256);
     const dead = new DroppingExecutor(host().exec, 10, 100);
