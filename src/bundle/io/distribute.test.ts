@@ -195,7 +195,7 @@ class RecordingExecutor implements Executor {
   }
 }
 
-describe('verified while streaming: one pass over the bytes on the host', { timeout: 60_000 }, () => {
+describe('verified by the command that receives: one read of the bytes on the host', { timeout: 60_000 }, () => {
   const model = () => manifest.artifacts.find((a) => a.path === MODEL)!;
 
   it('a stream changed on the way is refused: the sha256 differs, nothing is left in place, and it is sent once more', async () => {
@@ -212,7 +212,7 @@ describe('verified while streaming: one pass over the bytes on the host', { time
     expect(sha(h.at(target))).toBe(model().sha256);
   });
 
-  it('a resume hashes the kept prefix and the rest in the receiving command: no second pass, only the rest is sent', async () => {
+  it('a resume sends only the rest; the receiving command verifies kept prefix and rest together, no other command does', async () => {
     const h = host();
     const rec = new RecordingExecutor(new DroppingExecutor(h.exec, 1_500_000));
     const r = await uploadFileResumable(rec, join(bundle, MODEL), `/data/k8s/${MODEL}`, model(), {}, { retryDelayMs: 1 });
