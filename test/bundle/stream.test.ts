@@ -1,8 +1,8 @@
-// Verify-while-streaming over real SSH (OpenSSH's sshd on a test-bed host, ssh2 here): the host hashes the bytes as
-// they arrive, in the command that writes them, and renames only a match into place. A stream changed on the way is
-// refused with nothing left in place; a connection killed mid-file resumes from what the host kept, and the host
-// hashes the kept prefix and the rest in one pass; hostile file names reach the host as arguments, as root and as a
-// sudo user.
+// Verification by the receiving command over real SSH (OpenSSH's sshd on a test-bed host, ssh2 here): the host
+// writes the stream into <file>.partial, hashes it in one read and renames only a match into place, in one round
+// trip. A stream changed on the way is refused with nothing left in place; a connection killed mid-file resumes from
+// what the host kept, the same command verifying kept prefix and rest together; hostile file names reach the host as
+// arguments, as root and as a sudo user.
 //
 // Needs `npm run test:bundle` (root: scripts/testbed/setup.sh first).
 import { createHash, randomBytes } from 'node:crypto';
@@ -44,7 +44,7 @@ class Recording implements Executor {
   }
 }
 
-describe('verify while streaming, over ssh to a test-bed host', () => {
+describe('verified by the receiving command, over ssh to a test-bed host', () => {
   let tb: Testbed;
   let work: string;
   let big: string;
@@ -103,7 +103,7 @@ describe('verify while streaming, over ssh to a test-bed host', () => {
     expect(await exists(`${target}.partial`)).toBe(false);
   });
 
-  it('a connection killed mid-file resumes from what the host kept and ends verified, the kept prefix hashed in the same pass', async () => {
+  it('a connection killed mid-file resumes from what the host kept and ends verified, kept prefix and rest checked by the receiving command', async () => {
     const exec = new Recording(ssh());
     const target = '/data/k8s/models/big.bin';
     let killedAt: number | undefined;

@@ -96,7 +96,7 @@ describe('uploadBundlePath', { timeout: 60_000 }, () => {
     const half = 1_234_567;
     mkdirSync(h.at('/data/k8s/models'), { recursive: true });
     writeFileSync(h.at(`/data/k8s/${MODEL}.partial`), local.subarray(0, half));
-    const r = await uploadBundlePath(h.exec, bundle, manifest, MODEL, `/data/k8s/${MODEL}`, { chunkBytes: 1024 * 1024 });
+    const r = await uploadBundlePath(h.exec, bundle, manifest, MODEL, `/data/k8s/${MODEL}`);
     expect(r.files).toEqual([{ path: MODEL, action: 'resumed', resumedFrom: half, sent: MODEL_BYTES - half, retries: 0 }]);
     expect(readFileSync(h.at(`/data/k8s/${MODEL}`)).equals(local)).toBe(true);
     expect(existsSync(h.at(`/data/k8s/${MODEL}.partial`))).toBe(false);
@@ -105,7 +105,7 @@ describe('uploadBundlePath', { timeout: 60_000 }, () => {
   it('a dropped connection mid-transfer: the retry asks the host and appends the rest', async () => {
     const h = host();
     const drop = new DroppingExecutor(h.exec, 2_000_000);
-    const r = await uploadBundlePath(drop, bundle, manifest, MODEL, `/data/k8s/${MODEL}`, { chunkBytes: 512 * 1024, retryDelayMs: 1 });
+    const r = await uploadBundlePath(drop, bundle, manifest, MODEL, `/data/k8s/${MODEL}`, { retryDelayMs: 1 });
     expect(drop.drops).toBe(1);
     expect(r.files[0]).toMatchObject({ action: 'resumed', resumedFrom: 2_000_000, retries: 1, sent: MODEL_BYTES - 2_000_000 });
     expect(sha(h.at(`/data/k8s/${MODEL}`))).toBe(manifest.artifacts.find((a) => a.path === MODEL)!.sha256);
@@ -114,7 +114,7 @@ describe('uploadBundlePath', { timeout: 60_000 }, () => {
   it('drops during the resumed appends too; gives up after maxRetries with the error', async () => {
     const h = host();
     const flaky = new DroppingExecutor(h.exec, 100_000, 3);
-    const r = await uploadBundlePath(flaky, bundle, manifest, MODEL, `/data/k8s/${MODEL}`, { chunkBytes: 256 * 1024, retryDelayMs: 1 });
+    const r = await uploadBundlePath(flaky, bundle, manifest, MODEL, `/data/k8s/${MODEL}`, { retryDelayMs: 1 });
     expect(r.files[0]!.retries).toBe(3);
     expect(sha(h.at(`/data/k8s/${MODEL}`))).toBe(manifest.artifacts.find((a) => a.path === MODEL)!.sha256);
     const dead = new DroppingExecutor(host().exec, 10, 100);
@@ -195,7 +195,7 @@ class RecordingExecutor implements Executor {
   }
 }
 
-describe('verified while streaming: one pass over the bytes on the host', { timeout: 60_000 }, () => {
+describe('verified by the command that receives: one read of the bytes on the host', { timeout: 60_000 }, () => {
   const model = () => manifest.artifacts.find((a) => a.path === MODEL)!;
 
   it('a stream changed on the way is refused: the sha256 differs, nothing is left in place, and it is sent once more', async () => {
@@ -212,7 +212,7 @@ describe('verified while streaming: one pass over the bytes on the host', { time
     expect(sha(h.at(target))).toBe(model().sha256);
   });
 
-  it('a resume hashes the kept prefix and the rest in the receiving command: no second pass, only the rest is sent', async () => {
+  it('a resume sends only the rest; the receiving command verifies kept prefix and rest together, no other command does', async () => {
     const h = host();
     const rec = new RecordingExecutor(new DroppingExecutor(h.exec, 1_500_000));
     const r = await uploadFileResumable(rec, join(bundle, MODEL), `/data/k8s/${MODEL}`, model(), {}, { retryDelayMs: 1 });
@@ -224,6 +224,19 @@ describe('verified while streaming: one pass over the bytes on the host', { time
     ]);
     expect(sha(h.at(`/data/k8s/${MODEL}`))).toBe(model().sha256);
     expect(existsSync(h.at(`/data/k8s/${MODEL}.partial`))).toBe(false);
+  });
+
+  it('a flaky link that gets further each time (1 MiB or more) is not given up on: maxRetries counts failures without progress', async () => {
+    const h = host();
+    const file = join(tmp, 'twenty.bin');
+    const data = Buffer.alloc(20 * 1024 * 1024);
+    for (let i = 0; i < data.length; i += 4096) data[i] = (i >> 12) & 0xff;
+    writeFileSync(file, data);
+    const flaky = new DroppingExecutor(h.exec, 1_500_000, 10);
+    const want = { size: data.length, sha256: createHash('sha256').update(data).digest('hex') };
+    const r = await uploadFileResumable(flaky, file, '/data/k8s/twenty.bin', want, {}, { retryDelayMs: 1, maxRetries: 2 });
+    expect(r).toMatchObject({ action: 'resumed', retries: 10, resumedFrom: 1_500_000, sent: data.length - 15_000_000 });
+    expect(sha(h.at('/data/k8s/twenty.bin'))).toBe(want.sha256);
   });
 
   it('a .partial that already holds the whole file is verified and renamed without sending a byte', async () => {
