@@ -10,6 +10,7 @@ import { benchConsole } from './console.js';
 import { benchBundle } from './bundle.js';
 import { benchInstall } from './cluster.js';
 import { benchCliStartup } from './cli.js';
+import { benchCA } from './ca.js';
 
 function measure(name: string, runs: number, fn: () => unknown): void {
   fn(); // warm up
@@ -69,6 +70,9 @@ measure('render 500-host spec', 10, () => renderCluster(parsed.spec, inputs));
 measure('plan 500-host spec', 10, () => buildPlan(parsed.spec, inputs));
 const files = renderCluster(parsed.spec, inputs);
 console.log(`500-host spec: ${files.length} files, ${(files.reduce((n, f) => n + f.content.length, 0) / 1048576).toFixed(1)} MB rendered`);
+
+// a new cluster's CA: ECDSA-P256 (the default) against RSA-2048 (bench/ca.ts)
+await benchCA();
 
 // the runner's own cost per step (500-host plan, dry-run) and SSH fan-out to 1/5/10 host-containers (bench/ssh.ts)
 await benchRunnerOverhead(parsed.spec, inputs);
