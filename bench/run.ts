@@ -11,6 +11,7 @@ import { benchAnsible } from './ansible.js';
 import { benchInstall } from './cluster.js';
 import { benchCliStartup } from './cli.js';
 import { benchScale, bigClusterSpec } from './scale.js';
+import { benchCA } from './ca.js';
 
 function measure(name: string, runs: number, fn: () => unknown): void {
   fn(); // warm up
@@ -40,6 +41,9 @@ measure('plan runbook-ha', 50, () => buildPlan(ha, inputs));
 
 // parse+validate, render and plan at 100, 500, 1000 and 2000 hosts: time and heap per host (bench/scale.ts)
 benchScale(inputs);
+
+// a new cluster's CA: ECDSA-P256 (the default) against RSA-2048 (bench/ca.ts)
+await benchCA();
 
 // the runner's own cost per step (500-host plan, dry-run) and SSH fan-out to 1/5/10 host-containers (bench/ssh.ts)
 await benchRunnerOverhead(bigClusterSpec(500), inputs);

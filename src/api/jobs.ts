@@ -87,7 +87,8 @@ export class Jobs {
 
   constructor(private readonly o: JobsOptions) {
     mkdirSync(o.secretsDir, { recursive: true, mode: 0o700 });
-    // a new cluster's CA costs a core for ~0.65 s: as many at once as there are cores, a short queue, then 429
+    // a new cluster's RSA CA (named in the spec) costs a core for 0.2-1 s: as many at once as there are cores, a short
+    // queue, then 429
     this.admission = new Admission(o.admission ?? { active: Math.max(1, availableParallelism()), queued: 8, retryAfterSeconds: 2 });
   }
 

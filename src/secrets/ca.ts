@@ -1,9 +1,9 @@
 // The cluster CA: a key pair of the cluster's encryption algorithm and a self-signed X.509 v3 certificate, made in
 // this process with node:crypto, as kubeadm makes its own CA (pkiutil.NewSelfSignedCACert in kubeadm v1.34: CN and
 // DNS name "kubernetes", keyUsage digitalSignature + keyEncipherment + keyCertSign, CA:TRUE, 10 years, a random
-// positive serial; Go's x509 adds the subjectKeyIdentifier). No openssl child process: an ECDSA P-256 CA costs well
-// under a millisecond of CPU where `openssl req -newkey rsa:2048` cost ~0.65 s, and the async form keeps key
-// generation and signing on libuv's thread pool, off the event loop. Part of src/secrets: the one place that makes
+// positive serial; Go's x509 adds the subjectKeyIdentifier). No openssl child process: an ECDSA P-256 CA costs
+// ~1.5 ms of CPU where `openssl req -newkey rsa:2048` cost ~0.65 s (an RSA-2048 key made here 0.2-0.5 s: `npm run
+// bench`), and the async form keeps key generation and signing on libuv's thread pool, off the event loop. Part of src/secrets: the one place that makes
 // randomness (key, serial) and reads the clock.
 import { createHash, createPrivateKey, generateKeyPair, generateKeyPairSync, randomBytes, sign, X509Certificate, type KeyObject } from 'node:crypto';
 import { ENCRYPTION_ALGORITHMS, type EncryptionAlgorithm } from '../spec/schema.js';
