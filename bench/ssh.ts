@@ -88,8 +88,8 @@ export async function benchRunnerOverhead(spec: ClusterSpec, inputs: RenderInput
   }
 }
 
-/** Why the SSH section cannot run here, or undefined when it can. */
-async function sshSkipReason(): Promise<string | undefined> {
+/** Why a section on the test bed's hosts cannot run here, or undefined when it can. */
+export async function sshSkipReason(): Promise<string | undefined> {
   if (process.getuid?.() !== 0) return 'needs root (the test bed manages docker networks and iptables)';
   try {
     readManifest();

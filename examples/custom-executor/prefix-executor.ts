@@ -49,7 +49,7 @@ export class PrefixExecutor implements Executor {
       child.stderr!.on('data', (c: Buffer) => (err.push(c), opts.onStderr?.(c)));
       if (child.stdin) {
         child.stdin.on('error', () => {}); // the command may exit without reading all of it
-        if (opts.stdinFile) createReadStream(opts.stdinFile).pipe(child.stdin);
+        if (opts.stdinFile) createReadStream(opts.stdinFile, { start: opts.stdinFileOffset ?? 0 }).pipe(child.stdin);
         else child.stdin.end(opts.stdin);
       }
 

@@ -1,8 +1,9 @@
 // Admission control for the expensive start of a job (the spec validated, the cluster's secrets loaded or its CA
-// made, the files rendered and the plan made, all in the worker pool): a request reserves a place before any of that
-// and keeps it until the plan is made. At most `active` jobs are in that part at once and at most `queued` more wait
-// for it; beyond that a request is refused at once with 429 and a Retry-After, so a burst gets quick answers instead
-// of unbounded latency, and the event loop stays free for everything else (/healthz).
+// made: ~1.5 ms of CPU for ECDSA-P256, 0.2-1 s for RSA named in the spec; the files rendered and the plan made, all
+// in the worker pool): a request reserves a place before any of that and keeps it until the plan is made. At most
+// `active` jobs are in that part at once and at most `queued` more wait for it; beyond that a request is refused at
+// once with 429 and a Retry-After, so a burst gets quick answers instead of unbounded latency, and the event loop
+// stays free for everything else (/healthz).
 
 /** The service is admitting as many installs as it will; try again after `retryAfterSeconds`. */
 export class BusyError extends Error {

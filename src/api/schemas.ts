@@ -60,7 +60,9 @@ export const StepView = z
     kind: z.string(),
     description: z.string(),
     readOnly: z.boolean().openapi({ description: 'a check that runs on every install and changes nothing' }),
-    state: z.enum(['pending', 'running', 'retrying', 'done', 'skipped', 'failed']),
+    state: z.enum(['pending', 'running', 'retrying', 'done', 'skipped', 'failed', 'interrupted']).openapi({
+      description: 'interrupted: in flight when the install was cancelled or the service stopped; it did not fail on its own and a resume runs it again',
+    }),
     attempts: z.number().int(),
     startedAt: z.string().nullable(),
     finishedAt: z.string().nullable(),
@@ -81,6 +83,7 @@ export const ClusterDetail = ClusterSummary.extend({
     failed: z.number().int(),
     running: z.number().int(),
     pending: z.number().int(),
+    interrupted: z.number().int().openapi({ description: 'steps a cancel or a stop cut short: not finished, not failed; a resume runs them again' }),
   }),
   steps: z.array(StepView),
 }).openapi('ClusterDetail');
@@ -204,7 +207,15 @@ export const EventSchema = z
     ev('step-progress', { ...stepBase, bytes: z.number(), total: z.number(), path: z.string() }),
     ev('step-finished', { ...stepBase, changed: z.boolean(), durationMs: z.number() }),
     ev('step-skipped', { ...stepBase, reason: z.enum(['journal', 'probe', 'no-change', 'no-bundle']) }),
-    ev('step-failed', { ...stepBase, error: z.string(), command: z.string().optional().openapi({ description: 'the whole command that failed (the error names only its start)' }), attempt: z.number().int(), willRetry: z.boolean(), durationMs: z.number() }),
+    ev('step-failed', {
+      ...stepBase,
+      error: z.string(),
+      command: z.string().optional().openapi({ description: 'the whole command that failed (the error names only its start)' }),
+      attempt: z.number().int(),
+      willRetry: z.boolean(),
+      durationMs: z.number(),
+      interrupted: z.literal(true).optional().openapi({ description: 'the install was stopping (cancel, service stop) when the step ended: interrupted, not failed on its own; a resume runs it again' }),
+    }),
     ev('run-finished', { ok: z.boolean(), cancelled: z.boolean(), changed: z.number().int(), skipped: z.number().int(), failed: z.number().int(), durationMs: z.number() }),
     ev('status', { status: JobStatus, reason: z.string().optional(), summary: RunTotalsSchema.optional() }),
   ])

@@ -81,11 +81,13 @@ export interface ClusterRecord {
 }
 
 /**
- * A step's latest state in an install: running, retrying, done, skipped or failed, with its attempts, times and error.
+ * A step's latest state in an install: running, retrying, done, skipped, failed, or interrupted (in flight when the
+ * install was cancelled or the service stopped: not failed on its own, and a resume runs it again), with its
+ * attempts, times and error.
  */
 export interface StepState {
   stepId: string;
-  state: 'running' | 'retrying' | 'done' | 'skipped' | 'failed';
+  state: 'running' | 'retrying' | 'done' | 'skipped' | 'failed' | 'interrupted';
   host: string;
   attempts: number;
   startedAt: string | null;
@@ -433,7 +435,7 @@ export class Store {
         step(e.stepId, e.host, { state: 'skipped', finished_at: at, duration_ms: 0, reason: e.reason, changed: 0 });
         break;
       case 'step-failed':
-        step(e.stepId, e.host, { state: e.willRetry ? 'retrying' : 'failed', attempts: e.attempt, finished_at: e.willRetry ? null : at, duration_ms: e.durationMs, error: e.error });
+        step(e.stepId, e.host, { state: e.interrupted ? 'interrupted' : e.willRetry ? 'retrying' : 'failed', attempts: e.attempt, finished_at: e.willRetry ? null : at, duration_ms: e.durationMs, error: e.error });
         break;
       default:
         break;

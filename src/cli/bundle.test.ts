@@ -72,7 +72,7 @@ describe('airgap-k8s bundle', { timeout: 60_000 }, () => {
     expect(await run(['apply', HA, '--executor', 'dry-run', '--bundle', d, '--script'], io)).toBe(0);
     expect(io.err).toMatch(/offline bundle .*complete: \d+ files, [\d.]+ MiB verified in/);
     expect(io.out).toContain('preflight/local/bundle');
-    expect(io.out).toMatch(/ airgap-bundle-stream \/data\/k8s\/bin\/helm-v3\.19\.0 4096 [0-9a-f]{64} 0644 {2}# stdin: \S*bin\/helm-v3\.19\.0 \(4096 bytes\)/);
+    expect(io.out).toMatch(/ airgap-bundle-stream \/data\/k8s\/bin\/helm-v3\.19\.0 4096 [0-9a-f]{64} 0644 0 {2}# stdin: \S*bin\/helm-v3\.19\.0 \(4096 bytes\)/);
     // Calico's upstream manifest came from the bundle: cluster/10-calico.yaml is applied, not the needs-upstream note
     expect(io.out).toContain('cni/cluster/apply/10-calico');
   });

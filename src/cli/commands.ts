@@ -14,7 +14,7 @@ import { formatPlan } from '../plan/index.js';
 import { deriveView } from '../spec/derive.js';
 import { FileJournal, MemoryJournal } from '../runner/journal.js';
 import type { DryRunExecutor } from '../executors/dry-run/dry-run.js';
-import { EXECUTOR_KINDS, prepareInstall, type ExecutorKind } from '../install/index.js';
+import { DelayedExecutor, EXECUTOR_KINDS, prepareInstall, type ExecutorKind } from '../install/index.js';
 import { applyLocal, bundleDirArg, missingText } from './apply-local.js';
 import { TOKEN_OPTIONS, TOKEN_USAGE, tokenCommand } from './token.js';
 import { remoteApply, remoteStatus, remoteTarget, TLS_CLIENT_HELP, TLS_CLIENT_OPTIONS } from './remote.js';
@@ -212,7 +212,8 @@ ${TLS_CLIENT_HELP}`,
           io,
         });
         if (kind === 'dry-run' && values.script) {
-          for (const [host, e] of executors.made) io.stdout(`\n# ${host}\n${(e as DryRunExecutor).script()}\n`);
+          // a dry run's executors are dry-run executors paced by a DelayedExecutor (src/install/executors.ts)
+          for (const [host, e] of executors.made) io.stdout(`\n# ${host}\n${((e instanceof DelayedExecutor ? e.inner : e) as DryRunExecutor).script()}\n`);
         }
         if (summary.ok && kind !== 'dry-run') {
           forgetHosts(journal, p.change?.removed.map((h) => h.name) ?? []);

@@ -30,6 +30,11 @@ export function progressPrinter(write: (s: string) => void, opts: { verbose?: bo
         if (opts.verbose) write(`${count()} ${e.host.padEnd(10)} skipped ${e.stepId} (${e.reason})\n`);
         break;
       case 'step-failed':
+        // a step the cancel (or a stop) cut short did not fail: it is not counted as finished, and a resume runs it again
+        if (e.interrupted) {
+          write(`${count()} ${e.host.padEnd(10)} interrupted ${e.stepId} (runs again on resume)\n`);
+          break;
+        }
         if (!e.willRetry) done++;
         write(`${count()} ${e.host.padEnd(10)} ${e.willRetry ? 'retry  ' : 'FAILED '} ${e.stepId}: ${e.error}\n`);
         // the whole command under a final failure (the error names only its start), to rerun it by hand

@@ -287,11 +287,11 @@ export async function remoteStatus(o: { server: string; token: string; tls?: Cli
     const p = body.progress;
     o.io.stdout(
       `${body.id}  cluster "${body.name}"  ${body.status}${body.phase ? `  phase ${body.phase}` : ''}  executor ${body.executor}  runs ${body.runs}\n` +
-        `steps: ${p.done} done, ${p.skipped} skipped, ${p.running} running, ${p.failed} failed, ${p.pending} pending (of ${p.total})\n` +
+        `steps: ${p.done} done, ${p.skipped} skipped, ${p.running} running, ${p.failed} failed, ${p.interrupted ? `${p.interrupted} interrupted, ` : ''}${p.pending} pending (of ${p.total})\n` +
         (body.error ? `error: ${body.error}\n` : '') +
         body.steps
-          .filter((s) => s.state === 'running' || s.state === 'retrying' || s.state === 'failed')
-          .map((s) => `  ${s.state.padEnd(8)} ${(s.host ?? '').padEnd(10)} ${s.id}${s.error ? `: ${s.error}` : ''}\n`)
+          .filter((s) => s.state === 'running' || s.state === 'retrying' || s.state === 'failed' || s.state === 'interrupted')
+          .map((s) => `  ${s.state.padEnd(8)} ${(s.host ?? '').padEnd(10)} ${s.id}${s.error && s.state !== 'interrupted' ? `: ${s.error}` : ''}\n`)
           .join(''),
     );
   }

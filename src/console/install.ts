@@ -10,7 +10,7 @@ import { stepView } from './step.js';
 import { issueList } from './warnings.js';
 import { warningTitle } from './i18n.js';
 
-const SYMBOL: Record<ShownState, string> = { failed: '✗', running: '▶', pending: '○', changed: '✓', probe: '↷', skipped: '–', ok: '✓' };
+const SYMBOL: Record<ShownState, string> = { failed: '✗', running: '▶', interrupted: '‖', pending: '○', changed: '✓', probe: '↷', skipped: '–', ok: '✓' };
 
 export function installView(ctx: Ctx, id: string, signal: AbortSignal): HTMLElement {
   const head = h('div', { class: 'install-head' });
@@ -63,14 +63,20 @@ export function installView(ctx: Ctx, id: string, signal: AbortSignal): HTMLElem
 
   const load = async () => {
     try {
+      // the install and its plan side by side: one round trip before the grid is drawn, not two
+      const planOf = () => getJson<PlanDoc>(`/clusters/${encodeURIComponent(id)}/plan`, { signal }).catch(() => undefined);
+      let planned = planOf();
       let d = await getJson<ClusterDetail>(`/clusters/${encodeURIComponent(id)}`, { signal });
-      while (d.steps.length === 0 && !isTerminal(d.status) && !signal.aborted) {
-        replace(progress, h('p', { class: 'muted' }, ctx.t('install.planPending')));
-        renderHead(d);
-        await new Promise((r) => setTimeout(r, 500));
-        d = await getJson<ClusterDetail>(`/clusters/${encodeURIComponent(id)}`, { signal });
+      if (d.steps.length === 0 && !isTerminal(d.status)) {
+        while (d.steps.length === 0 && !isTerminal(d.status) && !signal.aborted) {
+          replace(progress, h('p', { class: 'muted' }, ctx.t('install.planPending')));
+          renderHead(d);
+          await new Promise((r) => setTimeout(r, 500));
+          d = await getJson<ClusterDetail>(`/clusters/${encodeURIComponent(id)}`, { signal });
+        }
+        planned = planOf();
       }
-      plan = await getJson<PlanDoc>(`/clusters/${encodeURIComponent(id)}/plan`, { signal }).catch(() => undefined);
+      plan = await planned;
       model = new InstallModel(d, plan);
       renderFiles();
       // the operator decided on these before starting (the validate page shows them in full): one line here, opened on demand
@@ -114,22 +120,36 @@ export function installView(ctx: Ctx, id: string, signal: AbortSignal): HTMLElem
     }
   };
 
-  const confirmDelete = (name: string) => {
+  /**
+   * Ask before a step that cannot be undone. The safe answer has the focus (Enter on a key held too long does no
+   * harm), Escape closes it like that answer, and the focus goes back to the button that opened it.
+   */
+  const confirm = (o: { what: string; text: string; yes: string; no: string; onYes: () => void }) => {
+    const back = document.activeElement as HTMLElement | null;
     const dialog = h(
       'dialog',
-      { 'aria-labelledby': 'confirm-text', class: 'confirm' },
-      h('p', { id: 'confirm-text' }, ctx.t('install.deleteConfirm', { name, id })),
+      { 'aria-labelledby': 'confirm-text', class: 'confirm', id: `confirm-${o.what}-dialog` },
+      h('p', { id: 'confirm-text' }, o.text),
       h(
         'div',
         { class: 'actions' },
-        h('button', { type: 'button', class: 'danger', id: 'confirm-delete', onclick: () => (dialog.close(), void act(`/clusters/${encodeURIComponent(id)}`, 'DELETE', () => ctx.go('#/clusters'))) }, ctx.t('install.confirm')),
-        h('button', { type: 'button', id: 'confirm-keep', onclick: () => dialog.close() }, ctx.t('install.keep')),
+        h('button', { type: 'button', class: 'danger', id: `confirm-${o.what}`, onclick: () => (dialog.close(), o.onYes()) }, o.yes),
+        h('button', { type: 'button', id: 'confirm-keep', autofocus: true, onclick: () => dialog.close() }, o.no),
       ),
     );
-    dialog.addEventListener('close', () => dialog.remove());
+    dialog.addEventListener('close', () => {
+      dialog.remove();
+      // the head may have been re-made meanwhile: its button of the same key
+      const again = back?.dataset.key ? head.querySelector<HTMLElement>(`[data-key="${back.dataset.key}"]`) : null;
+      (again ?? back)?.focus();
+    });
     document.body.append(dialog);
     dialog.showModal();
   };
+  const confirmDelete = (name: string) =>
+    confirm({ what: 'delete', text: ctx.t('install.deleteConfirm', { name, id }), yes: ctx.t('install.confirm'), no: ctx.t('install.keep'), onYes: () => void act(`/clusters/${encodeURIComponent(id)}`, 'DELETE', () => ctx.go('#/clusters')) });
+  const confirmCancel = (name: string) =>
+    confirm({ what: 'cancel', text: ctx.t('install.cancelConfirm', { name, id }), yes: ctx.t('install.cancel'), no: ctx.t('install.keepRunning'), onYes: () => void act(`/clusters/${encodeURIComponent(id)}/cancel`, 'POST') });
 
   function renderHead(d: { name: string; status: ClusterDetail['status']; executor: string; createdBy: string | null; startedAt: string | null; finishedAt: string | null; runs?: number }) {
     const running = !isTerminal(d.status);
@@ -137,6 +157,7 @@ export function installView(ctx: Ctx, id: string, signal: AbortSignal): HTMLElem
     const sig = JSON.stringify([d.status, d.startedAt, d.finishedAt, d.runs]);
     if (head.dataset.sig === sig) return;
     head.dataset.sig = sig;
+    const hadFocus = head.contains(document.activeElement);
     replace(
       head,
       h('h1', {}, d.name, ' ', badge(ctx, d.status)),
@@ -148,19 +169,21 @@ export function installView(ctx: Ctx, id: string, signal: AbortSignal): HTMLElem
         h('dt', {}, ctx.t('install.by')),
         h('dd', {}, d.createdBy ?? '—'),
         h('dt', {}, ctx.t('install.started')),
-        h('dd', {}, time(d.startedAt, ctx.lang)),
+        h('dd', {}, time(d.startedAt)),
         h('dt', {}, ctx.t('install.finished')),
-        h('dd', {}, time(d.finishedAt, ctx.lang)),
+        h('dd', {}, time(d.finishedAt)),
         d.runs !== undefined ? [h('dt', {}, ctx.t('install.runs')), h('dd', {}, String(d.runs))] : null,
       ),
       h(
         'div',
         { class: 'actions' },
-        running ? h('button', { type: 'button', id: 'cancel', 'data-key': 'cancel', onclick: () => act(`/clusters/${encodeURIComponent(id)}/cancel`, 'POST') }, ctx.t('install.cancel')) : null,
+        running ? h('button', { type: 'button', id: 'cancel', 'data-key': 'cancel', onclick: () => confirmCancel(d.name) }, ctx.t('install.cancel')) : null,
         d.status === 'failed' || d.status === 'cancelled' ? h('button', { type: 'button', id: 'resume', class: 'primary', 'data-key': 'resume', onclick: () => act(`/clusters/${encodeURIComponent(id)}/resume`, 'POST') }, ctx.t('install.resume')) : null,
         !running ? h('button', { type: 'button', id: 'delete', class: 'danger', 'data-key': 'delete', onclick: () => confirmDelete(d.name) }, ctx.t('install.delete')) : null,
       ),
     );
+    // the button that had the focus is gone (Cancel once it is cancelled): the focus goes to what replaced it
+    if (hadFocus && !head.contains(document.activeElement)) head.querySelector<HTMLElement>('.actions button')?.focus();
   }
 
   function renderFiles() {
@@ -193,6 +216,7 @@ export function installView(ctx: Ctx, id: string, signal: AbortSignal): HTMLElem
         { id: 'progress-text' },
         ctx.t('install.stepsOf', { done: p.finished, total: p.total }),
         p.failed ? ` · ${ctx.t('install.failedN', { n: p.failed })}` : '',
+        p.interrupted ? ` · ${ctx.t('install.interruptedN', { n: p.interrupted })}` : '',
         ' · ',
         isTerminal(m.status)
           ? elapsed !== null ? ctx.t('install.elapsed', { t: formatDuration(elapsed) }) : ''
@@ -250,7 +274,7 @@ export function installView(ctx: Ctx, id: string, signal: AbortSignal): HTMLElem
             h('td', { class: 'time', 'data-phase': name }),
             m.hosts.map((host) => {
               if (m.cell(name, host).total === 0) return h('td', { class: 'empty' });
-              return h('td', {}, h('button', { type: 'button', class: 'cell', 'data-phase': name, 'data-host': host, onclick: () => openCell(name, host) }, h('span', { 'aria-hidden': 'true' })));
+              return h('td', {}, h('button', { type: 'button', class: 'cell', 'data-phase': name, 'data-host': host, onclick: () => openCell(name, host) }, h('span', { 'aria-hidden': 'true' }), ' ', h('span', {})));
             }),
           );
         }),
@@ -258,7 +282,7 @@ export function installView(ctx: Ctx, id: string, signal: AbortSignal): HTMLElem
       h(
         'tfoot',
         {},
-        h('tr', {}, h('td', { colspan: m.hosts.length + 2, class: 'legend' }, (['pending', 'running', 'probe', 'skipped', 'changed', 'ok', 'failed'] as const).map((s) => h('span', { class: `chip state-${s}` }, `${SYMBOL[s]} ${ctx.t(`state.${s}`)}`)))),
+        h('tr', {}, h('td', { colspan: m.hosts.length + 2, class: 'legend' }, (['pending', 'running', 'interrupted', 'probe', 'skipped', 'changed', 'ok', 'failed'] as const).map((s) => h('span', { class: `chip state-${s}` }, `${SYMBOL[s]} ${ctx.t(`state.${s}`)}`)))),
       ),
     );
   }
@@ -280,10 +304,12 @@ export function installView(ctx: Ctx, id: string, signal: AbortSignal): HTMLElem
       set(b, 'class', `cell state-${c.state}${selected ? ' selected' : ''}`);
       set(b, 'data-state', c.state ?? '');
       set(b, 'aria-pressed', String(selected));
-      set(b, 'aria-label', ctx.t('install.cell', { phase, host: hostLabel(host), summary }));
+      const count = `${finished}/${c.total}`;
+      set(b, 'aria-label', ctx.t('install.cell', { count, phase, host: hostLabel(host), summary }));
       set(b, 'title', summary);
-      const text = `${SYMBOL[c.state!]} ${finished}/${c.total}`;
-      if (b.firstElementChild!.textContent !== text) b.firstElementChild!.textContent = text;
+      const [symbol, text] = [b.firstElementChild!, b.lastElementChild!];
+      if (symbol.textContent !== SYMBOL[c.state!]) symbol.textContent = SYMBOL[c.state!];
+      if (text.textContent !== count) text.textContent = count;
     }
   }
 
@@ -295,14 +321,14 @@ export function installView(ctx: Ctx, id: string, signal: AbortSignal): HTMLElem
     aside.dataset.sig = sig;
     if (s) {
       const probe = plan?.phases.flatMap((p) => p.steps).find((x) => x.id === s.id)?.probe;
-      replace(aside, stepView(ctx, s, probe, () => ((stepId = null), render(), aside.querySelector<HTMLElement>('button.step-link')?.focus())));
+      replace(aside, stepView(ctx, s, probe, closeStep));
       return;
     }
     if (!cell) return replace(aside, h('p', { class: 'muted' }, ctx.t('install.selectCell')));
     const { phase, host } = cell;
     replace(
       aside,
-      h('h2', {}, ctx.t('install.stepsIn', { phase, host: hostLabel(host) })),
+      h('h2', { id: 'cell-heading', tabindex: '-1', 'data-key': 'cell-heading' }, ctx.t('install.stepsIn', { phase, host: hostLabel(host) })),
       h(
         'ul',
         { class: 'steps' },
@@ -321,10 +347,13 @@ export function installView(ctx: Ctx, id: string, signal: AbortSignal): HTMLElem
     );
   }
 
+  // Keyboard: a cell opens its steps beside the grid and the focus goes there; a step opens its detail; Escape goes
+  // back one level (detail -> the step's link, steps -> the cell), as does the detail's close button.
   function openCell(phase: string, host: string) {
     cell = { phase, host };
     stepId = null;
     render();
+    aside.querySelector<HTMLElement>('#cell-heading')?.focus();
   }
   function openStep(phase: string, host: string, id: string) {
     cell = { phase, host };
@@ -332,6 +361,24 @@ export function installView(ctx: Ctx, id: string, signal: AbortSignal): HTMLElem
     render();
     aside.querySelector<HTMLElement>('#step-heading')?.focus();
   }
+  function closeStep() {
+    const was = stepId;
+    stepId = null;
+    render();
+    aside.querySelector<HTMLElement>(`button.step-link[data-step="${CSS.escape(was ?? '')}"]`)?.focus();
+  }
+  function closeCell() {
+    const was = cell;
+    cell = null;
+    render();
+    if (was) grid.querySelector<HTMLElement>(`button.cell[data-phase="${CSS.escape(was.phase)}"][data-host="${CSS.escape(was.host)}"]`)?.focus();
+  }
+  aside.addEventListener('keydown', (e) => {
+    if (e.key !== 'Escape' || (!stepId && !cell)) return;
+    e.preventDefault();
+    if (stepId) closeStep();
+    else closeCell();
+  });
 
   // the estimate and running phases' times move on between events
   const tick = setInterval(() => model && !isTerminal(model.status) && schedule(), 1000);

@@ -8,7 +8,7 @@ export function listView(ctx: Ctx, status: JobStatus | null, signal: AbortSignal
   const body = h('div', { 'aria-live': 'polite', 'aria-busy': 'true' });
   const select = h(
     'select',
-    { id: 'status-filter', onchange: () => ctx.go(select.value ? `#/clusters?status=${select.value}` : '#/clusters') },
+    { id: 'status-filter', 'data-key': 'status-filter', onchange: () => ctx.go(select.value ? `#/clusters?status=${select.value}` : '#/clusters') },
     h('option', { value: '' }, ctx.t('list.all')),
     JOB_STATUSES.map((s) => h('option', { value: s, selected: s === status }, ctx.t(`status.${s}`))),
   );
@@ -49,10 +49,10 @@ function table(ctx: Ctx, items: ClusterSummary[]): HTMLElement {
         h(
           'tr',
           { 'data-id': c.id },
-          h('td', {}, h('a', { href: `#/clusters/${c.id}` }, c.name)),
+          h('td', {}, h('a', { href: `#/clusters/${c.id}`, 'data-key': `install:${c.id}` }, c.name)),
           h('td', {}, badge(ctx, c.status)),
-          h('td', {}, time(c.startedAt ?? c.createdAt, ctx.lang)),
-          h('td', {}, time(c.finishedAt, ctx.lang)),
+          h('td', {}, time(c.startedAt ?? c.createdAt)),
+          h('td', {}, time(c.finishedAt)),
           h('td', {}, c.executor),
           h('td', {}, c.createdBy ?? '—'),
           h('td', { class: 'mono' }, c.id.slice(0, 10)),

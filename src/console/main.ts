@@ -43,6 +43,7 @@ function renderNav(ctx: Ctx, loggedIn: boolean) {
       {
         type: 'button',
         id: 'lang',
+        'data-key': 'lang',
         lang: lang === 'en' ? 'zh-CN' : 'en',
         onclick: () => {
           lang = lang === 'en' ? 'zh' : 'en';
@@ -77,6 +78,7 @@ function route(force = false) {
   const loggedIn = session.token() !== null;
   const path = loggedIn ? hash : '#/login';
   if (!force && current?.key === path) return;
+  const first = current === undefined;
   current?.abort.abort();
   const abort = new AbortController();
   current = { key: path, abort };
@@ -95,6 +97,9 @@ function route(force = false) {
     view = listView(ctx, JOB_STATUSES.includes(status as JobStatus) ? (status as JobStatus) : null, abort.signal);
   }
   replace(main, view);
+  // after a navigation the focus starts at the new view (Tab goes to its first control), unless it stayed on the
+  // control that navigated (the status filter, the language button); not on the first load
+  if (!first && (document.activeElement === null || document.activeElement === document.body)) main.focus({ preventScroll: true });
   document.body.dataset.view = path === '#/login' ? 'login' : install ? 'install' : p === '/new' ? 'new' : 'list';
 }
 

@@ -33,7 +33,8 @@ export interface StepView {
   kind: string;
   description: string;
   readOnly: boolean;
-  state: 'pending' | 'running' | 'retrying' | 'done' | 'skipped' | 'failed';
+  /** interrupted: in flight when the install was cancelled or the service stopped; a resume runs it again */
+  state: 'pending' | 'running' | 'retrying' | 'done' | 'skipped' | 'failed' | 'interrupted';
   attempts: number;
   startedAt: string | null;
   finishedAt: string | null;
@@ -69,15 +70,20 @@ export interface InstallEvent {
   error?: string;
   command?: string;
   willRetry?: boolean;
+  /** step-failed: the install was stopping (cancel, service stop), so the step was cut short rather than failed */
+  interrupted?: boolean;
   text?: string;
   status?: JobStatus;
   ok?: boolean;
 }
 
-/** How a step is shown: the issue's five states, with done split by whether it changed the host. */
-export type ShownState = 'pending' | 'running' | 'probe' | 'skipped' | 'changed' | 'ok' | 'failed';
+/**
+ * How a step is shown: the issue's five states, with done split by whether it changed the host, and interrupted (cut
+ * short by a cancel or a stop: not a failure, it runs again on resume).
+ */
+export type ShownState = 'pending' | 'running' | 'interrupted' | 'probe' | 'skipped' | 'changed' | 'ok' | 'failed';
 /** Most telling first: a cell shows the first of these that any of its steps has. */
-export const SHOWN_STATES: readonly ShownState[] = ['failed', 'running', 'pending', 'changed', 'probe', 'skipped', 'ok'];
+export const SHOWN_STATES: readonly ShownState[] = ['failed', 'running', 'interrupted', 'pending', 'changed', 'probe', 'skipped', 'ok'];
 
 export interface StepModel extends StepView {
   /** the full command of the last failure (step-failed `command`) */
@@ -95,6 +101,8 @@ export const shownState = (s: StepModel): ShownState => {
       return 'running';
     case 'failed':
       return 'failed';
+    case 'interrupted':
+      return 'interrupted';
     case 'skipped':
       return s.reason === 'probe' ? 'probe' : 'skipped';
     case 'done':
@@ -177,7 +185,7 @@ export class InstallModel {
         break;
       case 'step-failed':
         if (s) {
-          Object.assign(s, { state: e.willRetry ? 'retrying' : 'failed', error: e.error ?? null, command: e.command ?? s.command, attempts: e.attempt ?? s.attempts });
+          Object.assign(s, { state: e.interrupted ? 'interrupted' : e.willRetry ? 'retrying' : 'failed', error: e.error ?? null, command: e.command ?? s.command, attempts: e.attempt ?? s.attempts });
           if (!e.willRetry) Object.assign(s, { durationMs: e.durationMs ?? null, finishedAt: e.at });
         }
         break;
@@ -203,14 +211,17 @@ export class InstallModel {
     return { total: steps.length, counts, state: SHOWN_STATES.find((st) => counts[st]) ?? null };
   }
 
-  progress(): { total: number; finished: number; failed: number } {
+  /** Steps finished (done or skipped), failed, and interrupted (neither: they run again on resume), of all. */
+  progress(): { total: number; finished: number; failed: number; interrupted: number } {
     let finished = 0;
     let failed = 0;
+    let interrupted = 0;
     for (const s of this.steps) {
       if (s.state === 'done' || s.state === 'skipped') finished++;
       if (s.state === 'failed') failed++;
+      if (s.state === 'interrupted') interrupted++;
     }
-    return { total: this.steps.length, finished, failed };
+    return { total: this.steps.length, finished, failed, interrupted };
   }
 
   /** The remaining time of a running install (see estimateRemaining), or null when there is no basis or it is not running. */
@@ -241,13 +252,14 @@ export function estimateRemaining(steps: readonly StepView[], serialPhases: Read
   const cost = (s: StepView) => {
     const kind = byKind.get(s.kind);
     const est = kind ? median(kind) : all;
-    if (s.state === 'pending') return est;
+    // an interrupted step starts again from the beginning
+    if (s.state === 'pending' || s.state === 'interrupted') return est;
     const spent = s.startedAt ? Math.max(0, now - Date.parse(s.startedAt)) : 0;
     return Math.max(0, est - spent);
   };
   const lanes = new Map<string, Map<string, number>>();
   for (const s of steps) {
-    if (s.state !== 'pending' && s.state !== 'running' && s.state !== 'retrying') continue;
+    if (s.state !== 'pending' && s.state !== 'running' && s.state !== 'retrying' && s.state !== 'interrupted') continue;
     const phase = lanes.get(s.phase) ?? new Map<string, number>();
     phase.set(column(s), (phase.get(column(s)) ?? 0) + cost(s));
     lanes.set(s.phase, phase);

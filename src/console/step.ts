@@ -7,13 +7,15 @@ import { formatDuration, shownState, splitError, type StepModel } from './model.
 export function stepView(ctx: Ctx, s: StepModel, probe: Record<string, unknown> | undefined, back: () => void): HTMLElement {
   const state = shownState(s);
   const host = s.host ?? ctx.t('install.cluster');
-  const err = s.error ? splitError(s.error) : null;
+  // an interrupted step did not fail: what stopped it was the cancel (or a service stop), not its command
+  const err = s.error && state !== 'interrupted' ? splitError(s.error) : null;
   const row = (label: string, value: Node | string) => [h('dt', {}, label), h('dd', {}, value)];
   return h(
     'section',
     { class: 'step', 'aria-labelledby': 'step-heading', 'data-step': s.id },
-    h('button', { type: 'button', class: 'link', onclick: back }, ctx.t('step.close')),
-    h('h2', { id: 'step-heading', tabindex: '-1' }, s.description),
+    h('button', { type: 'button', class: 'link', id: 'step-close', 'data-key': 'step-close', 'aria-keyshortcuts': 'Escape', onclick: back }, ctx.t('step.close')),
+    h('h2', { id: 'step-heading', tabindex: '-1', 'data-key': 'step-heading' }, s.description),
+    state === 'interrupted' ? h('p', { class: 'interrupted-note', id: 'interrupted-note' }, ctx.t('step.interrupted')) : null,
     err
       ? h(
           'div',
@@ -21,7 +23,7 @@ export function stepView(ctx: Ctx, s: StepModel, probe: Record<string, unknown> 
           h('h3', {}, ctx.t('step.cause')),
           h('p', { class: 'cause' }, err.cause),
           err.exitCode !== null ? h('p', { class: 'muted' }, ctx.t('step.exit', { code: err.exitCode, host: err.host ?? host })) : null,
-          s.command ? [h('p', {}, ctx.t('step.command', { host })), h('pre', { class: 'command' }, s.command)] : null,
+          s.command ? [h('p', {}, ctx.t('step.command', { host })), h('pre', { class: 'command', tabindex: '0' }, s.command)] : null,
         )
       : null,
     h(
@@ -36,7 +38,7 @@ export function stepView(ctx: Ctx, s: StepModel, probe: Record<string, unknown> 
       row(ctx.t('step.probe'), probeText(ctx, s, probe)),
     ),
     h('h3', {}, ctx.t('step.output')),
-    s.output.length ? h('pre', { class: 'output' }, s.output.join('')) : h('p', { class: 'muted' }, ctx.t('step.noOutput')),
+    s.output.length ? h('pre', { class: 'output', tabindex: '0' }, s.output.join('')) : h('p', { class: 'muted' }, ctx.t('step.noOutput')),
     h('p', { class: 'muted mono' }, s.id),
   );
 }

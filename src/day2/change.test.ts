@@ -180,6 +180,9 @@ describe('scheduled etcd snapshots on day two', () => {
 
   it('a host reset (removal or reset) stops and disables the timer with kubelet', () => {
     expect(HOST_RESET_SCRIPT).toContain('systemctl disable --now airgap-k8s-etcd-snapshot.timer 2>/dev/null || true');
+    // the CNI config directory is emptied, never removed: containerd's watch on it would be lost for a later join
+    expect(HOST_RESET_SCRIPT).not.toMatch(/rm -rf[^\n]* \/etc\/cni\/net\.d( |$)/m);
+    expect(HOST_RESET_SCRIPT).toContain('find /etc/cni/net.d -mindepth 1 -delete');
   });
 });
 

@@ -283,8 +283,14 @@ export const HOST_RESET_SCRIPT = [
   // the scheduled etcd snapshots (src/generators/etcd-backup), where they were on: nothing left to snapshot
   `systemctl disable --now ${ETCD_SNAPSHOT_TIMER} 2>/dev/null || true`,
   'if [ "$1" = lb ]; then systemctl disable --now keepalived haproxy 2>/dev/null || true; fi',
+  // the CNI config emptied, its directory kept: containerd watches /etc/cni/net.d, and once the directory is removed
+  // under it the watch is gone for good, so a later join would never see the new config ("cni plugin not
+  // initialized", seen on the test cluster when a reset worker joined again as a control plane); containerd is
+  // restarted too, so it holds no network config of the cluster it left
+  'if [ -d /etc/cni/net.d ]; then find /etc/cni/net.d -mindepth 1 -delete || exit 1; fi',
+  'systemctl try-restart containerd 2>/dev/null || true',
   // etcd's data, and what an etcd restore left (src/day2/etcd.ts)
-  `rm -rf /etc/cni/net.d ${KUBEADM_DIR} /var/lib/etcd /var/lib/etcd.before-restore /var/lib/airgap-k8s-restore /etc/kubernetes/airgap-k8s-stopped`,
+  `rm -rf ${KUBEADM_DIR} /var/lib/etcd /var/lib/etcd.before-restore /var/lib/airgap-k8s-restore /etc/kubernetes/airgap-k8s-stopped`,
   'echo "left in place: packages, container images, the offline bundle, iptables/IPVS rules and the CNI\'s network interfaces (kubeadm reset does not remove them)"',
 ].join('\n');
 

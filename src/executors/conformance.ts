@@ -216,6 +216,17 @@ export function executorConformance(name: string, make: () => Promise<Executor> 
         expect(r.stdout.split(' ')[0]).toBe(sha256(data));
       }, 90_000);
 
+      it('streams a local file from a byte offset (stdinFileOffset: the rest of a resumed upload)', async () => {
+        const data = randomBytes(3 * 1024 * 1024 + 11);
+        const file = join(localTmp, 'payload-offset.bin');
+        writeFileSync(file, data);
+        const at = 1024 * 1024 + 5;
+        const r = await exec.run(['sha256sum'], { stdinFile: file, stdinFileOffset: at, timeoutMs: 60_000 });
+        expect(r.stdout.split(' ')[0]).toBe(sha256(data.subarray(at)));
+        const end = await exec.run(['wc', '-c'], { stdinFile: file, stdinFileOffset: data.length, timeoutMs: 60_000 });
+        expect(end.stdout.trim()).toBe('0');
+      }, 90_000);
+
       it('closes stdin when none is given (a reader does not hang)', async () => {
         const r = await exec.run(['cat'], { timeoutMs: 10_000 + slack });
         expect(r.stdout).toBe('');

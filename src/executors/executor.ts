@@ -12,6 +12,11 @@ export interface RunOptions {
   stdin?: string | Buffer;
   /** a local file streamed to the command's stdin, then closed (large uploads: never held in memory). Not with `stdin`. */
   stdinFile?: string;
+  /**
+   * With `stdinFile`: stream it from this byte on (0 by default; at most its size, which sends nothing). A resumed
+   * upload sends only what the host does not have yet.
+   */
+  stdinFileOffset?: number;
   /** milliseconds; the command is killed and the result has timedOut: true */
   timeoutMs?: number;
   signal?: AbortSignal;

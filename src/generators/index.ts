@@ -60,14 +60,19 @@ export function renderUnits(view: ClusterView, inputs: RenderInputs, only?: read
     seen.set(p, f.generator);
     if (!f.content.endsWith('\n')) throw new Error(`generator ${f.generator}: ${p} does not end with a newline`);
   }
-  return units.map((u) => ({ ...u, files: [...u.files].sort(byOutputPath) }) as Unit);
+  return units.map((u) => ({ ...u, files: sortByOutputPath<GeneratedFile>(u.files) }) as Unit);
 }
 
-const byOutputPath = (a: GeneratedFile, b: GeneratedFile) => (outputPath(a) < outputPath(b) ? -1 : outputPath(a) > outputPath(b) ? 1 : 0);
+/** A stable sort by output path, each path made once (not twice per comparison: 18,000 files at 2000 hosts). */
+function sortByOutputPath<F extends GeneratedFile>(files: readonly F[]): F[] {
+  const keyed = files.map((f) => ({ f, p: outputPath(f) }));
+  keyed.sort((a, b) => (a.p < b.p ? -1 : a.p > b.p ? 1 : 0));
+  return keyed.map((k) => k.f);
+}
 
 /** The units' files, sorted by output path (what `render` writes). */
 export function sortedFiles(units: readonly Unit[]): GeneratedFile[] {
-  return filesOf(units).sort(byOutputPath);
+  return sortByOutputPath(filesOf(units));
 }
 
 /** Every file for a view, sorted by output path. */

@@ -4,6 +4,7 @@ import type { ClusterView } from '../spec/derive.js';
 import type { ClusterPhase, HostPhase } from '../phases.js';
 import type { HelmRelease } from './manifests/helm.js';
 import type { Secrets } from '../secrets/types.js';
+import type { EncryptionAlgorithm } from '../spec/schema.js';
 
 /** Texts read from the offline bundle by the (impure) caller and transformed by pure generators. */
 export interface UpstreamTexts {
@@ -19,6 +20,11 @@ export interface RenderInputs {
   secrets: Secrets;
   /** sha256:<hex> of the CA's SubjectPublicKeyInfo, as kubeadm's --discovery-token-ca-cert-hash wants it */
   caCertHash: string;
+  /**
+   * The CA key's algorithm, what the cluster's keys are when the spec names none (an existing cluster keeps its
+   * kind of key); undefined for a key kubeadm never makes (the secrets check refuses such a CA)
+   */
+  caAlgorithm: EncryptionAlgorithm | undefined;
   /** Upstream files from the bundle; absent when rendering without one (generators then say what is missing) */
   upstream?: UpstreamTexts;
   /** settings for hosts that are not real machines (./overlay.ts); absent for real hosts */
@@ -132,7 +138,11 @@ export function hostUnits(
   extra: Pick<HostUnit, 'services' | 'run' | 'reloadsSystemd'> | ((host: string) => Pick<HostUnit, 'services' | 'run' | 'reloadsSystemd'>) = {},
 ): HostUnit[] {
   const byHost = new Map<string, HostFile[]>();
-  for (const f of files) byHost.set(f.host, [...(byHost.get(f.host) ?? []), f]);
+  for (const f of files) {
+    const list = byHost.get(f.host);
+    if (list) list.push(f);
+    else byHost.set(f.host, [f]);
+  }
   return [...byHost].map(([host, fs]) => ({
     kind: 'host',
     name,

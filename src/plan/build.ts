@@ -95,11 +95,31 @@ export function planFromUnits(view: ClusterView, units: readonly Unit[], inputs:
   const s = view.cluster.spec;
   const bundle = s.offline.bundleDir;
   const hostUnits = units.filter((u): u is HostUnit => u.kind === 'host');
+  // a host's units of one phase, in unit order, looked up by host and phase (not a scan of every unit)
+  const unitsOf = new Map<string, Map<HostPhase, HostUnit[]>>();
+  for (const u of hostUnits) {
+    let ofHost = unitsOf.get(u.host);
+    if (!ofHost) unitsOf.set(u.host, (ofHost = new Map()));
+    const list = ofHost.get(u.phase);
+    if (list) list.push(u);
+    else ofHost.set(u.phase, [u]);
+  }
+  const placedUnits = new Set<HostUnit>();
+  // many hosts get the same content (/etc/hosts.d, sysctls, containerd's config): each distinct text is hashed once
+  const digests = new Map<string, string>();
+  const digestOf = (content: string): string => {
+    let d = digests.get(content);
+    if (d === undefined) {
+      d = sha256(content);
+      digests.set(content, d);
+    }
+    return d;
+  };
   const clusterUnits = orderClusterUnits(units.filter((u): u is ClusterUnit => u.kind === 'cluster' && u.action.kind !== 'none'));
 
   const writeFile = (h: HostView, phase: HostPhase, f: HostFile): string => {
     const id = `${phase}/${h.name}/file${f.path}`;
-    const digest = sha256(f.content);
+    const digest = digestOf(f.content);
     steps.push({
       id,
       phase,
@@ -167,9 +187,15 @@ export function planFromUnits(view: ClusterView, units: readonly Unit[], inputs:
    * Returns the ids of the phase's write steps.
    */
   const placeUnits = (h: HostView, phase: HostPhase): string[] => {
-    const mine = hostUnits.filter((u) => u.host === h.name && u.phase === phase);
-    const writes = new Map(mine.map((u) => [u, u.files.map((f) => writeFile(h, phase, f))]));
-    const phaseWrites = [...writes.values()].flat();
+    const mine = unitsOf.get(h.name)?.get(phase) ?? [];
+    const writes = new Map<HostUnit, string[]>();
+    const phaseWrites: string[] = [];
+    for (const u of mine) {
+      const ids = u.files.map((f) => writeFile(h, phase, f));
+      writes.set(u, ids);
+      phaseWrites.push(...ids);
+      placedUnits.add(u);
+    }
     for (const u of mine) {
       if (u.reloadsSystemd) {
         // before the unit's services: `enable --now` of a changed unit file would otherwise use what systemd read before
@@ -216,6 +242,8 @@ export function planFromUnits(view: ClusterView, units: readonly Unit[], inputs:
     readOnly: true,
   });
   const contents = bundleContents(view);
+  // the same for every host: what each imports into containerd when there is no registry
+  const importedImages = view.registry ? [] : [...new Set([...kubeadmImages(view.kubernetesVersion, ''), ...addonImages(view)])].sort();
   const helm = contents.find((c): c is Extract<typeof c, { kind: 'binary' }> => c.kind === 'binary' && c.name === 'helm');
 
   for (const h of view.hosts) {
@@ -292,7 +320,7 @@ export function planFromUnits(view: ClusterView, units: readonly Unit[], inputs:
       });
     }
     if (!view.registry) {
-      const images = [...new Set([...kubeadmImages(view.kubernetesVersion, ''), ...addonImages(view)])].sort();
+      const images = [...importedImages];
       steps.push({
         id: `container-runtime/${h.name}/images`,
         phase: 'container-runtime',
@@ -378,11 +406,9 @@ export function planFromUnits(view: ClusterView, units: readonly Unit[], inputs:
       });
     }
   }
-  const placed = new Set(steps.filter((x) => x.kind === 'write-file').map((x) => x.id));
   for (const u of hostUnits) {
-    for (const f of u.files) {
-      if (!placed.has(`${u.phase}/${u.host}/file${f.path}`)) throw new Error(`unit ${u.name} on ${u.host}: ${f.path} (${u.phase}) has no place in the plan for that host`);
-    }
+    const f = u.files[0];
+    if (f && !placedUnits.has(u)) throw new Error(`unit ${u.name} on ${u.host}: ${f.path} (${u.phase}) has no place in the plan for that host`);
   }
 
   // ---- cluster phases: the cluster units in their declared order ----
@@ -433,10 +459,13 @@ export function planFromUnits(view: ClusterView, units: readonly Unit[], inputs:
   }
 
   // cluster steps run on the first control plane
+  // the steps of each phase in the order they were made: one pass over the steps, not one per phase
+  const byPhase = new Map<PhaseName, Step[]>(PHASES.map((name) => [name, []]));
+  for (const st of steps) byPhase.get(st.phase)!.push(st);
   const phases: Phase[] = PHASES.map((name) => ({
     name,
     serial: name === 'control-planes',
-    steps: steps.filter((st) => st.phase === name),
+    steps: byPhase.get(name)!,
   })).filter((p) => p.steps.length > 0);
   const overlay = overlayOf(inputs);
   return overlay ? { cluster: view.name, overlay, phases } : { cluster: view.name, phases };

@@ -163,9 +163,45 @@ describe('runPlan', () => {
       },
     });
     expect(r.cancelled).toBe(true);
-    expect(events.filter((e) => e.type === 'step-failed' && e.stepId === step.id)).toHaveLength(1);
+    // the failure that scheduled the retry, then the stop's: interrupted, not failed on its own
+    const fails = events.filter((e): e is Extract<RunEvent, { type: 'step-failed' }> => e.type === 'step-failed' && e.stepId === step.id);
+    expect(fails.map((e) => [e.willRetry, e.interrupted])).toEqual([[true, undefined], [false, true]]);
     expect(t.journal.get(step.id)?.status).toBe('failed');
+    expect(r.failed).toBe(0);
   }, 20_000);
+
+  it('a step in flight when the run is cancelled is interrupted, not failed; a resume over the journal runs it again', async () => {
+    const ac = new AbortController();
+    const t = setup();
+    const step = steps(t.plan).find((s) => s.id === 'first-control-plane/master1/kubeadm-init')!;
+    // the command runs until the cancel kills it, as an SSH command does
+    const executor = (host: string): Executor => {
+      const inner = t.executor(host);
+      return {
+        host, fileRoot: undefined, close: () => inner.close(),
+        run: (argv, opts) =>
+          argv.includes('kubeadm') && !ac.signal.aborted
+            ? new Promise((_res, rej) => {
+                opts?.signal?.addEventListener('abort', () => rej(new Error(`${host}: killed (cancelled)`)), { once: true });
+                setImmediate(() => ac.abort());
+              })
+            : inner.run(argv, opts),
+      };
+    };
+    const events: RunEvent[] = [];
+    const base = { plan: t.plan, files: t.files, clusterHost: 'master1', probes: false, journal: t.journal };
+    const r = await runPlan({ ...base, executor, signal: ac.signal, onEvent: (e) => events.push(e) });
+    expect(r).toMatchObject({ ok: false, cancelled: true, failed: 0, failures: [] });
+    const fails = events.filter((e): e is Extract<RunEvent, { type: 'step-failed' }> => e.type === 'step-failed');
+    expect(fails.map((e) => [e.stepId, e.willRetry, e.interrupted])).toEqual([[step.id, false, true]]);
+    // the journal keeps it failed: that is what makes a resume perform it again rather than pass over it
+    expect(t.journal.get(step.id)?.status).toBe('failed');
+    const again: RunEvent[] = [];
+    const resumed = await runPlan({ ...base, executor: t.executor, onEvent: (e) => again.push(e) });
+    expect(resumed.ok).toBe(true);
+    expect(again.some((e) => e.type === 'step-finished' && e.stepId === step.id)).toBe(true);
+    expect(again.some((e) => e.type === 'step-failed')).toBe(false);
+  });
 
   it('cancellation stops before the next phase', async () => {
     const ac = new AbortController();

@@ -26,8 +26,13 @@ export type RunEvent =
   | { type: 'step-finished'; stepId: string; host: string; changed: boolean; durationMs: number }
   /** no-bundle: a dry run without the offline bundle passes over the steps that read it */
   | { type: 'step-skipped'; stepId: string; host: string; reason: SkipReason }
-  /** error: the cause first (host, then why); command: the whole command that failed, when one did (redacted) */
-  | { type: 'step-failed'; stepId: string; host: string; error: string; command?: string; attempt: number; willRetry: boolean; durationMs: number }
+  /**
+   * error: the cause first (host, then why); command: the whole command that failed, when one did (redacted).
+   * interrupted: the run was stopping (cancel or shutdown) when the step ended — it did not fail on its own, and a
+   * resume runs it again (the journal records it failed, which is what makes a resume re-run it). A step whose retry
+   * backoff a stop cut short gets a second, final step-failed with interrupted: true.
+   */
+  | { type: 'step-failed'; stepId: string; host: string; error: string; command?: string; attempt: number; willRetry: boolean; durationMs: number; interrupted?: true }
   | { type: 'run-finished'; ok: boolean; cancelled: boolean; changed: number; skipped: number; failed: number; durationMs: number };
 
 /**
@@ -218,9 +223,15 @@ export async function runPlan(o: RunOptions): Promise<RunSummary> {
         const hopeless = e instanceof ExecConnectionError && !e.retryable;
         const willRetry = attempt < attempts && !o.signal?.aborted && !hopeless;
         const command = (e as { command?: unknown }).command;
-        emit({ type: 'step-failed', stepId: step.id, host, error, ...(typeof command === 'string' ? { command } : {}), attempt, willRetry, durationMs: Date.now() - s0 });
-        // the backoff ends at once on cancel
-        if (willRetry && (await waitUnlessAborted(step.retry.backoffMs * 2 ** (attempt - 1) * (o.backoffScale ?? 1), o.signal))) continue;
+        const durationMs = Date.now() - s0;
+        const failed = (retry: boolean) =>
+          emit({ type: 'step-failed', stepId: step.id, host, error, ...(typeof command === 'string' ? { command } : {}), attempt, willRetry: retry, durationMs, ...(o.signal?.aborted ? { interrupted: true as const } : {}) });
+        failed(willRetry);
+        // the backoff ends at once on cancel; the step's last word is then that the stop interrupted it
+        if (willRetry) {
+          if (await waitUnlessAborted(step.retry.backoffMs * 2 ** (attempt - 1) * (o.backoffScale ?? 1), o.signal)) continue;
+          failed(false);
+        }
         const cancelled = !!o.signal?.aborted;
         o.journal.put(step.id, { status: 'failed', fingerprint: fp, changedSeq: rec?.changedSeq ?? 0, completedSeq: rec?.completedSeq ?? 0, durationMs: Date.now() - s0, error: redact.text(error) });
         if (!cancelled) {

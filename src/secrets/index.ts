@@ -2,7 +2,7 @@
  * `airgap-k8s/secrets`: the cluster's secrets file (bootstrap token, certificate key, cluster CA, passwords and SSH
  * key paths by reference name) and the render inputs made from it. Secrets never live in the spec; the file is
  * created with fresh random values and mode 0600 when missing, and completed when the spec references something new.
- * Creating a cluster CA runs `openssl`.
+ * The cluster CA is made in-process with node:crypto (no openssl).
  *
  * ```ts
  * import { loadOrCreateSecrets, inputsFromSecrets } from 'airgap-k8s/secrets';

@@ -1,18 +1,16 @@
 // The secrets file: everything sensitive that generators need, kept out of the spec (the spec holds references).
 // Created with fresh random values (mode 0600) when missing; entries the spec needs but the file lacks are added.
 // This module is the one place that makes randomness; generators receive the result as inputs.
-import { execFile, execFileSync } from 'node:child_process';
 import { createHash, randomBytes, randomInt, X509Certificate } from 'node:crypto';
-import { chmodSync, existsSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { promisify } from 'node:util';
 import yaml from 'js-yaml';
 import { z } from 'zod';
-import type { ClusterSpec } from '../spec/schema.js';
+import { DEFAULT_ENCRYPTION_ALGORITHM, type ClusterSpec, type EncryptionAlgorithm } from '../spec/schema.js';
 import { formatPath, type SpecIssue } from '../spec/issues.js';
 import type { RenderInputs } from '../generators/types.js';
 import { VRRP_PASS, type Secrets } from './types.js';
+import { checkClusterCA, isEncryptionAlgorithm, keyAlgorithm, newClusterCA, newClusterCAAsync } from './ca.js';
 
 const Pem = (label: string) =>
   z.string().regex(new RegExp(`^-----BEGIN ${label}-----\\n[A-Za-z0-9+/=\\n]+-----END ${label}-----\\n?$`), `must be a PEM ${label}`);
@@ -66,7 +64,7 @@ export function parseSecrets(text: string): SecretsResult {
 
 /** Every reference the spec makes resolves, and each value fits where it goes. Issues name secrets-file paths. */
 export function checkSecretsForSpec(secrets: Secrets, spec: ClusterSpec): SpecIssue[] {
-  const issues: SpecIssue[] = [];
+  const issues: SpecIssue[] = checkClusterCA(secrets.ca, spec.spec.controlPlane.pki.encryptionAlgorithm);
   for (const r of passwordRefs(spec)) {
     const v = secrets.passwords[r.ref];
     if (v === undefined) issues.push({ path: `passwords.${r.ref}`, code: 'missing', message: `missing (referenced by ${r.usedAt})` });
@@ -94,42 +92,9 @@ export function newPassword(kind: 'vrrp' | 'password'): string {
   return kind === 'vrrp' ? randomString(ALNUM_MIXED, 8) : randomString(ALNUM_MIXED, 24);
 }
 
-/** openssl arguments for a self-signed cluster CA (RSA 2048, 10 years, CN=kubernetes), as kubeadm would make it. */
-function caOpensslArgs(dir: string): string[] {
-  return [
-    'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-sha256', '-days', '3650',
-    '-keyout', join(dir, 'ca.key'), '-out', join(dir, 'ca.crt'), '-subj', '/CN=kubernetes',
-    '-addext', 'basicConstraints=critical,CA:TRUE',
-    '-addext', 'keyUsage=critical,digitalSignature,keyEncipherment,keyCertSign',
-  ];
-}
-
-const caError = (e: unknown) => new Error(`could not create the cluster CA with openssl (is it installed?): ${(e as Error).message.split('\n')[0]}`);
-
-/** A self-signed cluster CA made with openssl. */
-export function newClusterCA(): { cert: string; key: string } {
-  const dir = mkdtempSync(join(tmpdir(), 'airgap-k8s-ca-'));
-  try {
-    execFileSync('openssl', caOpensslArgs(dir), { stdio: ['ignore', 'ignore', 'pipe'] });
-    return { cert: readFileSync(join(dir, 'ca.crt'), 'utf8'), key: readFileSync(join(dir, 'ca.key'), 'utf8') };
-  } catch (e) {
-    throw caError(e);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
-
-/** newClusterCA without blocking the event loop (key generation takes 0.1-1 s): for the REST service. */
-export async function newClusterCAAsync(): Promise<{ cert: string; key: string }> {
-  const dir = mkdtempSync(join(tmpdir(), 'airgap-k8s-ca-'));
-  try {
-    await promisify(execFile)('openssl', caOpensslArgs(dir));
-    return { cert: readFileSync(join(dir, 'ca.crt'), 'utf8'), key: readFileSync(join(dir, 'ca.key'), 'utf8') };
-  } catch (e) {
-    throw caError(e);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+/** The algorithm of a CA made for this spec: the one it names, else ECDSA-P256. */
+export function newCAAlgorithm(spec: ClusterSpec): EncryptionAlgorithm {
+  return spec.spec.controlPlane.pki.encryptionAlgorithm ?? DEFAULT_ENCRYPTION_ALGORITHM;
 }
 
 /** Fill whatever the spec needs and `current` lacks. Returns the names of what was added. */
@@ -158,7 +123,7 @@ export function completeSecrets(current: Partial<Secrets> | undefined, spec: Clu
     secrets: {
       bootstrapToken: take('bootstrapToken', current?.bootstrapToken, newBootstrapToken),
       certificateKey: take('certificateKey', current?.certificateKey, () => randomBytes(32).toString('hex')),
-      ca: take('ca', current?.ca, newClusterCA),
+      ca: take('ca', current?.ca, () => newClusterCA(newCAAlgorithm(spec))),
       passwords,
       sshKeys,
     },
@@ -208,17 +173,13 @@ export function loadOrCreateSecrets(
 }
 
 /**
- * The secrets file as it is, for readers (GET …/files): never created, never completed, never written. Whatever the
- * spec needs and the file lacks is an issue (`missing`), as is a value that does not fit.
- */
-/**
- * loadOrCreateSecrets for a server: a new file's CA is made off the event loop (openssl in a child process), so
+ * loadOrCreateSecrets for a server: a new file's CA is made off the event loop (on libuv's thread pool), so
  * other requests are answered meanwhile. Two callers racing for the same new file both end with the one written.
  */
 export async function loadOrCreateSecretsAsync(file: string, spec: ClusterSpec): Promise<ReturnType<typeof loadOrCreateSecrets>> {
   let created = false;
   if (!existsSync(file)) {
-    const ca = await newClusterCAAsync();
+    const ca = await newClusterCAAsync(newCAAlgorithm(spec));
     if (!existsSync(file)) {
       writeSecretsFile(file, completeSecrets({ ca }, spec).secrets);
       created = true;
@@ -249,8 +210,10 @@ export function caCertHash(certPem: string): string {
 }
 
 /**
- * The render inputs every generator takes besides the spec, from the secrets: the secrets and the CA's public key pin.
+ * The render inputs every generator takes besides the spec, from the secrets: the secrets, the CA's public key pin
+ * and its key's algorithm.
  */
 export function inputsFromSecrets(secrets: Secrets): RenderInputs {
-  return { secrets, caCertHash: caCertHash(secrets.ca.cert) };
+  const alg = keyAlgorithm(new X509Certificate(secrets.ca.cert).publicKey);
+  return { secrets, caCertHash: caCertHash(secrets.ca.cert), caAlgorithm: isEncryptionAlgorithm(alg) ? alg : undefined };
 }

@@ -14,7 +14,7 @@
  * @module spec
  */
 export { parseSpec, loadSpec, SpecError, MAX_SPEC_BYTES, MAX_DEPTH, type ParseResult } from './load.js';
-export { Cluster, API_VERSION, type ClusterInput, type ClusterSpec, type HostSpec, type ModelSpec, type OllamaModelSpec, type VllmModelSpec, type EnvironmentSpec } from './schema.js';
+export { Cluster, API_VERSION, ENCRYPTION_ALGORITHMS, DEFAULT_ENCRYPTION_ALGORITHM, type EncryptionAlgorithm, type ClusterInput, type ClusterSpec, type HostSpec, type ModelSpec, type OllamaModelSpec, type VllmModelSpec, type EnvironmentSpec } from './schema.js';
 export { formatIssues, formatPath, type SpecIssue, type Severity, type PathSegment } from './issues.js';
 export { deriveView, VRRP_MASTER_PRIORITY, type ClusterView, type HostView, type VrrpRole } from './derive.js';
 export { clusterJsonSchema, clusterJsonSchemaText } from './json-schema.js';

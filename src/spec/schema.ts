@@ -178,10 +178,32 @@ export const LoadBalancer = z.strictObject({
   backendPort: Port.default(6443),
 });
 
+/** kubeadm v1beta4 ClusterConfiguration.encryptionAlgorithm: the values kubeadm v1.34 accepts. */
+export const ENCRYPTION_ALGORITHMS = ['ECDSA-P256', 'ECDSA-P384', 'RSA-2048', 'RSA-3072', 'RSA-4096'] as const;
+export const EncryptionAlgorithm = z.enum(ENCRYPTION_ALGORITHMS);
+/** A key algorithm kubeadm makes keys with. */
+export type EncryptionAlgorithm = z.output<typeof EncryptionAlgorithm>;
+/**
+ * The algorithm of a new cluster's CA and keys when the spec does not name one: an ECDSA P-256 key takes well under a
+ * millisecond to make, an RSA-2048 key 0.1-1 s (kubeadm's own default is RSA-2048).
+ */
+export const DEFAULT_ENCRYPTION_ALGORITHM: EncryptionAlgorithm = 'ECDSA-P256';
+
+/** The cluster's certificates: what kubeadm makes under /etc/kubernetes/pki on the control planes, and our CA. */
+export const Pki = z.strictObject({
+  /**
+   * The key type of the cluster CA (made before kubeadm runs) and of every key kubeadm makes: certificates, the
+   * front-proxy and etcd CAs, the service-account key. Unset: the CA's own algorithm when the secrets file holds one
+   * (an existing cluster keeps its keys), ECDSA-P256 for a CA made new.
+   */
+  encryptionAlgorithm: EncryptionAlgorithm.optional(),
+});
+
 export const ControlPlane = z.strictObject({
   /** VIP:port with a load balancer; the single control plane's address:6443 without one (defaulted). */
   endpoint: Endpoint.optional(),
   loadBalancer: LoadBalancer.optional(),
+  pki: Pki.prefault({}),
 });
 
 // ---- network, runtime, offline ----

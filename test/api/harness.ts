@@ -47,7 +47,7 @@ export function harness(
   const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'api-'));
   const secretsDir = join(dir, 'secrets');
   mkdirSync(secretsDir, { recursive: true, mode: 0o700 });
-  // TEST-ONLY secrets for the named clusters, so most tests do not wait for openssl to make a CA
+  // TEST-ONLY secrets for the named clusters (the fixtures' values) instead of fresh ones
   for (const name of opts.seedSecrets ?? []) copyFileSync(join(FIXTURES, 'secrets', 'test-secrets.yaml'), join(secretsDir, `${name}.secrets.yaml`));
   // stand-ins for the console's built files (the console tier serves the real ones)
   const consoleDir = opts.consoleDir ?? join(dir, 'console');

@@ -266,7 +266,16 @@ describe('cancel, resume, delete', () => {
     await h.jobs.idle();
     expect(h.store.get(id)!.status).toBe('cancelled');
     expect((await h.req(`/clusters/${id}/cancel`, { method: 'POST' })).status).toBe(409);
+    // the steps in flight when the cancel came were cut short: interrupted, not failed
+    const cancelled = (await (await h.req(`/clusters/${id}`)).json()) as { progress: Record<string, number>; steps: { id: string; state: string }[] };
+    const interrupted = cancelled.steps.filter((s) => s.state === 'interrupted').map((s) => s.id);
+    expect(interrupted.length).toBeGreaterThan(0);
+    expect(cancelled.progress).toMatchObject({ failed: 0, interrupted: interrupted.length });
+    expect(cancelled.steps.filter((s) => s.state === 'failed')).toEqual([]);
     const before = parseSse(await (await h.req(`/clusters/${id}/events`)).text());
+    const failedEvents = before.filter((e) => e.data.type === 'step-failed');
+    expect(failedEvents.every((e) => e.data.interrupted === true && EventSchema.safeParse(e.data).success)).toBe(true);
+    expect(failedEvents.map((e) => e.data.stepId as string).sort()).toEqual([...interrupted].sort());
     const plan = (await (await h.req(`/clusters/${id}/plan`)).json()) as { phases: { steps: { id: string; readOnly?: boolean }[] }[] };
     const readOnly = new Set(plan.phases.flatMap((p) => p.steps).filter((s) => s.readOnly).map((s) => s.id));
     const finished = new Set(before.filter((e) => e.data.type === 'step-finished').map((e) => e.data.stepId as string));
@@ -274,11 +283,13 @@ describe('cancel, resume, delete', () => {
     const r = await h.req(`/clusters/${id}/resume`, { method: 'POST' });
     expect(r.status).toBe(202);
     await h.jobs.idle();
-    const detail = (await (await h.req(`/clusters/${id}`)).json()) as { status: string; runs: number };
-    expect(detail).toMatchObject({ status: 'succeeded', runs: 2 });
+    const detail = (await (await h.req(`/clusters/${id}`)).json()) as { status: string; runs: number; progress: Record<string, number> };
+    expect(detail).toMatchObject({ status: 'succeeded', runs: 2, progress: { interrupted: 0, failed: 0, pending: 0 } });
     const after = parseSse(await (await h.req(`/clusters/${id}/events`, { headers: { 'last-event-id': String(before.at(-1)!.data.seq) } })).text());
     const restarted = after.filter((e) => e.data.type === 'step-started').map((e) => e.data.stepId as string);
     expect(restarted.filter((s) => finished.has(s) && !readOnly.has(s))).toEqual([]);
+    // the interrupted ones ran again (the journal kept them failed, so nothing passed over them)
+    expect(interrupted.filter((s) => !restarted.includes(s))).toEqual([]);
     expect(after.some((e) => e.data.type === 'step-skipped' && e.data.reason === 'journal')).toBe(true);
     expect(after[0]!.data).toMatchObject({ type: 'status', status: 'running', reason: 'resumed by request' });
 
@@ -420,6 +431,10 @@ describe('restart', () => {
     const dir = h.dir;
     h = harness({ dir, delayMs: 0 });
     expect(h.store.get(id)!.status).toBe('running');
+    // what the stop cut short shows as interrupted, never as failed
+    expect(h.store.stepStates(id).filter((s) => s.state === 'failed')).toEqual([]);
+    const interrupted = h.store.stepStates(id).filter((s) => s.state === 'interrupted').map((s) => s.stepId);
+    expect(interrupted.length).toBeGreaterThan(0);
     const doneBefore = new Set(h.store.stepStates(id).filter((s) => s.state === 'done').map((s) => s.stepId));
     const lastSeq = h.store.get(id)!.lastSeq;
     h.jobs.recovered = false;
@@ -432,6 +447,8 @@ describe('restart', () => {
     const readOnly = new Set(JSON.parse(h.store.plan(id)!).phases.flatMap((p: { steps: { id: string; readOnly?: boolean }[] }) => p.steps.filter((s) => s.readOnly).map((s) => s.id)));
     const repeated = after.filter((e) => e.type === 'step-started' && doneBefore.has(e.stepId) && !readOnly.has(e.stepId));
     expect(repeated).toEqual([]);
+    expect(interrupted.filter((s) => !after.some((e) => e.type === 'step-finished' && e.stepId === s))).toEqual([]);
+    expect(h.store.stepStates(id).filter((s) => s.state === 'interrupted')).toEqual([]);
   });
 
   it('a cancel requested before the stop is honoured at the next start', async () => {

@@ -6,16 +6,15 @@
 // token revoked mid-session back to the login view. Then no secret in the DOM, the storage or any response.
 // Screenshots of each state: test-results/console/*.png.
 import { mkdirSync, readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TOKEN, specNamed, until } from '../api/harness.js';
 import { FIXTURES } from '../support/fixtures.js';
+import { launchChromium, SHOTS } from './browser.js';
 import { startConsoleService, type ConsoleService } from './serve.js';
 
-const SHOTS = resolve(import.meta.dirname, '../../test-results/console');
-const CHROMIUM = process.env.AIRGAP_K8S_CHROMIUM ?? '/usr/bin/chromium';
 const HA = readFileSync(join(FIXTURES, 'valid-runbook-ha.yaml'), 'utf8');
 const SINGLE = readFileSync(join(FIXTURES, 'valid-runbook-single.yaml'), 'utf8');
 
@@ -45,7 +44,7 @@ const stored = (id: string) => svc.h.store.eventsAfter(id, 0, 100_000);
 beforeAll(async () => {
   mkdirSync(SHOTS, { recursive: true });
   svc = await startConsoleService();
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'] });
+  browser = await launchChromium();
   ctx = await browser.newContext({ viewport: { width: 1366, height: 768 }, locale: 'en-US', acceptDownloads: true });
   page = await openPage(ctx);
 }, 60_000);
@@ -167,16 +166,35 @@ describe('the console in chromium', () => {
   }, 90_000);
 
   let cancelId = '';
-  it('cancels a running install and resumes it to the end', async () => {
+  it('cancels a running install after a confirmation: what was in flight shows interrupted, not failed; resumes it to the end', async () => {
     svc.knobs.delayMs = 40;
     const r = await svc.h.post('/clusters?dryRun=true', specNamed('gpu-cancel', HA));
     cancelId = ((await r.json()) as { id: string }).id;
     await page.goto(`${svc.url}/console#/clusters/${cancelId}`);
     await page.locator('#grid .cell[data-state="changed"]').first().waitFor({ timeout: 30_000 });
     await page.getByRole('button', { name: 'Cancel install' }).click();
+    await page.locator('dialog[open]').getByText(`Cancel install gpu-cancel (${cancelId})?`).waitFor();
+    await page.locator('#confirm-cancel').click();
     await page.locator('#install[data-status="cancelled"]').waitFor({ timeout: 30_000 });
     expect(svc.h.store.get(cancelId)!.status).toBe('cancelled');
+    // the grid agrees with the service: the steps in flight are interrupted, none failed
+    const interrupted = svc.h.store.stepStates(cancelId).filter((s) => s.state === 'interrupted');
+    expect(interrupted.length).toBeGreaterThan(0);
+    expect(svc.h.store.stepStates(cancelId).filter((s) => s.state === 'failed')).toEqual([]);
+    const states = await page.locator('#grid .cell').evaluateAll((els) => els.map((e) => e.getAttribute('data-state')));
+    expect(states).toContain('interrupted');
+    expect(states).not.toContain('failed');
+    expect(await page.locator('#why').count()).toBe(0);
+    expect(await page.locator('#progress-text').textContent()).toContain(`· ${interrupted.length} interrupted (run again on resume)`);
     await shot('09-cancelled');
+    await page.locator('#grid .cell[data-state="interrupted"]').first().click();
+    const link = page.locator('.steps li', { has: page.locator('.chip.state-interrupted') }).locator('.step-link').first();
+    expect(interrupted.map((s) => s.stepId)).toContain(await link.getAttribute('data-step'));
+    await link.click();
+    expect(await page.locator('.step .chip').first().textContent()).toBe('interrupted');
+    await page.getByText('It did not fail on its own: a resume runs it again.').waitFor();
+    expect(await page.locator('.step .failure').count()).toBe(0);
+    await shot('09b-interrupted-step');
     svc.knobs.delayMs = 5;
     await page.getByRole('button', { name: 'Resume' }).click();
     // the resumed install may run its remaining steps before the page shows it running: succeeded is the end state

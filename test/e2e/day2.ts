@@ -112,8 +112,9 @@ export function dayTwoTests(ctx: () => DayTwoContext): void {
       return n && n !== 'w2' ? n : undefined;
     }, { timeoutMs: 180_000, intervalMs: 2_000 });
     log(`the drained pod runs on ${moved} now`);
-    // the host is clean: kubeadm reset ran, no kubelet, none of our kubeadm files
-    const host = await c.tb.exec('w2', ['sh', '-c', 'test ! -e /etc/kubernetes/kubelet.conf && test ! -e /etc/kubernetes/airgap-k8s && ! systemctl is-active -q kubelet && echo clean'], { allowFailure: true });
+    // the host is clean: kubeadm reset ran, no kubelet, none of our kubeadm files, the CNI config gone but its
+    // directory kept (containerd's watch on it must survive for a later join: the next test joins w2 again)
+    const host = await c.tb.exec('w2', ['sh', '-c', 'test ! -e /etc/kubernetes/kubelet.conf && test ! -e /etc/kubernetes/airgap-k8s && ! systemctl is-active -q kubelet && test -d /etc/cni/net.d && [ -z "$(ls -A /etc/cni/net.d)" ] && echo clean'], { allowFailure: true });
     expect(host.stdout.trim()).toBe('clean');
 
     const again = await run(['apply', c.specFile, ...common(), '--bundle', c.bundle]);

@@ -1,5 +1,5 @@
 // The local executor: the conformance suite on this machine, plus what only `root` (file helpers re-rooted) adds.
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -38,5 +38,14 @@ describe('local executor with a root for file helpers', () => {
 
   it('a stdinFile that cannot be read fails before anything runs', async () => {
     await expect(new LocalExecutor().run(['cat'], { stdinFile: join(root, 'missing') })).rejects.toThrow(/not a readable regular file/);
+  });
+
+  it('a stdinFileOffset beyond the file, or without a file, fails before anything runs', async () => {
+    const file = join(root, 'five');
+    writeFileSync(file, '12345');
+    expect((await new LocalExecutor().run(['cat'], { stdinFile: file, stdinFileOffset: 3 })).stdout).toBe('45');
+    await expect(new LocalExecutor().run(['cat'], { stdinFile: file, stdinFileOffset: 6 })).rejects.toThrow(/stdinFileOffset 6 is not a byte offset in .* \(0\.\.5\)/);
+    await expect(new LocalExecutor().run(['cat'], { stdinFile: file, stdinFileOffset: -1 })).rejects.toThrow(/stdinFileOffset/);
+    await expect(new LocalExecutor().run(['cat'], { stdinFileOffset: 0 })).rejects.toThrow(/needs stdinFile/);
   });
 });

@@ -8,8 +8,9 @@
 //     program runs from containerd and reports its version;
 //   - the smoke run: kubelet + containerd from those packages, `kubeadm init` with OUR rendered InitConfiguration
 //     (a single control plane at the container's address) reaches a healthy API server (/readyz = ok) whose static
-//     pods run the bundle's images.
+//     pods run the bundle's images, with our new ECDSA-P256 CA (the default) and kubeadm's keys of the same kind.
 // `npm run test:supply` builds (or finds cached) the supply first. Prints timings with the prefix [supply].
+import { X509Certificate } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -187,6 +188,15 @@ describe('the real offline supply for a Debian 12 cluster', () => {
     for (const c of ['kube-apiserver:v1.34.3', 'kube-controller-manager:v1.34.3', 'kube-scheduler:v1.34.3', 'etcd:3.6.5-0']) expect(running).toContain(c);
     const nodeInfo = await tb.exec('cp1', ['kubectl', '--kubeconfig', '/etc/kubernetes/admin.conf', 'get', 'nodes', '-o', 'jsonpath={.items[*].status.nodeInfo.kubeletVersion}']);
     expect(nodeInfo.stdout.trim()).toBe('v1.34.3');
+    // the spec names no encryptionAlgorithm: the new CA and every key kubeadm made are ECDSA P-256, the API server's
+    // certificate signed by our CA (each file brought here and read with Node's X509Certificate)
+    expect(secrets.ca.key).toMatch(/^-----BEGIN EC PRIVATE KEY-----/);
+    const ca = new X509Certificate(secrets.ca.cert);
+    for (const path of ['/etc/kubernetes/pki/apiserver.crt', '/etc/kubernetes/pki/front-proxy-ca.crt', '/etc/kubernetes/pki/etcd/ca.crt']) {
+      const cert = new X509Certificate((await tb.exec('cp1', ['cat', path])).stdout);
+      expect(cert.publicKey.asymmetricKeyDetails?.namedCurve, path).toBe('prime256v1');
+      if (path.endsWith('/apiserver.crt')) expect(cert.verify(ca.publicKey), `${path} signed by our CA`).toBe(true);
+    }
   }, 900_000);
 });
 

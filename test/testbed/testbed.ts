@@ -161,6 +161,8 @@ export function readManifest(): TestbedManifest {
 interface CmdOptions {
   stdin?: string | Buffer;
   timeoutMs?: number;
+  /** the whole environment of the command; default this process's */
+  env?: NodeJS.ProcessEnv;
 }
 
 /** Runs a local command (argv, no shell) and collects its output; never throws on a non-zero exit. */
@@ -169,7 +171,7 @@ export function runLocal(argv: readonly string[], opts: CmdOptions = {}): Promis
   if (!cmd) throw new Error('runLocal: empty argv');
   const started = Date.now();
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { stdio: [opts.stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
+    const child = spawn(cmd, args, { stdio: [opts.stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'], env: opts.env ?? process.env });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     let timedOut = false;

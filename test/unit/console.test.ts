@@ -1,8 +1,9 @@
 // The console's pure parts (src/console/: no DOM): the event-stream parser, the install model that applies each
-// event once, the remaining-time estimate, errors with the cause first, and the two languages.
+// event once, the remaining-time estimate, times, errors with the cause first, and the two languages.
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { time } from '../../src/console/dom.js';
 import { LANGS, MESSAGES, pickLang, t, WARNING_TITLES } from '../../src/console/i18n.js';
 import { estimateRemaining, InstallModel, splitError, type ClusterDetail, type InstallEvent, type StepView } from '../../src/console/model.js';
 import { SseParser } from '../../src/console/sse.js';
@@ -69,8 +70,26 @@ describe('InstallModel', () => {
     expect(m.cell('p2', 'h2')).toEqual({ total: 0, counts: {}, state: null });
     expect(m.step('c1')).toMatchObject({ state: 'failed', command: 'sh -c boom', attempts: 2 });
     expect(m.phaseTimes.get('p1')).toEqual({ startedAt: '2026-01-01T00:00:00.000Z', durationMs: 500, ok: false });
-    expect(m.progress()).toEqual({ total: 4, finished: 2, failed: 1 });
+    expect(m.progress()).toEqual({ total: 4, finished: 2, failed: 1, interrupted: 0 });
     expect(m.remaining(0)).toBeNull(); // not running any more
+  });
+
+  it('a step the cancel cut short is interrupted, not failed; the resume runs it again', () => {
+    const m = fresh();
+    m.apply({ seq: 1, at: '2026-01-01T00:00:00.000Z', type: 'step-started', stepId: 'a1', attempt: 1 });
+    m.apply({ seq: 2, at: '2026-01-01T00:00:00.100Z', type: 'step-failed', stepId: 'a1', error: 'h1: command aborted', willRetry: false, attempt: 1, durationMs: 100, interrupted: true });
+    m.apply({ seq: 3, at: '2026-01-01T00:00:00.100Z', type: 'status', status: 'cancelled', reason: 'cancelled by request' });
+    expect(m.step('a1')).toMatchObject({ state: 'interrupted', attempts: 1 });
+    expect(m.cell('p1', 'h1')).toEqual({ total: 1, counts: { interrupted: 1 }, state: 'interrupted' });
+    expect(m.progress()).toEqual({ total: 4, finished: 0, failed: 0, interrupted: 1 });
+    // in a cell, it tells more than pending: what stopped is where the resume goes on
+    m.apply({ seq: 4, at: '2026-01-01T00:01:00.000Z', type: 'status', status: 'running', reason: 'resumed by request' });
+    expect(m.step('a1')!.state).toBe('interrupted');
+    m.apply({ seq: 5, at: '2026-01-01T00:01:00.000Z', type: 'step-started', stepId: 'a1', attempt: 1 });
+    expect(m.cell('p1', 'h1').state).toBe('running');
+    m.apply({ seq: 6, at: '2026-01-01T00:01:00.200Z', type: 'step-finished', stepId: 'a1', changed: true, durationMs: 200 });
+    expect(m.step('a1')).toMatchObject({ state: 'done', error: null });
+    expect(m.progress()).toEqual({ total: 4, finished: 1, failed: 0, interrupted: 0 });
   });
 });
 
@@ -87,8 +106,20 @@ describe('estimateRemaining', () => {
     // p1: max(h1 200+200, h2 1000) = 1000; p2 serial: 200+200 = 400; p3: max(h1 200-50, h2 all-median 250) = 250
     expect(estimateRemaining(steps, new Set(['p2']), 10_050)).toEqual({ ms: 1650, basis: 4 });
   });
+  it('an interrupted step costs its whole median again (a resume starts it from the beginning)', () => {
+    const steps = [done('d1', 100), done('d2', 100), done('d3', 100), step('i', 'p1', 'h1', { state: 'interrupted', startedAt: new Date(0).toISOString() })];
+    expect(estimateRemaining(steps, new Set(), 50)).toEqual({ ms: 100, basis: 3 });
+  });
   it('no estimate from fewer than 3 finished steps; skipped steps are no basis', () => {
     expect(estimateRemaining([done('d1', 1), done('d2', 1), step('s', 'p0', 'h', { state: 'skipped', durationMs: 0 }), step('a', 'p1', 'h')], new Set(), 0)).toBeNull();
+  });
+});
+
+describe('time', () => {
+  it('the local clock, the same in both languages; none for no time', () => {
+    expect(time(new Date(2026, 0, 2, 3, 4, 5).toISOString())).toBe('2026-01-02 03:04:05');
+    expect(time(new Date(2026, 11, 31, 23, 59, 9).toISOString())).toBe('2026-12-31 23:59:09');
+    expect(time(null)).toBe('—');
   });
 });
 

@@ -78,7 +78,7 @@ function detail(store: Store, r: ClusterRecord): z.infer<typeof ClusterDetail> {
   const states = new Map(store.stepStates(r.id).map((s) => [s.stepId, s]));
   const text = store.plan(r.id);
   const plan = text ? (JSON.parse(text) as Plan) : { cluster: r.name, phases: [] };
-  const progress = { total: 0, done: 0, skipped: 0, failed: 0, running: 0, pending: 0 };
+  const progress = { total: 0, done: 0, skipped: 0, failed: 0, running: 0, pending: 0, interrupted: 0 };
   const steps = plan.phases.flatMap((p) =>
     p.steps.map((s): z.infer<typeof StepView> => {
       const st = states.get(s.id);

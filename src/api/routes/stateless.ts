@@ -1,8 +1,10 @@
 // POST /validate and POST /render: answer about a spec without storing anything or touching a host.
 import { createRoute } from '@hono/zod-openapi';
-import { completeSecrets, newBootstrapToken, newClusterCAAsync } from '../../secrets/secrets.js';
+import { completeSecrets, newBootstrapToken, newCAAlgorithm } from '../../secrets/secrets.js';
+import { newClusterCAAsync } from '../../secrets/ca.js';
 import { randomBytes } from 'node:crypto';
 import type { Secrets } from '../../secrets/types.js';
+import type { EncryptionAlgorithm } from '../../spec/schema.js';
 import { outputPath } from '../../generators/index.js';
 import { Redactor, secretValues } from '../../runner/redact.js';
 import { sha256 } from '../../plan/build.js';
@@ -10,13 +12,17 @@ import { limitBody, readSpec } from '../body.js';
 import { RenderResult, ValidateResult } from '../schemas.js';
 import { errorResponses, newApp, specBody, type AppDeps } from './common.js';
 
-let ephemeral: Promise<Pick<Secrets, 'bootstrapToken' | 'certificateKey' | 'ca'>> | undefined;
+const ephemeral = new Map<EncryptionAlgorithm, Promise<Pick<Secrets, 'bootstrapToken' | 'certificateKey' | 'ca'>>>();
 
-/** Throwaway secrets for previews, made once per process and never stored or returned. */
-function previewSecrets() {
-  ephemeral ??= newClusterCAAsync().then((ca) => ({ ca, bootstrapToken: newBootstrapToken(), certificateKey: randomBytes(32).toString('hex') }));
-  ephemeral.catch(() => (ephemeral = undefined));
-  return ephemeral;
+/** Throwaway secrets for previews, made once per process and CA algorithm, never stored or returned. */
+function previewSecrets(alg: EncryptionAlgorithm) {
+  let made = ephemeral.get(alg);
+  if (!made) {
+    made = newClusterCAAsync(alg).then((ca) => ({ ca, bootstrapToken: newBootstrapToken(), certificateKey: randomBytes(32).toString('hex') }));
+    made.catch(() => ephemeral.delete(alg));
+    ephemeral.set(alg, made);
+  }
+  return made;
 }
 
 export function statelessApp(d: AppDeps) {
@@ -60,7 +66,7 @@ export function statelessApp(d: AppDeps) {
     }),
     async (c) => {
       const { spec, warnings } = await readSpec(c, d.jobs);
-      const secrets = completeSecrets(await previewSecrets(), spec).secrets;
+      const secrets = completeSecrets(await previewSecrets(newCAAlgorithm(spec)), spec).secrets;
       const redact = new Redactor(secretValues(secrets));
       const { files: rendered } = await d.jobs.prepare({ spec, secrets, executor: 'ssh' });
       const files = rendered.map((f) => ({

@@ -2,7 +2,7 @@
 // every command the ssh executor would send runs for real. Dropped connections are simulated by an executor that
 // cuts a transfer short and then reports the connection lost, as the ssh executor does.
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -15,11 +15,11 @@ import type { Plan } from '../../plan/types.js';
 import { MemoryJournal } from '../../runner/journal.js';
 import { runPlan, type RunEvent } from '../../runner/runner.js';
 import { deriveView } from '../../spec/derive.js';
-import { bundlePathPresent, distributeBundle, uploadBundlePath, type UploadProgress } from './distribute.js';
+import { bundlePathPresent, distributeBundle, uploadBundlePath, uploadFileResumable, type UploadProgress } from './distribute.js';
 import type { BundleManifest } from '../manifest.js';
 import { packBundle } from './pack.js';
 import { localBundle } from './source.js';
-import { makeBundle } from './testing.js';
+import { makeBundle, makeHostileBundle } from './testing.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'bundle-dist-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -47,7 +47,7 @@ function host(name = `h${++n}`): { exec: LocalExecutor; root: string; at: (p: st
   return { exec: new LocalExecutor({ host: name, root }), root, at: (p) => join(root, p) };
 }
 
-/** Cuts the first streamed (or appended) transfer after `keep` bytes, then reports the connection as lost. */
+/** Cuts the first `times` transfers after `keep` bytes of what each sends, then reports the connection as lost. */
 class DroppingExecutor implements Executor {
   readonly host: string;
   readonly fileRoot: string | undefined;
@@ -58,10 +58,10 @@ class DroppingExecutor implements Executor {
   }
   async run(argv: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
     const kind = argv[3];
-    if (this.drops < this.times && (kind === 'airgap-bundle-stream' || kind === 'airgap-bundle-append')) {
+    if (this.drops < this.times && kind === 'airgap-bundle-stream') {
       this.drops++;
-      const data = opts.stdinFile !== undefined ? readFileSync(opts.stdinFile) : Buffer.from(opts.stdin ?? '');
-      const { stdinFile: _f, ...rest } = opts;
+      const data = readFileSync(opts.stdinFile!).subarray(opts.stdinFileOffset ?? 0);
+      const { stdinFile: _f, stdinFileOffset: _o, ...rest } = opts;
       await this.inner.run(argv, { ...rest, stdin: data.subarray(0, this.keep), allowFailure: true });
       throw new ExecConnectionError(this.host, argv, 'connection lost (simulated)', true);
     }
@@ -96,7 +96,7 @@ describe('uploadBundlePath', { timeout: 60_000 }, () => {
     const half = 1_234_567;
     mkdirSync(h.at('/data/k8s/models'), { recursive: true });
     writeFileSync(h.at(`/data/k8s/${MODEL}.partial`), local.subarray(0, half));
-    const r = await uploadBundlePath(h.exec, bundle, manifest, MODEL, `/data/k8s/${MODEL}`, { chunkBytes: 1024 * 1024 });
+    const r = await uploadBundlePath(h.exec, bundle, manifest, MODEL, `/data/k8s/${MODEL}`);
     expect(r.files).toEqual([{ path: MODEL, action: 'resumed', resumedFrom: half, sent: MODEL_BYTES - half, retries: 0 }]);
     expect(readFileSync(h.at(`/data/k8s/${MODEL}`)).equals(local)).toBe(true);
     expect(existsSync(h.at(`/data/k8s/${MODEL}.partial`))).toBe(false);
@@ -105,7 +105,7 @@ describe('uploadBundlePath', { timeout: 60_000 }, () => {
   it('a dropped connection mid-transfer: the retry asks the host and appends the rest', async () => {
     const h = host();
     const drop = new DroppingExecutor(h.exec, 2_000_000);
-    const r = await uploadBundlePath(drop, bundle, manifest, MODEL, `/data/k8s/${MODEL}`, { chunkBytes: 512 * 1024, retryDelayMs: 1 });
+    const r = await uploadBundlePath(drop, bundle, manifest, MODEL, `/data/k8s/${MODEL}`, { retryDelayMs: 1 });
     expect(drop.drops).toBe(1);
     expect(r.files[0]).toMatchObject({ action: 'resumed', resumedFrom: 2_000_000, retries: 1, sent: MODEL_BYTES - 2_000_000 });
     expect(sha(h.at(`/data/k8s/${MODEL}`))).toBe(manifest.artifacts.find((a) => a.path === MODEL)!.sha256);
@@ -114,7 +114,7 @@ describe('uploadBundlePath', { timeout: 60_000 }, () => {
   it('drops during the resumed appends too; gives up after maxRetries with the error', async () => {
     const h = host();
     const flaky = new DroppingExecutor(h.exec, 100_000, 3);
-    const r = await uploadBundlePath(flaky, bundle, manifest, MODEL, `/data/k8s/${MODEL}`, { chunkBytes: 256 * 1024, retryDelayMs: 1 });
+    const r = await uploadBundlePath(flaky, bundle, manifest, MODEL, `/data/k8s/${MODEL}`, { retryDelayMs: 1 });
     expect(r.files[0]!.retries).toBe(3);
     expect(sha(h.at(`/data/k8s/${MODEL}`))).toBe(manifest.artifacts.find((a) => a.path === MODEL)!.sha256);
     const dead = new DroppingExecutor(host().exec, 10, 100);
@@ -164,6 +164,123 @@ describe('uploadBundlePath', { timeout: 60_000 }, () => {
     expect(results.map((r) => [r.host, !!r.report, !!r.error])).toEqual(
       [['bad', false, true], ...hosts.map((h) => [h.exec.host, true, false])].sort((a, b) => (a[0]! < b[0]! ? -1 : 1)),
     );
+  });
+});
+
+/** Records every command; changes a streamed file's bytes on the way (a byte flipped `times` times). */
+class RecordingExecutor implements Executor {
+  readonly host: string;
+  readonly fileRoot: string | undefined;
+  readonly calls: { kind: string; offset?: number }[] = [];
+  constructor(private readonly inner: Executor, private corrupt = 0, private readonly env?: Record<string, string>) {
+    this.host = inner.host;
+    this.fileRoot = inner.fileRoot;
+  }
+  async run(argv: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
+    const kind = argv[0] === 'sh' ? argv[3]! : argv[0]!;
+    this.calls.push(opts.stdinFile !== undefined ? { kind, offset: opts.stdinFileOffset ?? 0 } : { kind });
+    const o = this.env ? { ...opts, env: { ...opts.env, ...this.env } } : opts;
+    if (this.corrupt > 0 && kind === 'airgap-bundle-stream') {
+      this.corrupt--;
+      const data = Buffer.from(readFileSync(opts.stdinFile!).subarray(opts.stdinFileOffset ?? 0));
+      const mid = data.length >> 1;
+      data[mid] = data[mid]! ^ 0x01;
+      const { stdinFile: _f, stdinFileOffset: _o, ...rest } = o;
+      return this.inner.run(argv, { ...rest, stdin: data });
+    }
+    return this.inner.run(argv, o);
+  }
+  close() {
+    return this.inner.close();
+  }
+}
+
+describe('verified by the command that receives: one read of the bytes on the host', { timeout: 60_000 }, () => {
+  const model = () => manifest.artifacts.find((a) => a.path === MODEL)!;
+
+  it('a stream changed on the way is refused: the sha256 differs, nothing is left in place, and it is sent once more', async () => {
+    const h = host();
+    const bad = new RecordingExecutor(h.exec, 2);
+    const target = `/data/k8s/${MODEL}`;
+    await expect(uploadFileResumable(bad, join(bundle, MODEL), target, model(), {})).rejects.toThrow(/\.partial has sha256 [0-9a-f]{64}, expected [0-9a-f]{64}; removed/);
+    expect(bad.calls.filter((c) => c.kind === 'airgap-bundle-stream')).toEqual([{ kind: 'airgap-bundle-stream', offset: 0 }, { kind: 'airgap-bundle-stream', offset: 0 }]);
+    expect(existsSync(h.at(target))).toBe(false);
+    expect(existsSync(h.at(`${target}.partial`))).toBe(false);
+    // once: the second stream arrives intact and is the one renamed into place
+    const once = new RecordingExecutor(h.exec, 1);
+    expect(await uploadFileResumable(once, join(bundle, MODEL), target, model(), {})).toMatchObject({ action: 'uploaded', sent: MODEL_BYTES });
+    expect(sha(h.at(target))).toBe(model().sha256);
+  });
+
+  it('a resume sends only the rest; the receiving command verifies kept prefix and rest together, no other command does', async () => {
+    const h = host();
+    const rec = new RecordingExecutor(new DroppingExecutor(h.exec, 1_500_000));
+    const r = await uploadFileResumable(rec, join(bundle, MODEL), `/data/k8s/${MODEL}`, model(), {}, { retryDelayMs: 1 });
+    expect(r).toMatchObject({ action: 'resumed', resumedFrom: 1_500_000, retries: 1, sent: MODEL_BYTES - 1_500_000 });
+    expect(rec.calls).toEqual([
+      { kind: 'airgap-bundle-stream', offset: 0 },
+      { kind: 'airgap-bundle-partial' },
+      { kind: 'airgap-bundle-stream', offset: 1_500_000 },
+    ]);
+    expect(sha(h.at(`/data/k8s/${MODEL}`))).toBe(model().sha256);
+    expect(existsSync(h.at(`/data/k8s/${MODEL}.partial`))).toBe(false);
+  });
+
+  it('a flaky link that gets further each time (1 MiB or more) is not given up on: maxRetries counts failures without progress', async () => {
+    const h = host();
+    const file = join(tmp, 'twenty.bin');
+    const data = Buffer.alloc(20 * 1024 * 1024);
+    for (let i = 0; i < data.length; i += 4096) data[i] = (i >> 12) & 0xff;
+    writeFileSync(file, data);
+    const flaky = new DroppingExecutor(h.exec, 1_500_000, 10);
+    const want = { size: data.length, sha256: createHash('sha256').update(data).digest('hex') };
+    const r = await uploadFileResumable(flaky, file, '/data/k8s/twenty.bin', want, {}, { retryDelayMs: 1, maxRetries: 2 });
+    expect(r).toMatchObject({ action: 'resumed', retries: 10, resumedFrom: 1_500_000, sent: data.length - 15_000_000 });
+    expect(sha(h.at('/data/k8s/twenty.bin'))).toBe(want.sha256);
+  });
+
+  it('a .partial that already holds the whole file is verified and renamed without sending a byte', async () => {
+    const h = host();
+    mkdirSync(h.at('/data/k8s/models'), { recursive: true });
+    writeFileSync(h.at(`/data/k8s/${MODEL}.partial`), readFileSync(join(bundle, MODEL)));
+    const r = await uploadBundlePath(h.exec, bundle, manifest, MODEL, `/data/k8s/${MODEL}`);
+    expect(r.files).toEqual([{ path: MODEL, action: 'resumed', resumedFrom: MODEL_BYTES, sent: 0, retries: 0 }]);
+    expect(sha(h.at(`/data/k8s/${MODEL}`))).toBe(model().sha256);
+  });
+
+  it("without openssl on the host, coreutils' sha256sum checks the stream (and the probe)", async () => {
+    const h = host();
+    const bin = join(tmp, 'no-openssl-bin');
+    mkdirSync(bin, { recursive: true });
+    for (const tool of ['sh', 'cat', 'tee', 'stat', 'sha256sum', 'cut', 'mkdir', 'dirname', 'chmod', 'mv', 'rm', 'find', 'sed']) {
+      if (!existsSync(join(bin, tool))) symlinkSync(join(existsSync(`/usr/bin/${tool}`) ? '/usr/bin' : '/bin', tool), join(bin, tool));
+    }
+    const rec = new RecordingExecutor(h.exec, 0, { PATH: bin });
+    expect((await rec.run(['sh', '-c', 'command -v openssl || echo none'])).stdout.trim()).toBe('none');
+    const r = await uploadBundlePath(rec, bundle, manifest, MODEL, `/data/k8s/${MODEL}`);
+    expect(r.files[0]).toMatchObject({ action: 'uploaded' });
+    expect(sha(h.at(`/data/k8s/${MODEL}`))).toBe(model().sha256);
+    expect((await uploadBundlePath(rec, bundle, manifest, MODEL, `/data/k8s/${MODEL}`)).files[0]!.action).toBe('skipped');
+    await expect(uploadFileResumable(new RecordingExecutor(h.exec, 2, { PATH: bin }), join(bundle, MODEL), '/data/k8s/again', model(), {})).rejects.toThrow(/expected [0-9a-f]{64}; removed/);
+  });
+
+  it('hostile file names travel as arguments: uploaded, probed, stale ones removed, nothing executed', async () => {
+    const h = host();
+    const dir = join(tmp, 'hostile-bundle');
+    const canary = join(tmp, 'canary');
+    const { names, manifest: m } = makeHostileBundle(dir, canary);
+    const artifacts = m.artifacts;
+    // a stale file with a hostile name in the uploaded directory, and a partial of one of the files
+    mkdirSync(h.at(`/data/k8s/models/${names[1]}`), { recursive: true });
+    writeFileSync(h.at(`/data/k8s/models/${names[1]}/* ${names[0]}`), 'stale');
+    writeFileSync(h.at(`/data/k8s/models/${names[1]}/${names[1]}.partial`), readFileSync(join(dir, artifacts[1]!.path)).subarray(0, 100));
+    const r = await uploadBundlePath(h.exec, dir, m, 'models', '/data/k8s/models');
+    expect(r.removed).toEqual([`/data/k8s/models/${names[1]}/* ${names[0]}`]);
+    expect(r.files.map((f) => f.action).sort()).toEqual(['resumed', 'uploaded', 'uploaded', 'uploaded']);
+    for (const a of artifacts) expect(sha(h.at(`/data/k8s/${a.path}`)), a.path).toBe(a.sha256);
+    expect(await bundlePathPresent(h.exec, m, 'models', '/data/k8s/models')).toBe(true);
+    expect((await uploadBundlePath(h.exec, dir, m, 'models', '/data/k8s/models')).files.every((f) => f.action === 'skipped')).toBe(true);
+    expect(existsSync(canary)).toBe(false);
   });
 });
 

@@ -10,6 +10,7 @@ import { tar, tarGz } from './tar.js';
 import type { ClusterView } from '../../spec/derive.js';
 import { bundleContents } from '../contents.js';
 import { osProfile } from '../../os/profiles.js';
+import { newManifest, type BundleManifest } from '../manifest.js';
 
 const MTIME = 946_684_800;
 
@@ -205,4 +206,33 @@ export function makeBundle(root: string, view: ClusterView, opts: { modelBytes?:
         break;
     }
   }
+}
+
+/**
+ * File names a shell would act on if one ever reached it as text (bundle paths hold no NUL, CR or LF). CANARY is
+ * for the caller to replace with a path whose existence afterwards would show a command ran.
+ */
+export const HOSTILE_NAMES = [
+  `it's "quoted" $HOME \`id\` ;|&<>*?[a] {x,y} \\ ~ #.bin`,
+  '-rf --no-preserve-root',
+  '$(touch CANARY)',
+  'ü ✓ 模型 tab\there.gguf',
+];
+
+/**
+ * A bundle directory of small model files at `models/<name>/<name>` for each of HOSTILE_NAMES (CANARY replaced by
+ * `canary`), and its manifest (not written: bundle.yaml is not needed to upload).
+ */
+export function makeHostileBundle(dir: string, canary: string): { names: string[]; manifest: BundleManifest } {
+  const names = HOSTILE_NAMES.map((n) => n.replace('CANARY', canary));
+  const manifest = newManifest(
+    names.map((n, i) => {
+      const path = `models/${n}/${n}`;
+      const content = Buffer.from(`model ${i}: ${n}\n`.repeat(1000 + i));
+      mkdirSync(dirname(join(dir, path)), { recursive: true });
+      writeFileSync(join(dir, path), content);
+      return { kind: 'model', name: `m${i}`, path, size: content.length, sha256: createHash('sha256').update(content).digest('hex') };
+    }),
+  );
+  return { names, manifest };
 }

@@ -13,7 +13,7 @@ import { ExecAbortedError, prettyCommand, type Executor, type RunOptions, type R
 export interface DryRunRecord {
   argv: string[];
   /** what came on stdin, never its content */
-  stdin?: { bytes: number; sha256?: string } | { file: string; bytes: number };
+  stdin?: { bytes: number; sha256?: string } | { file: string; bytes: number; offset?: number };
   /** names of the extra environment variables (values may be secrets) */
   envNames?: string[];
   timeoutMs?: number;
@@ -66,7 +66,7 @@ export class DryRunExecutor implements Executor {
         const cmd = prettyCommand(r.argv);
         if (!r.stdin) return cmd;
         const what =
-          'file' in r.stdin ? `${r.stdin.file} (${r.stdin.bytes} bytes)` : `${r.stdin.bytes} bytes${r.stdin.sha256 ? `, sha256 ${r.stdin.sha256}` : ''}`;
+          'file' in r.stdin ? `${r.stdin.file} (${r.stdin.bytes} bytes${r.stdin.offset ? ` from byte ${r.stdin.offset}` : ''})` : `${r.stdin.bytes} bytes${r.stdin.sha256 ? `, sha256 ${r.stdin.sha256}` : ''}`;
         return `${cmd}  # stdin: ${what}`;
       })
       .join('\n');
@@ -85,7 +85,8 @@ export class DryRunExecutor implements Executor {
       const buf = typeof opts.stdin === 'string' ? Buffer.from(opts.stdin, 'utf8') : opts.stdin;
       record.stdin = this.digest ? { bytes: buf.length, sha256: createHash('sha256').update(buf).digest('hex') } : { bytes: buf.length };
     } else if (opts.stdinFile !== undefined) {
-      record.stdin = { file: opts.stdinFile, bytes: statSync(opts.stdinFile).size };
+      const offset = opts.stdinFileOffset ?? 0;
+      record.stdin = { file: opts.stdinFile, bytes: statSync(opts.stdinFile).size - offset, ...(offset ? { offset } : {}) };
     }
     if (opts.env && Object.keys(opts.env).length) record.envNames = Object.keys(opts.env).sort();
     if (opts.timeoutMs !== undefined) record.timeoutMs = opts.timeoutMs;

@@ -44,12 +44,11 @@
 //   containers belong to whoever made them (the test bed removes its own). TESTCONTAINERS_HOST_OVERRIDE defaults to
 //   localhost: inside a container testcontainers otherwise resolves the docker host by RUNNING alpine:3.14 (a pull)
 //   when the default bridge network has no gateway; this executor never uses that host (no port mappings).
-import { createReadStream } from 'node:fs';
 import type { Duplex } from 'node:stream';
 // type-only, and only in private members: the published kind.d.ts does not name dockerode
 import type Dockerode from 'dockerode';
 import type { HostView } from '../../spec/derive.js';
-import { checkRun, Collector, settle, watchStop } from '../common.js';
+import { checkRun, Collector, stdinFileStream, settle, watchStop } from '../common.js';
 import { MissingDependencyError } from '../../optional.js';
 import { dockerClient } from './docker.js';
 import { ExecAbortedError, ExecConnectionError, type Executor, type RunOptions, type RunResult } from '../executor.js';
@@ -354,7 +353,7 @@ export class KindExecutor implements Executor {
         s.on('close', () => void ended(docker!, exec));
         if (!hasStdin) return;
         if (opts.stdinFile !== undefined) {
-          const src = createReadStream(opts.stdinFile);
+          const src = stdinFileStream(opts.stdinFile, opts);
           s.on('close', () => src.destroy());
           src.on('error', (e) => {
             // Never send EOF after a failed read: kill the command before it takes a short input for a whole one.

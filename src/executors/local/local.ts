@@ -9,9 +9,8 @@
 // Commands are NOT re-rooted — there is no honest way to make `systemctl restart haproxy` or `dpkg -i` act on a
 // directory tree without a real chroot/container, which is what the kind/ssh executors are for.
 import { spawn } from 'node:child_process';
-import { createReadStream } from 'node:fs';
 import { isAbsolute } from 'node:path';
-import { checkRun, Collector, settle, watchStop } from '../common.js';
+import { checkRun, Collector, stdinFileStream, settle, watchStop } from '../common.js';
 import { ExecAbortedError, type Executor, type RunOptions, type RunResult } from '../executor.js';
 
 /** How a {@link LocalExecutor} names itself and where its file operations resolve. */
@@ -148,7 +147,7 @@ export class LocalExecutor implements Executor {
         // EPIPE when the command exits without reading all of its input: not our error, its exit code tells.
         child.stdin.on('error', () => {});
         if (opts.stdinFile !== undefined) {
-          const src = createReadStream(opts.stdinFile);
+          const src = stdinFileStream(opts.stdinFile, opts);
           src.on('error', (err) => {
             // Never close stdin after a failed read: the command would take a short input for a complete one.
             stdinError = err;

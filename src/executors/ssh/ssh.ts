@@ -19,13 +19,13 @@
 //   may survive it, its process group is named in the message) and the NEXT command reconnects. A command still
 //   waiting for its turn when the connection drops did not run, and is sent on the new connection.
 // - Keep-alive (keepaliveIntervalMs, keepaliveCountMax) detects a silent drop (a host that stopped answering).
-import { createReadStream, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import type { Client as Ssh2Client, ClientChannel, ConnectConfig, ServerHostKeyAlgorithm } from 'ssh2';
 import type { HostView } from '../../spec/derive.js';
 import type { Secrets } from '../../secrets/types.js';
 import { importForFeature } from '../../optional.js';
-import { checkRun, Collector, normalizeSignal, settle, watchStop } from '../common.js';
+import { checkRun, Collector, stdinFileStream, normalizeSignal, settle, watchStop } from '../common.js';
 import { ExecAbortedError, ExecConnectionError, shellQuote, type Executor, type RunOptions, type RunResult } from '../executor.js';
 import { KILL_SCRIPT, PID_ANNOUNCE, PidFilter } from '../process-group.js';
 import { checkHostKey, knownKeyTypes, type HostKeyPolicy } from './host-keys.js';
@@ -604,7 +604,7 @@ export class SshExecutor implements Executor {
               setImmediate(() => (c.alive ? finish() : onLost(c.lastError?.message ?? 'the connection closed')));
             });
             if (opts.stdinFile !== undefined) {
-              const src = createReadStream(opts.stdinFile);
+              const src = stdinFileStream(opts.stdinFile, opts);
               src.on('error', (e) => {
                 // Never send EOF after a failed read: kill the command before it takes a short input for a whole one.
                 stdinFailure = new Error(`${this.host}: could not read stdinFile ${opts.stdinFile}: ${e.message}; the command was stopped before its input ended`, { cause: e });

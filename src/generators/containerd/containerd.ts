@@ -198,19 +198,32 @@ export const containerdGenerator: Generator = {
   units(view: ClusterView, inputs: RenderInputs): HostUnit[] {
     const files: HostFile[] = [];
     const file = (h: HostView, path: string, content: string) => files.push(hostFile('containerd', h.name, path, content));
+    // Nodes share a few config.toml texts (with or without the GPU hosts' imports) and the same other files: each
+    // text is written once per render, keyed by the table it is written from, not once per host.
+    const mainConfigs = new Map<string, string>();
+    const mainConfigText = (h: HostView): string => {
+      const table = mainConfig(view, h, inputs);
+      const key = JSON.stringify(table);
+      let text = mainConfigs.get(key);
+      if (text === undefined) {
+        text = tomlFile(view, table, inputs);
+        mainConfigs.set(key, text);
+      }
+      return text;
+    };
+    const nvidia = tomlFile(view, nvidiaDropIn(view, inputs), inputs);
+    const registryFiles: [string, string][] = [];
+    if (view.registry) {
+      for (const upstream of MIRRORED_REGISTRIES) registryFiles.push([`${CERTS_D}/${upstream}/hosts.toml`, tomlFile(view, mirrorHostsToml(view, upstream))]);
+      if (needsRegistryHostDir(view)) registryFiles.push([`${CERTS_D}/${parseRegistry(view.registry).host}/hosts.toml`, tomlFile(view, registryHostsToml(view))]);
+    }
+    const crictl = yamlFile(view.name, [{ 'runtime-endpoint': CONTAINERD_SOCKET, 'image-endpoint': CONTAINERD_SOCKET, timeout: 10 }]);
     for (const h of view.hosts) {
       if (!h.isControlPlane && !h.isWorker) continue;
-      file(h, CONTAINERD_CONFIG, tomlFile(view, mainConfig(view, h, inputs), inputs));
-      if (writesNvidiaDropIn(view, h)) file(h, NVIDIA_DROPIN, tomlFile(view, nvidiaDropIn(view, inputs), inputs));
-      if (view.registry) {
-        for (const upstream of MIRRORED_REGISTRIES) {
-          file(h, `${CERTS_D}/${upstream}/hosts.toml`, tomlFile(view, mirrorHostsToml(view, upstream)));
-        }
-        if (needsRegistryHostDir(view)) {
-          file(h, `${CERTS_D}/${parseRegistry(view.registry).host}/hosts.toml`, tomlFile(view, registryHostsToml(view)));
-        }
-      }
-      file(h, CRICTL_CONFIG, yamlFile(view.name, [{ 'runtime-endpoint': CONTAINERD_SOCKET, 'image-endpoint': CONTAINERD_SOCKET, timeout: 10 }]));
+      file(h, CONTAINERD_CONFIG, mainConfigText(h));
+      if (writesNvidiaDropIn(view, h)) file(h, NVIDIA_DROPIN, nvidia);
+      for (const [path, text] of registryFiles) file(h, path, text);
+      file(h, CRICTL_CONFIG, crictl);
     }
     // containerd itself comes with the packages: the planner enables it where it installs them and restarts it when
     // these files change

@@ -7,7 +7,7 @@ import type { ClusterSpec } from '../../spec/schema.js';
 import { loadFixture, testInputs, validFixtureNames } from '../../../test/support/fixtures.js';
 import { renderView } from '../index.js';
 import { markerText } from '../render/marker.js';
-import type { GeneratedFile, HostFile } from '../types.js';
+import type { GeneratedFile, HostFile, RenderInputs } from '../types.js';
 import type { HostOs } from '../../os/profiles.js';
 import { GPU_TAINT, KUBEADM_API, kubeadmGenerator } from './kubeadm.js';
 import { CA_CERT_PATH, CA_KEY_PATH, KUBEADM_INIT_CONFIG, KUBEADM_JOIN_CONFIG } from '../../host-paths.js';
@@ -212,6 +212,21 @@ describe('kubeadm files for hand-made variants', () => {
     const { files } = render(spec);
     expect(byKind(fileOf(files, 'master1', KUBEADM_INIT_CONFIG)!, 'InitConfiguration').localAPIEndpoint.bindPort).toBe(7443);
     expect(byKind(fileOf(files, 'master2', KUBEADM_JOIN_CONFIG)!, 'JoinConfiguration').controlPlane.localAPIEndpoint.bindPort).toBe(7443);
+  });
+
+  it('encryptionAlgorithm: the spec\'s when it names one, else the CA\'s (an existing cluster keeps its kind of key)', () => {
+    const alg = (spec: ClusterSpec, caAlgorithm: RenderInputs['caAlgorithm']) => {
+      const files = renderView(deriveView(spec), { ...inputs, caAlgorithm }, [kubeadmGenerator]) as HostFile[];
+      return byKind(fileOf(files, 'master1', KUBEADM_INIT_CONFIG)!, 'ClusterConfiguration').encryptionAlgorithm;
+    };
+    expect(base.spec.controlPlane.pki.encryptionAlgorithm).toBeUndefined();
+    expect(alg(base, 'RSA-2048')).toBe('RSA-2048');
+    expect(alg(base, 'ECDSA-P384')).toBe('ECDSA-P384');
+    const named = clone(base);
+    named.spec.controlPlane.pki.encryptionAlgorithm = 'RSA-4096';
+    expect(alg(named, 'RSA-4096')).toBe('RSA-4096');
+    // a CA kubeadm never makes (refused by the secrets check): what a new CA would be
+    expect(alg(base, undefined)).toBe('ECDSA-P256');
   });
 
   it('different secrets give different files (nothing is baked in)', () => {

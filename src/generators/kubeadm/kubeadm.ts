@@ -10,6 +10,7 @@
 // which the other control planes join (kubeadm deletes the uploaded certificates after that; re-upload with
 // `kubeadm init phase upload-certs --upload-certs --config FILE`).
 import type { ClusterView, HostView } from '../../spec/derive.js';
+import { DEFAULT_ENCRYPTION_ALGORITHM, type EncryptionAlgorithm } from '../../spec/schema.js';
 import { osProfile } from '../../os/profiles.js';
 import { hashMarker } from '../render/marker.js';
 import { hasOverlay, overlayComment } from '../overlay.js';
@@ -104,7 +105,15 @@ export function initConfiguration(view: ClusterView, inputs: RenderInputs, h: Ho
   };
 }
 
-export function clusterConfiguration(view: ClusterView) {
+/**
+ * The key algorithm of the cluster: the spec's, else the CA's (an existing cluster keeps its kind of key), else that
+ * of a new CA. The secrets check refuses a CA of another algorithm than the spec names, and one kubeadm never makes.
+ */
+export function encryptionAlgorithm(view: ClusterView, inputs: Pick<RenderInputs, 'caAlgorithm'>): EncryptionAlgorithm {
+  return view.cluster.spec.controlPlane.pki.encryptionAlgorithm ?? inputs.caAlgorithm ?? DEFAULT_ENCRYPTION_ALGORITHM;
+}
+
+export function clusterConfiguration(view: ClusterView, inputs: Pick<RenderInputs, 'caAlgorithm'>) {
   const net = view.cluster.spec.network;
   return {
     apiVersion: KUBEADM_API,
@@ -119,6 +128,9 @@ export function clusterConfiguration(view: ClusterView) {
     networking: { podSubnet: net.podSubnet, serviceSubnet: net.serviceSubnet, dnsDomain: net.dnsDomain },
     apiServer: { certSANs: apiServerCertSANs(view) },
     etcd: { local: { dataDir: '/var/lib/etcd' } },
+    // every key kubeadm makes (certificates, the front-proxy and etcd CAs, the service-account key) is of this
+    // algorithm, like our CA: always written, since kubeadm's own default (RSA-2048) is not ours
+    encryptionAlgorithm: encryptionAlgorithm(view, inputs),
   };
 }
 
@@ -220,7 +232,7 @@ export const kubeadmGenerator: Generator = {
         files.push(hostFile('kubeadm', h.name, OVERLAY_RESOLV_CONF, `${hashMarker(view.name)}${overlayComment('container-node')}nameserver ${h.address}\n`));
       }
       if (h.isFirstControlPlane) {
-        const docs = [initConfiguration(view, inputs, h), clusterConfiguration(view), kubeletConfiguration(view, inputs), kubeProxyConfiguration(view, inputs)];
+        const docs = [initConfiguration(view, inputs, h), clusterConfiguration(view, inputs), kubeletConfiguration(view, inputs), kubeProxyConfiguration(view, inputs)];
         files.push(hostFile('kubeadm', h.name, KUBEADM_INIT_CONFIG, kubeadmFile(view, KUBEADM_INIT_COMMAND, docs, inputs), { secret: true }));
         // Our CA, so that the join files can pin its hash before it exists in the cluster. kubeadm uses an existing
         // ca.crt + ca.key pair instead of generating one; the other control planes get it through --upload-certs.
@@ -232,7 +244,8 @@ export const kubeadmGenerator: Generator = {
       }
     }
     // before kubeadm runs on the host: init on the first control plane, joins after it
-    return hostUnits('kubeadm', files, (host) => kubeadmPhase(view.hosts.find((h) => h.name === host)!));
+    const byName = new Map(view.hosts.map((h) => [h.name, h]));
+    return hostUnits('kubeadm', files, (host) => kubeadmPhase(byName.get(host)!));
   },
 };
 

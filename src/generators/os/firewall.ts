@@ -84,7 +84,6 @@ export function firewallRules(view: ClusterView, h: HostView): FirewallRule[] {
     port(`${from}-${to}`, 'udp', 'NodePort Services (UDP)');
 
     const calico = s.addons.cni.calico;
-    const peers = view.hosts.filter((p) => p !== h && isKubeNode(p));
     // VXLAN mode runs without BGP (calico_backend vxlan); IPIP and unencapsulated routing exchange routes over BGP.
     if (calico.encapsulation !== 'VXLAN') port(179, 'tcp', 'Calico BGP (BIRD) between nodes');
     if (calico.mode === 'operator') port(5473, 'tcp', 'Calico Typha (the operator always deploys it)');
@@ -92,8 +91,7 @@ export function firewallRules(view: ClusterView, h: HostView): FirewallRule[] {
     // 500-node cluster gets one rule, not 499 per host), one per node otherwise (and for nodes outside that subnet).
     const subnet = s.network.hostSubnet;
     const sources: { source: string; from: string }[] = subnet ? [{ source: subnet, from: `the host subnet ${subnet}` }] : [];
-    const outside = nodesOutsideSubnet(view);
-    for (const peer of subnet ? outside : peers) {
+    for (const peer of nodesOutsideSubnet(view)) {
       if (peer !== h) sources.push({ source: peer.address, from: peer.name });
     }
     for (const { source, from } of sources) {

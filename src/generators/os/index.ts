@@ -14,11 +14,13 @@ import { hasOverlay } from '../overlay.js';
 export const osGenerator: Generator = {
   name: 'os',
   units(view: ClusterView, inputs: RenderInputs): HostUnit[] {
+    // the same text on every node: made once, not once per host
+    const modules = modulesLoadConf(view);
+    const sysctls = sysctlConf(view);
+    const rshared = hasOverlay(inputs, 'container-node') ? rsharedUnit(view) : undefined;
     const files = view.hosts.flatMap((h) => [
-      ...(isKubeNode(h)
-        ? [hostFile('os', h.name, MODULES_LOAD_PATH, modulesLoadConf(view)), hostFile('os', h.name, SYSCTL_PATH, sysctlConf(view))]
-        : []),
-      ...(isKubeNode(h) && hasOverlay(inputs, 'container-node') ? [hostFile('os', h.name, RSHARED_UNIT_PATH, rsharedUnit(view))] : []),
+      ...(isKubeNode(h) ? [hostFile('os', h.name, MODULES_LOAD_PATH, modules), hostFile('os', h.name, SYSCTL_PATH, sysctls)] : []),
+      ...(isKubeNode(h) && rshared !== undefined ? [hostFile('os', h.name, RSHARED_UNIT_PATH, rshared)] : []),
       hostFile('os', h.name, PREPARE_OS_PATH, prepareOsScript(view, h, inputs), { mode: 0o755 }),
     ]);
     return hostUnits('os', files, 'prepare-os', {

@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { addonFiles } from '../addon.js';
 import { join } from 'node:path';
 import yaml from 'js-yaml';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { deriveView, type ClusterView } from '../../../spec/derive.js';
 import { CALICO_VERSIONS, Calico, type ClusterSpec } from '../../../spec/schema.js';
 import { FIXTURES, loadFixture, ROOT, testInputs } from '../../../../test/support/fixtures.js';
@@ -101,6 +101,17 @@ function transformCases(source: string): void {
     expect(docs(out).map((d) => `${d.kind}/${d.metadata.name}`)).toEqual(docs(source).map((d) => `${d.kind}/${d.metadata.name}`));
     const cm = (t: string) => docs(t).find((d) => d.kind === 'ConfigMap')!.data.cni_network_config;
     expect(cm(out)).toBe(cm(source));
+  });
+
+  it('parses the text once for every spec: what one spec gets does not depend on what others got before', async () => {
+    const specs = [view('runbook-ha', withRegistry), view('runbook-ha', (s) => (s.spec.addons.cni.calico.encapsulation = 'VXLAN')), view('runbook-ha')];
+    // the text is parsed (and its documents written) already by the cases above, each spec after the others
+    const warm = specs.map((v) => transformCalicoManifest(source, v));
+    for (const [i, v] of specs.entries()) {
+      vi.resetModules();
+      const fresh = (await import('./calico.js')).transformCalicoManifest;
+      expect(fresh(source, v)).toBe(warm[i]);
+    }
   });
 
 }

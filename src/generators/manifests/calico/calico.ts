@@ -26,6 +26,7 @@ import type { ClusterView } from '../../../spec/derive.js';
 import { formatImage, parseImage, resolveImage } from '../../../images.js';
 import { hashMarker } from '../../render/marker.js';
 import { toYaml, yamlFile } from '../../render/yaml.js';
+import { deepFreeze, memoByText } from '../../memo.js';
 import { clusterFile, type ClusterUnit, type RenderInputs } from '../../types.js';
 import { applyUnit, helmUnit, type AddonModule } from '../addon.js';
 import { valuesPath, type HelmRelease } from '../helm.js';
@@ -185,22 +186,20 @@ function assertNoOctalLiterals(text: string): void {
  * we expect (no calico-node DaemonSet, an image the spec's Calico version does not list, ...).
  */
 export function transformCalicoManifest(upstreamYaml: string, view: ClusterView): string {
-  assertNoOctalLiterals(upstreamYaml);
-  let loaded: unknown[];
-  try {
-    loaded = yaml.loadAll(upstreamYaml, undefined, { schema: yaml.CORE_SCHEMA });
-  } catch (e) {
-    throw new Error(`calico: upstream manifest is not valid YAML: ${(e as Error).message.split('\n')[0]}`);
-  }
-  const docs = loaded.filter((d) => d !== null && d !== undefined);
-  docs.forEach((d, i) => {
-    if (!isObj(d) || typeof d.apiVersion !== 'string' || typeof d.kind !== 'string') {
-      throw new Error(`calico: upstream document ${i + 1} is not a Kubernetes object (no apiVersion/kind)`);
-    }
-  });
-  const objs = docs as Obj[];
-  const named = (kind: string, name: string) =>
-    objs.find((o) => o.kind === kind && isObj(o.metadata) && o.metadata.name === name);
+  const upstream = parsedUpstream(upstreamYaml);
+  const objs = upstream.docs;
+  // Copy on write: the documents changed below (calico-node, calico-config, those with containers) are copied and
+  // written anew; every other one (the CRDs: most of the text) keeps the YAML made once for this upstream text.
+  const copies = new Map<number, Obj>();
+  const writable = (i: number): Obj => {
+    let c = copies.get(i);
+    if (!c) copies.set(i, (c = structuredClone(objs[i]!)));
+    return c;
+  };
+  const named = (kind: string, name: string): Obj | undefined => {
+    const i = objs.findIndex((o) => o.kind === kind && isObj(o.metadata) && o.metadata.name === name);
+    return i < 0 ? undefined : writable(i);
+  };
 
   const s = calicoSettings(view);
   const ds = named('DaemonSet', 'calico-node');
@@ -227,14 +226,15 @@ export function transformCalicoManifest(upstreamYaml: string, view: ClusterView)
 
   const known = new Set(MANIFEST_COMPONENTS.map((n) => calicoUpstreamImage(n, calicoSpec(view).version)));
   const unknown = new Set<string>();
-  for (const o of objs) {
-    forEachContainer(o.spec, (c) => {
+  objs.forEach((o, i) => {
+    if (!hasImages(o)) return;
+    forEachContainer(writable(i).spec, (c) => {
       if (typeof c.image !== 'string') return;
       const upstream = formatImage(parseImage(c.image));
       if (!known.has(upstream)) unknown.add(c.image);
       c.image = resolveImage(upstream, view.registry);
     });
-  }
+  });
   if (unknown.size > 0) {
     throw new Error(
       `calico: upstream manifest uses images that Calico ${calicoSpec(view).version} in manifest mode does not list (${[...unknown].sort().join(', ')}); ` +
@@ -246,8 +246,38 @@ export function transformCalicoManifest(upstreamYaml: string, view: ClusterView)
     `# Calico ${calicoSpec(view).version} from the offline bundle's ${calicoUpstreamManifestPath(view)}, transformed: ` +
     `CALICO_IPV4POOL_CIDR=${s.cidr}, IP_AUTODETECTION_METHOD=${s.autodetection}, ` +
     `CALICO_IPV4POOL_IPIP=${s.ipipMode}, CALICO_IPV4POOL_VXLAN=${s.vxlanMode}, images from ${view.registry || 'their upstream registries'}.\n`;
-  return hashMarker(view.name) + header + objs.map(toYaml).join('---\n');
+  return hashMarker(view.name) + header + objs.map((_, i) => (copies.has(i) ? toYaml(copies.get(i)) : upstream.yaml(i))).join('---\n');
 }
+
+/** Whether any container of the object names an image (read only: the upstream documents are frozen). */
+function hasImages(o: Obj): boolean {
+  let found = false;
+  forEachContainer(o.spec, (c) => (found ||= typeof c.image === 'string'));
+  return found;
+}
+
+/**
+ * An upstream calico.yaml, checked and parsed once per distinct text (memoByText): its documents, deeply frozen
+ * (the transform copies what it changes), and each one's YAML, made on first use.
+ */
+const parsedUpstream = memoByText((text: string): { docs: readonly Obj[]; yaml: (i: number) => string } => {
+  assertNoOctalLiterals(text);
+  let loaded: unknown[];
+  try {
+    loaded = yaml.loadAll(text, undefined, { schema: yaml.CORE_SCHEMA });
+  } catch (e) {
+    throw new Error(`calico: upstream manifest is not valid YAML: ${(e as Error).message.split('\n')[0]}`);
+  }
+  const docs = loaded.filter((d) => d !== null && d !== undefined);
+  docs.forEach((d, i) => {
+    if (!isObj(d) || typeof d.apiVersion !== 'string' || typeof d.kind !== 'string') {
+      throw new Error(`calico: upstream document ${i + 1} is not a Kubernetes object (no apiVersion/kind)`);
+    }
+  });
+  const objs = deepFreeze(docs as Obj[]);
+  const texts: (string | undefined)[] = [];
+  return { docs: objs, yaml: (i) => (texts[i] ??= toYaml(objs[i])) };
+});
 
 function needsUpstreamNote(view: ClusterView): string {
   const c = calicoSpec(view);
