@@ -67,7 +67,15 @@ describe('the server process', () => {
 
     await waitFor(() => /install (\w{26}) of cluster/.test(client.stderr()), 60_000, 'the client to post', client);
     const id = /install (\w{26}) of cluster/.exec(client.stderr())![1]!;
-    const plan = (await (await fetch(`${url}/clusters/${id}/plan`, { headers: { authorization: `Bearer ${token}` } })).json()) as { phases: { steps: { id: string; readOnly?: boolean }[] }[] };
+    // the plan is made in the worker pool after the 202: wait until it is stored
+    let planResponse = await fetch(`${url}/clusters/${id}/plan`, { headers: { authorization: `Bearer ${token}` } });
+    for (const t = Date.now(); planResponse.status !== 200 && Date.now() - t < 30_000; ) {
+      await planResponse.arrayBuffer();
+      await new Promise((r) => setTimeout(r, 20));
+      planResponse = await fetch(`${url}/clusters/${id}/plan`, { headers: { authorization: `Bearer ${token}` } });
+    }
+    expect(planResponse.status).toBe(200);
+    const plan = (await planResponse.json()) as { phases: { steps: { id: string; readOnly?: boolean }[] }[] };
     const steps = plan.phases.flatMap((p) => p.steps);
     const readOnly = new Set(steps.filter((s) => s.readOnly).map((s) => s.id));
 
