@@ -30,6 +30,7 @@ import { MemoryJournal } from '../src/runner/journal.js';
 import { runPlan } from '../src/runner/runner.js';
 import { createTestbed, runLocal, type Testbed, type TestbedHost } from '../test/testbed/testbed.js';
 import { sshSkipReason } from './ssh.js';
+import { goal } from './goals.js';
 
 const ROOT = join(import.meta.dirname, '..');
 const MiB = 1024 * 1024;
@@ -46,6 +47,7 @@ function row(name: string, ours: number[], ansible: number[]): void {
   const o = p50(ours);
   const a = p50(ansible);
   line(name, `ours ${ms(o)}   ansible ${ms(a)}   ours/ansible ${(o / a).toFixed(2)} (x${(a / o).toFixed(1)} faster)   p50 of ${ours.length}`);
+  goal(`vs Ansible, x faster: ${name.trim()}`, a / o, 3, 'min', 'x');
 }
 
 async function time(fn: () => Promise<unknown>): Promise<number> {

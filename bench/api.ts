@@ -19,6 +19,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { followEvents } from '../src/cli/remote.js';
+import { goal } from './goals.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const TOKEN = 'bench-token-0123456789abcdef0123';
@@ -126,9 +127,10 @@ async function benchPosts(requests: number, inFlight: number): Promise<void> {
       console.log(
         `${`POST /clusters?dryRun=true x${batch.length} (${label})`.padEnd(44)} p50 ${pct(times, 50).toFixed(1).padStart(8)} ms   p99 ${pct(times, 99).toFixed(1).padStart(8)} ms   max ${times.at(-1)!.toFixed(1).padStart(7)} ms   ${(batch.length / (wall / 1000)).toFixed(1)} req/s   (handler p50 ${handler.length ? pct(handler, 50).toFixed(1) : '?'} ms${busy > busyFrom ? `; 429 x${busy - busyFrom}, retried after Retry-After` : ''})`,
       );
+      return pct(times, 99);
     };
-    await round('one at a time', names.slice(0, requests / 2), 1);
-    await round(`${inFlight} in flight`, names.slice(requests / 2), inFlight);
+    goal('POST dryRun, one at a time: p99', await round('one at a time', names.slice(0, requests / 2), 1), 20, 'max');
+    goal(`POST dryRun, ${inFlight} in flight: p99`, await round(`${inFlight} in flight`, names.slice(requests / 2), inFlight), 50, 'max');
 
     // the first install of a cluster without a secrets file: its CA is made (in the worker pool, after the 202), of
     // the default algorithm and of RSA-2048 named in the spec; the answer and the time until its plan is stored
@@ -152,8 +154,9 @@ async function benchPosts(requests: number, inFlight: number): Promise<void> {
       console.log(
         `${`POST /clusters, new cluster (${label} CA)`.padEnd(44)} p50 ${pct(times, 50).toFixed(1).padStart(8)} ms   max ${times.at(-1)!.toFixed(1).padStart(7)} ms   x${n}   (handler p50 ${handler.length ? pct(handler, 50).toFixed(1) : '?'} ms; plan stored after p50 ${pct(planned, 50).toFixed(1)} ms: the CA, render and plan)`,
       );
+      return pct(times, 50);
     };
-    await fresh('ECDSA-P256', 11, named);
+    goal('POST, new cluster (ECDSA-P256 CA): p50', await fresh('ECDSA-P256', 11, named), 30, 'max');
     await fresh('RSA-2048', 5, (name) => named(name).replace(/^ {2}controlPlane:\n/m, '$&    pki: {encryptionAlgorithm: RSA-2048}\n'));
 
     const tc = performance.now();
@@ -215,6 +218,8 @@ async function benchBurst(requests: number): Promise<void> {
     console.log(
       `${'  /healthz meanwhile (every 10 ms)'.padEnd(44)} p50 ${pct(hz, 50).toFixed(1).padStart(8)} ms   p99 ${pct(hz, 99).toFixed(1).padStart(8)} ms   max ${hz.at(-1)!.toFixed(1).padStart(7)} ms   (${hz.length} answers, ${healthDuringBurst} during the burst itself)`,
     );
+    goal(`burst of ${requests} new clusters: POST p99`, pct(times, 99), 1000, 'max');
+    goal('  /healthz during it: p99', pct(hz, 99), 20, 'max');
   } finally {
     await server.stop();
     rmSync(dataDir, { recursive: true, force: true });

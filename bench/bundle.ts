@@ -16,6 +16,7 @@ import { inspectFile } from '../src/bundle/io/inspect.js';
 import { uploadFileResumable } from '../src/bundle/io/distribute.js';
 import { SshExecutor } from '../src/executors/ssh/ssh.js';
 import { cacheDir, createTestbed, type Testbed, type TestbedHost } from '../test/testbed/testbed.js';
+import { goal } from './goals.js';
 
 const MiB = 1024 * 1024;
 const line = (name: string, value: string) => console.log(`${name.padEnd(44)} ${value}`);
@@ -120,6 +121,7 @@ export async function benchBundle(opts: { sizeMiB?: number; runs?: number } = {}
           `${rate(o!).toFixed(0)} MiB/s (sha256-verified on the host)   scp ${rate(s!).toFixed(0)} MiB/s   ours/scp ${median(paired).toFixed(2)} ` +
             `(rounds ${paired.map((x) => x.toFixed(2)).join(' ')})   transport alone ${rate(w!).toFixed(0)} MiB/s (${(s! / w!).toFixed(2)})`,
         );
+        goal(`bundle upload to ${n} host${n > 1 ? 's' : ''}: ours/scp speed`, median(paired), 0.95, 'min', 'x');
         line(`  CPU here + in the host${n > 1 ? 's' : ''} (medians)`, `ours ${cpu(samples[0]!)}   scp ${cpu(samples[1]!)}   transport alone ${cpu(samples[2]!)}`);
       }
       // sha256 on a host: the probe that skips a file already there reads it again (the upload hashes as it writes),

@@ -8,6 +8,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { goal } from './goals.js';
 
 const ROOT = join(import.meta.dirname, '..');
 const line = (name: string, value: string) => console.log(`${name.padEnd(44)} ${value}`);
@@ -38,6 +39,7 @@ export async function benchInstall(): Promise<void> {
     }
     line(name, `nodes ${verdict[2]}, install ${verdict[3]}, critical path ${cp[1]}`);
     line('install wall time / plan critical path', `x${cp[2]} (goal <= 1.15)`);
+    goal('install wall time / plan critical path', Number(cp[2]), 1.15, 'max', 'x');
     for (const l of out.text.split('\n').filter((l) => /^ {2}[a-z-]+ +[\dm.s]+ {2}ok$/.test(l))) console.log(`  phase ${l.trim()}`);
   } finally {
     rmSync(tmp, { recursive: true, force: true });

@@ -7,6 +7,7 @@ import { existsSync } from 'node:fs';
 import { chromium } from 'playwright-core';
 import { TOKEN } from '../test/api/harness.js';
 import { startConsoleService } from '../test/console/serve.js';
+import { goal } from './goals.js';
 
 export async function benchConsole(runs = 15): Promise<void> {
   const chromiumPath = process.env.AIRGAP_K8S_CHROMIUM ?? '/usr/bin/chromium';
@@ -31,6 +32,7 @@ export async function benchConsole(runs = 15): Promise<void> {
       await ctx.close();
     }
     const sorted = [...times].sort((a, b) => a - b);
+    goal('console: 100-install list on screen, p50', sorted[Math.floor(runs / 2)]!, 300, 'max');
     console.log(
       `console: list of 100 installs on screen   first ${times[0]} ms   p50 ${sorted[Math.floor(runs / 2)]} ms   max ${sorted[runs - 1]} ms   (${runs} cold page loads, chromium headless, loopback)`,
     );

@@ -12,6 +12,7 @@ import { benchInstall } from './cluster.js';
 import { benchCliStartup } from './cli.js';
 import { benchScale, bigClusterSpec } from './scale.js';
 import { benchCA } from './ca.js';
+import { goalTable } from './goals.js';
 
 function measure(name: string, runs: number, fn: () => unknown): void {
   fn(); // warm up
@@ -64,3 +65,6 @@ await benchAnsible();
 
 // the whole offline HA install on node containers: wall time vs the plan's critical path (bench/cluster.ts)
 await benchInstall();
+
+// every goal measured above, with its target, in one table
+console.log(goalTable());

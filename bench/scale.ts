@@ -11,6 +11,7 @@ import { buildPlan } from '../src/plan/index.js';
 import { parseSpec } from '../src/spec/load.js';
 import type { ClusterSpec } from '../src/spec/schema.js';
 import { testInputs } from '../test/support/fixtures.js';
+import { goal } from './goals.js';
 
 export const SCALE_SIZES = [100, 500, 1000, 2000];
 
@@ -123,6 +124,7 @@ export function benchScale(inputs: RenderInputs = testInputs(), sizes: readonly 
       const r = time(runsFor(n), fn, gc);
       const usPerHost = (r.p50Ms * 1000) / n;
       perHost.set(op, [...(perHost.get(op) ?? []), { n, usPerHost, cpuUsPerHost: (r.cpuP50Ms * 1000) / n }]);
+      if (op === 'plan' && n === 500) goal('plan a 500-host spec: p50', r.p50Ms, 250, 'max');
       console.log(
         `${`scale: ${op} ${n} hosts`.padEnd(44)} p50 ${r.p50Ms.toFixed(1).padStart(8)} ms   ${usPerHost.toFixed(0).padStart(5)} µs/host   cpu ${r.cpuP50Ms.toFixed(0).padStart(6)} ms   heap ${(r.retainedBytes / 1024 / n).toFixed(1).padStart(6)} KiB/host${note}`,
       );
@@ -138,6 +140,8 @@ export function benchScale(inputs: RenderInputs = testInputs(), sizes: readonly 
     console.log(
       `${`scale: ${op} per host, ${last.n} / ${first.n} hosts`.padEnd(44)} x${(last.usPerHost / first.usPerHost).toFixed(2)} wall, x${(last.cpuUsPerHost / first.cpuUsPerHost).toFixed(2)} cpu (linear: ~1)`,
     );
+    // linear within a quarter: CPU time, since wall time on a shared machine swings more than that
+    if (op !== 'parse+validate') goal(`${op}: CPU per host, ${last.n} / ${first.n} hosts`, last.cpuUsPerHost / first.cpuUsPerHost, 1.25, 'max', 'x');
   }
 }
 

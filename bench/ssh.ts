@@ -20,6 +20,7 @@ import { runPlan } from '../src/runner/runner.js';
 import { deriveView } from '../src/spec/derive.js';
 import type { ClusterSpec } from '../src/spec/schema.js';
 import { createTestbed, readManifest, runLocal, type Testbed } from '../test/testbed/testbed.js';
+import { goal } from './goals.js';
 
 const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))]!;
 const ms = (n: number) => `${n.toFixed(1).padStart(8)} ms`;
@@ -155,6 +156,7 @@ export async function benchSshFanout(opts: { hosts?: number; runs?: number } = {
       times.sort((a, b) => a - b);
       const p50 = pct(times, 0.5);
       if (width === 1) base = p50;
+      if (width === 10) goal('ssh `true` on 10 hosts / on 1', p50 / base, 1.5, 'max', 'x');
       console.log(
         `${`ssh \`true\` on ${width} host${width === 1 ? '' : 's'} at once (${runs} runs)`.padEnd(44)} p50 ${ms(p50)}   p90 ${ms(pct(times, 0.9))}   ` +
           `x${(p50 / base).toFixed(2)} of 1 host`,
