@@ -142,7 +142,7 @@ export function clustersApp(d: AppDeps) {
       request: { query: CreateQuery, body: specBody('the cluster spec') },
       responses: {
         202: { description: 'accepted; the install runs in the background', content: { 'application/json': { schema: Accepted } }, links: linksFrom('$response.body#/id') },
-        ...errorResponses(400, 401, 409, 413, 415, 422, 500),
+        ...errorResponses(400, 401, 409, 413, 415, 422, 429, 500),
       },
     }),
     async (c) => {
@@ -413,7 +413,7 @@ export function clustersApp(d: AppDeps) {
       request: { params: IdParam },
       responses: {
         202: { description: 'resumed', content: { 'application/json': { schema: Accepted } } },
-        ...errorResponses(401, 404, 409, 422, 500),
+        ...errorResponses(401, 404, 409, 422, 429, 500),
       },
     }),
     async (c) => {

@@ -55,7 +55,7 @@ const DESCRIPTIONS: Record<number, string> = {
   409: 'conflicts with the current state (an install of this cluster is running, ...)',
   413: 'body larger than 1 MiB',
   415: 'Content-Type is not application/json or application/yaml',
-  429: 'too many failed authentications from this address: wait Retry-After seconds',
+  429: 'too many requests: failed authentications from this address, or (code busy) the service is starting as many jobs as it will; wait Retry-After seconds',
   422: 'the spec (or the cluster\'s secrets file) is not valid: every issue with its path',
   500: 'internal error (no details are returned; see the server log)',
   503: 'not ready',
