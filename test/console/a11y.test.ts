@@ -1,7 +1,8 @@
 // The console with the keyboard alone, and axe-core over every main view (issue 15: keyboard navigation, labels,
 // contrast). The walk: log in, open an install from the list, open a cell of its grid and one of its steps, close
 // them again with Escape, and cancel the install through its confirmation (Escape keeps it running) — Tab, Shift+Tab,
-// Enter, Space and Escape only, every focused control showing its focus ring. Then axe on the login, the list (also
+// Enter, Space and Escape only, every focused control showing its focus ring at 3:1 or more against the background
+// it is drawn on (WCAG 1.4.11). Then axe on the login, the list (also
 // filtered), validation with warnings and with errors, a running, a failed, a succeeded and a cancelled install,
 // a step's detail (failed, with output, interrupted), the delete confirmation, and the list and an install in 中文:
 // serious or critical findings fail, each named by rule and element. Screenshots: test-results/console/a11y-*.png.
@@ -30,6 +31,7 @@ const expectFocus = async (selector: string) => {
   const f = await focusOf(page);
   expect(await focused(selector), `focus on ${f.what}, not ${selector}`).toBe(true);
   expect(f.visible, `the focus on ${f.what} is not visible`).toBe(true);
+  expect(f.contrast, `the focus ring on ${f.what} against its background`).toBeGreaterThanOrEqual(3);
 };
 /** Tab (or Shift+Tab) until `selector` has the focus; every control passed on the way must show its focus. */
 async function tabTo(selector: string, o: { back?: boolean; max?: number } = {}): Promise<void> {
@@ -38,6 +40,7 @@ async function tabTo(selector: string, o: { back?: boolean; max?: number } = {})
     await page.keyboard.press(key);
     const f = await focusOf(page);
     expect(f.visible, `after ${key}: the focus on ${f.what} is not visible`).toBe(true);
+    expect(f.contrast, `after ${key}: the focus ring on ${f.what} against its background`).toBeGreaterThanOrEqual(3);
     if (await focused(selector)) return;
   }
   throw new Error(`${selector} not reached with ${o.max ?? 40} presses of ${key}`);

@@ -33,12 +33,35 @@ export async function accessibilityFindings(page: Page): Promise<string[]> {
 }
 
 /** The focused element, and whether it shows a focus ring (`:focus-visible` with an outline of 2 px or more). */
-export function focusOf(page: Page): Promise<{ what: string; visible: boolean }> {
+export function focusOf(page: Page): Promise<{ what: string; visible: boolean; contrast: number }> {
   return page.evaluate(() => {
     const el = document.activeElement as HTMLElement | null;
-    if (!el || el === document.body) return { what: 'body', visible: false };
+    if (!el || el === document.body) return { what: 'body', visible: false, contrast: 0 };
     const cs = getComputedStyle(el);
     const what = `${el.tagName.toLowerCase()}${el.id ? `#${el.id}` : ''}${el.dataset.key ? `[data-key=${el.dataset.key}]` : ''} "${(el.getAttribute('aria-label') ?? el.textContent ?? '').trim().slice(0, 50)}"`;
-    return { what, visible: el.matches(':focus-visible') && cs.outlineStyle !== 'none' && parseFloat(cs.outlineWidth) >= 2 };
+    // the ring against what it is drawn on (WCAG 1.4.11, non-text contrast): the first opaque background outside the
+    // element, the ring's own alpha blended over it
+    // any CSS colour (rgb(), color(srgb ...), oklch() ...) through a canvas pixel: [r, g, b] 0-255 and alpha 0-1
+    const ctx = document.createElement('canvas').getContext('2d', { willReadFrequently: true })!;
+    const rgba = (c: string): [number, number, number, number] => {
+      ctx.clearRect(0, 0, 1, 1);
+      ctx.fillStyle = c;
+      ctx.fillRect(0, 0, 1, 1);
+      const [r, g, b, a] = ctx.getImageData(0, 0, 1, 1).data;
+      return [r!, g!, b!, a! / 255];
+    };
+    let bg: [number, number, number, number] = [255, 255, 255, 1];
+    for (let p = el.parentElement; p; p = p.parentElement) {
+      const c = rgba(getComputedStyle(p).backgroundColor);
+      if (c[3] > 0) {
+        bg = c;
+        break;
+      }
+    }
+    const [r, g, b, a] = rgba(cs.outlineColor);
+    const ring = [r, g, b].map((v, i) => v * a + bg[i]! * (1 - a));
+    const lum = (c: number[]) => c.map((v) => v / 255).map((v) => (v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4)).reduce((s, v, i) => s + v * [0.2126, 0.7152, 0.0722][i]!, 0);
+    const [hi, lo] = [lum(ring), lum(bg.slice(0, 3))].sort((x, y) => y - x);
+    return { what, visible: el.matches(':focus-visible') && cs.outlineStyle !== 'none' && parseFloat(cs.outlineWidth) >= 2, contrast: (hi! + 0.05) / (lo! + 0.05) };
   });
 }
