@@ -1,6 +1,6 @@
 // The service's worker pool: the event loop only routes, and the CPU-heavy work of ./work.ts (a spec parsed and
-// validated, a job's secrets, render and plan) runs on a few worker threads, one per core but the event loop's,
-// shared by every service in the process. Inputs and results cross by structured clone (plain data). Threads start
+// validated, a job's secrets, render and plan) runs on a few worker threads, one per core but the event loop's, plus
+// one that takes only short work someone waits on (a request's validation), shared by every service in the process. Inputs and results cross by structured clone (plain data). Threads start
 // with the first service (or task), hold the process open only while they have work, and one that dies is replaced
 // (its tasks fail, the others go on).
 //
@@ -19,6 +19,11 @@ export type TaskOutput<K extends TaskName> = Awaited<ReturnType<(typeof TASKS)[K
 /** `high` goes first: short work someone waits on (a request's validation) before long work (a job's render). */
 export type Priority = 'high' | 'normal';
 
+/** A thread's tasks in flight, one per lane; a quick thread takes `high` tasks only. */
+interface Lanes extends Record<Priority, Pending | undefined> {
+  quick: boolean;
+}
+
 interface Pending {
   message: TaskMessage;
   resolve(v: unknown): void;
@@ -36,11 +41,12 @@ export class TaskError extends Error {
 /**
  * A fixed number of worker threads running ./work.ts tasks in order of priority, then arrival. Each thread has a lane
  * per priority: it takes one task of each at a time, so a validation is not held up by a job's start that is
- * waiting for a child process (openssl making a CA); a job's start that computes holds the thread's JavaScript until
- * it is done, like any synchronous work.
+ * waiting for I/O; a job's start that computes holds the thread's JavaScript until it is done, like any synchronous
+ * work. So the `quick` threads take `high` tasks only: a request's validation (a few ms) does not wait for a render
+ * (tens of ms, hundreds at 500 hosts) that a normal thread is in the middle of.
  */
 export class WorkPool {
-  private readonly threads = new Map<Worker, Record<Priority, Pending | undefined>>();
+  private readonly threads = new Map<Worker, Lanes>();
   private readonly queues: Record<Priority, Pending[]> = { high: [], normal: [] };
   private nextId = 0;
   private closed = false;
@@ -50,7 +56,11 @@ export class WorkPool {
    * the loop made /healthz during a burst of new clusters wait about twice as long (p99 140-320 ms against 60-120 ms)
    * and the answers too, for no more throughput.
    */
-  constructor(readonly size: number = Math.max(1, availableParallelism() - 1)) {}
+  constructor(
+    readonly size: number = Math.max(1, availableParallelism() - 1),
+    /** threads for `high` tasks only, beside the `size` that take both: short work, so they cost little CPU */
+    readonly quick = 1,
+  ) {}
 
   /** Runs task `task` on a thread; rejects with TaskError when it throws there, or when its thread dies. */
   run<K extends TaskName>(task: K, input: TaskInput<K>, priority: Priority = 'normal'): Promise<TaskOutput<K>> {
@@ -63,7 +73,8 @@ export class WorkPool {
 
   /** Starts every thread now (a service as it opens), so the first requests do not wait for threads to load. */
   warm(): void {
-    while (!this.closed && this.threads.size < this.size) this.spawn();
+    while (!this.closed && this.count(true) < this.quick) this.spawn(true);
+    while (!this.closed && this.count(false) < this.size) this.spawn(false);
   }
 
   /** Tasks waiting for a thread. */
@@ -78,12 +89,23 @@ export class WorkPool {
     await Promise.all([...this.threads.keys()].map((w) => w.terminate()));
   }
 
-  /** Hands queued tasks to free lanes: a thread with nothing to do first, then one busy in the other lane only. */
+  private count(quick: boolean): number {
+    return [...this.threads.values()].filter((l) => l.quick === quick).length;
+  }
+
+  /**
+   * Hands queued tasks to free lanes: a thread with nothing to do first (a quick one for a `high` task), then a new
+   * thread while there are fewer than allowed, then one busy in the other lane only.
+   */
   private pump(): void {
     for (const lane of ['high', 'normal'] as const) {
       while (this.queues[lane].length > 0) {
-        const free = [...this.threads].filter(([, l]) => !l[lane]);
-        const w = free.find(([, l]) => !l.high && !l.normal)?.[0] ?? (this.threads.size < this.size ? this.spawn() : free[0]?.[0]);
+        const free = [...this.threads].filter(([, l]) => !l[lane] && (lane === 'high' || !l.quick));
+        const idle = free.filter(([, l]) => !l.high && !l.normal);
+        const w =
+          (idle.find(([, l]) => l.quick) ?? idle[0])?.[0] ??
+          (lane === 'high' && this.count(true) < this.quick ? this.spawn(true) : undefined) ??
+          (this.count(false) < this.size ? this.spawn(false) : free[0]?.[0]);
         if (!w) break;
         const p = this.queues[lane].shift()!;
         this.threads.get(w)![lane] = p;
@@ -93,9 +115,9 @@ export class WorkPool {
     }
   }
 
-  private spawn(): Worker {
+  private spawn(quick: boolean): Worker {
     const w = startThread();
-    this.threads.set(w, { high: undefined, normal: undefined });
+    this.threads.set(w, { high: undefined, normal: undefined, quick });
     w.on('message', (r: ResultMessage) => {
       const lanes = this.threads.get(w);
       if (!lanes) return;
@@ -137,7 +159,7 @@ function startThread(): Worker {
 
 let shared: WorkPool | undefined;
 
-/** The process's pool, one thread per core but one (made on first use). */
+/** The process's pool, one thread per core but one and a quick one (made on first use). */
 export function workPool(): WorkPool {
   return (shared ??= new WorkPool());
 }

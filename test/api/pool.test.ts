@@ -12,6 +12,7 @@ import { outputPath } from '../../src/generators/index.js';
 import { parseSecrets } from '../../src/secrets/secrets.js';
 import { FIXTURES } from '../support/fixtures.js';
 import { HA_TEXT } from './harness.js';
+import { bigClusterSpec } from '../../bench/scale.js';
 
 const pools: WorkPool[] = [];
 afterAll(async () => {
@@ -52,8 +53,8 @@ describe('the worker pool', () => {
     expect((await workPool().run('checkSpecBody', { text: HA_TEXT, json: false })).ok).toBe(true);
   });
 
-  it('high priority first: a validation waits for the task a thread is on, not for the queued renders', async () => {
-    const pool = new WorkPool(1);
+  it('high priority first: without a quick thread, a validation waits for the task a thread is on, not for the queued renders', async () => {
+    const pool = new WorkPool(1, 0);
     pools.push(pool);
     const order: string[] = [];
     const task = haTask();
@@ -63,6 +64,22 @@ describe('the worker pool', () => {
     ];
     await Promise.all(done);
     expect(order).toEqual(['render 1', 'validation', 'render 2', 'render 3']);
+  });
+
+  it('a quick thread: a validation does not wait for the render a thread is in the middle of', async () => {
+    const pool = new WorkPool(1, 1);
+    pools.push(pool);
+    // both threads loaded first (a high task takes the idle quick thread, a normal one the other)
+    await Promise.all([pool.run('checkSpecBody', { text: HA_TEXT, json: false }, 'high'), pool.run('prepareJob', haTask())]);
+    const order: string[] = [];
+    // a 300-host job: a render and plan of a few hundred ms, against a validation of a few
+    const big = { ...haTask(), spec: bigClusterSpec(300) };
+    const done = [
+      ...['render 1', 'render 2'].map((n) => pool.run('prepareJob', big).then(() => order.push(n))),
+      pool.run('checkSpecBody', { text: HA_TEXT, json: false }, 'high').then(() => order.push('validation')),
+    ];
+    await Promise.all(done);
+    expect(order).toEqual(['validation', 'render 1', 'render 2']);
   });
 
   it('idle threads do not hold the process open: a process that used the pool ends by itself', async () => {
