@@ -23,9 +23,10 @@
 #   e2e-cluster  the rehearsal spec installed for real: 3 control planes + LB, 1 worker, Calico VXLAN, through the
 #             kind executor from the supply's bundle onto bare host containers; DNS, cross-node pods, storage, quotas,
 #             network policies, VIP failover, a second apply changing nothing; then day two on the same cluster:
-#             a worker added and removed by editing the spec, etcd snapshot/restore, certs check/renew, the upgrade
+#             a worker and a control plane added and removed by editing the spec, etcd snapshot/restore, certs
+#             check/renew (killed -9 and resumed), the upgrade
 #             v1.34.3 -> v1.34.4 (the supply builds both versions; v1.34.4 cold, measured after v1.34.3: toolchain
-#             551 s with the Go cache warm, .debs 170 s, images 11 s) with a Service answering throughout, reset (~28 min)
+#             551 s with the Go cache warm, .debs 170 s, images 11 s) with a Service answering throughout, reset (~34 min on a quiet machine: 2022 s on 2026-12-04)
 #   bundle    offline bundle verified, uploaded over SSH (killed + resumed), installed, images imported (test bed, .debs)
 set -euo pipefail
 cd "$(dirname "$0")/.."
