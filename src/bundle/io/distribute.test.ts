@@ -264,6 +264,48 @@ describe('verified by the command that receives: one read of the bytes on the ho
     await expect(uploadFileResumable(new RecordingExecutor(h.exec, 2, { PATH: bin }), join(bundle, MODEL), '/data/k8s/again', model(), {})).rejects.toThrow(/expected [0-9a-f]{64}; removed/);
   });
 
+  it('a file of 8 MiB or more is hashed by Python as it arrives; without a Python on the host, by cat and then openssl', async () => {
+    const file = join(tmp, 'nine.bin');
+    const data = Buffer.alloc(9 * 1024 * 1024);
+    for (let i = 0; i < data.length; i += 512) data[i] = (i >> 9) & 0xff;
+    writeFileSync(file, data);
+    const want = { size: data.length, sha256: createHash('sha256').update(data).digest('hex') };
+    // a host PATH whose python3 leaves a mark before it runs the real one; another without any Python
+    const withPy = join(tmp, 'py-bin');
+    const noPy = join(tmp, 'no-py-bin');
+    const marks = join(tmp, 'python-ran');
+    for (const bin of [withPy, noPy]) {
+      mkdirSync(bin, { recursive: true });
+      for (const tool of ['sh', 'cat', 'stat', 'openssl', 'cut', 'mkdir', 'dirname', 'chmod', 'mv', 'rm']) {
+        if (!existsSync(join(bin, tool))) symlinkSync(join(existsSync(`/usr/bin/${tool}`) ? '/usr/bin' : '/bin', tool), join(bin, tool));
+      }
+    }
+    writeFileSync(join(withPy, 'python3'), `#!/bin/sh\necho ran >> '${marks}'\nexec /usr/bin/python3 "$@"\n`, { mode: 0o755 });
+    const ran = () => (existsSync(marks) ? readFileSync(marks, 'utf8').split('\n').filter(Boolean).length : 0);
+
+    const h = host();
+    expect(await uploadFileResumable(new RecordingExecutor(h.exec, 0, { PATH: withPy }), file, '/data/k8s/nine.bin', want, {})).toMatchObject({ action: 'uploaded', sent: data.length });
+    expect(ran()).toBe(1);
+    expect(sha(h.at('/data/k8s/nine.bin'))).toBe(want.sha256);
+    // a resume: Python hashes the kept prefix from the disk, then the rest as it arrives
+    const resumed = await uploadFileResumable(new RecordingExecutor(new DroppingExecutor(h.exec, 5_000_000), 0, { PATH: withPy }), file, '/data/k8s/nine-again.bin', want, {}, { retryDelayMs: 1 });
+    expect(resumed).toMatchObject({ action: 'resumed', resumedFrom: 5_000_000, sent: data.length - 5_000_000 });
+    expect(sha(h.at('/data/k8s/nine-again.bin'))).toBe(want.sha256);
+    // a byte changed on the way: Python's digest differs, nothing is left in place
+    await expect(uploadFileResumable(new RecordingExecutor(h.exec, 2, { PATH: withPy }), file, '/data/k8s/nine-bad.bin', want, {})).rejects.toThrow(/expected [0-9a-f]{64}; removed/);
+    expect(existsSync(h.at('/data/k8s/nine-bad.bin'))).toBe(false);
+    expect(existsSync(h.at('/data/k8s/nine-bad.bin.partial'))).toBe(false);
+    const before = ran();
+    expect(before).toBeGreaterThanOrEqual(4);
+
+    const bare = new RecordingExecutor(h.exec, 0, { PATH: noPy });
+    expect((await bare.run(['sh', '-c', 'command -v python3 || echo none'])).stdout.trim()).toBe('none');
+    expect(await uploadFileResumable(bare, file, '/data/k8s/nine-cat.bin', want, {})).toMatchObject({ action: 'uploaded' });
+    expect(sha(h.at('/data/k8s/nine-cat.bin'))).toBe(want.sha256);
+    await expect(uploadFileResumable(new RecordingExecutor(h.exec, 2, { PATH: noPy }), file, '/data/k8s/nine-cat-bad.bin', want, {})).rejects.toThrow(/expected [0-9a-f]{64}; removed/);
+    expect(ran()).toBe(before);
+  });
+
   it('hostile file names travel as arguments: uploaded, probed, stale ones removed, nothing executed', async () => {
     const h = host();
     const dir = join(tmp, 'hostile-bundle');

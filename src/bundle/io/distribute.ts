@@ -4,12 +4,13 @@
 // Per file, on the host:
 //   1. one round trip for a whole directory: which files already hold the expected sha256 (hashed only when the
 //      size matches), how far each `<file>.partial` got, and which files are there that the bundle does not list
-//   2. one command receives the file (the executor's stdinFile: never held in memory) into <file>.partial, then
-//      hashes the partial once (openssl, page-cached: it was just written) and checks its size and sha256; only a
-//      match is renamed into place (atomic), a mismatch is removed (nothing is left in place) and sent again once.
+//   2. one command receives the file (the executor's stdinFile: never held in memory) into <file>.partial, hashing
+//      the bytes as they arrive (Python's hashlib, files of 8 MiB and more) or the partial once after (openssl,
+//      page-cached: it was just written), and checks its size and sha256; only a match is renamed into place
+//      (atomic), a mismatch is removed (nothing is left in place) and sent again once.
 //   3. a dropped connection leaves a prefix there (bytes arrive in order): the retry asks the host for the partial's
 //      size (`stat -c %s`) and sends only the rest (stdinFileOffset) into the same command, which appends it and
-//      hashes kept prefix and rest in that one read: it continues, it does not restart
+//      hashes kept prefix and rest together: it continues, it does not restart
 // Files in an uploaded directory that the bundle does not list are removed (a stale kubeadm .deb left from an older
 // bundle would otherwise be installed by `dpkg -i ./*.deb` too). Scripts are constants; paths travel as "$1".
 import { join } from 'node:path';
@@ -104,30 +105,66 @@ const STATE_SCRIPT = [
   'done',
 ].join('\n');
 
+// Receives stdin into $1 (the partial; $2: bytes of it to keep, 0 for a fresh one) and prints the sha256 of the
+// whole partial, kept prefix and all, hashed as the bytes arrive: Python's hashlib (OpenSSL's SHA, the GIL released)
+// reads the pipe in up to 1 MiB blocks (the pipe grown to 1 MiB where the kernel allows), writes and hashes each
+// block, so the check costs no second read and ends with the transfer. Every RHEL host has a Python
+// (/usr/libexec/platform-python runs dnf); a host without one receives with cat and hashes after.
+const STREAM_PY = [
+  'import fcntl, hashlib, os, sys',
+  'p, keep = sys.argv[1], int(sys.argv[2])',
+  'h = hashlib.sha256()',
+  'if keep:',
+  '    with open(p, "rb") as r:',
+  '        while True:',
+  '            b = r.read(1 << 20)',
+  '            if not b: break',
+  '            h.update(b)',
+  'try: fcntl.fcntl(0, 1031, 1 << 20)',
+  'except OSError: pass',
+  'buf = bytearray(1 << 20); mv = memoryview(buf)',
+  'fd = os.open(p, os.O_WRONLY | os.O_CREAT | (os.O_APPEND if keep else os.O_TRUNC), 0o600)',
+  'while True:',
+  '    n = os.readv(0, [buf])',
+  '    if not n: break',
+  '    b = mv[:n]; w = 0',
+  '    while w < n: w += os.write(fd, b[w:])',
+  '    h.update(b)',
+  'os.close(fd)',
+  'print(h.hexdigest())',
+].join('\n');
+
 // $1 file, $2 size, $3 sha256, $4 mode, $5 bytes of <file>.partial to keep (0: a fresh partial). Receives stdin
-// into the partial (appended to the kept prefix), checks the size, hashes the whole partial in one read and renames
-// it into place, in one round trip. Exit 3: cut short (resumable), 4: wrong sha256 (removed), 1: anything else.
+// into the partial (appended to the kept prefix), checks the size and sha256 of the whole partial and renames it
+// into place, in one round trip. Exit 3: cut short (resumable), 4: wrong sha256 (removed), 1: anything else.
 //
-// Hashed after the write, not while the bytes arrive: measured on the test bed (issue 13; 256 MiB to 1 and 3 hosts,
-// interleaved with scp), `tee -a partial | openssl dgst` reached x0.91 and x0.75 of scp, this x1.14 and x0.96, and
-// the hosts spent 5.7 s of CPU against 3.0 s (scp: 3.9 s): tee moves the stream in 8 KiB reads and writes and
-// through one more pipe, while the read after the write comes from the page cache in large blocks at OpenSSL's SHA
-// speed. With the link the bottleneck (480 Mbit/s) both matched scp (x1.04-1.15). What made delivery slow was
-// sha256sum, not the second read.
+// Files of 8 MiB and more are hashed while they arrive (STREAM_PY). Measured on the test bed (issue 13; 256 MiB,
+// interleaved with scp): hashing the partial after the write (page-cached, OpenSSL) left the host's 0.3-0.4 s of
+// hashing after the transfer, x0.73-0.89 of scp to 1 host; `tee -a partial | openssl dgst` was slower still (x0.91
+// and x0.75, 5.7 s of host CPU against 3.0 s: tee moves the stream in 8 KiB reads and writes through one more pipe).
+// Smaller files, and hosts without Python, are received by cat and hashed after: Python's start-up (20-30 ms) costs
+// more than it saves there.
 const RECEIVE_SCRIPT = [
   SHA256_FN,
   'p=$1.partial',
   'mkdir -p -- "$(dirname -- "$1")" || exit 1',
-  'if [ "$5" = 0 ]; then cat > "$p" || exit 1; else',
+  'if [ "$5" != 0 ]; then',
   '  s=$(stat -c %s -- "$p" 2>/dev/null || echo 0)',
   '  if [ "$s" != "$5" ]; then echo "airgap-k8s: $p holds $s bytes, expected $5" >&2; exit 3; fi',
-  '  cat >> "$p" || exit 1',
+  'fi',
+  'py=',
+  'if [ "$2" -ge 8388608 ]; then for c in python3 /usr/libexec/platform-python; do if command -v "$c" >/dev/null 2>&1; then py=$c; break; fi; done; fi',
+  'if [ -n "$py" ]; then',
+  '  h=$("$py" -c "$6" "$p" "$5") || exit 1',
+  'else',
+  '  if [ "$5" = 0 ]; then cat > "$p" || exit 1; else cat >> "$p" || exit 1; fi',
+  '  h=',
   'fi',
   's=$(stat -c %s -- "$p") || exit 1',
   'if [ "$s" != "$2" ]; then echo "airgap-k8s: $p holds $s bytes, expected $2" >&2; exit 3; fi',
-  'h=$(sha < "$p")',
+  'if [ -z "$h" ]; then h=$(sha < "$p"); fi',
   'case $h in *[!0-9a-f]*) h=;; esac',
-  'if [ ${#h} != 64 ]; then echo "airgap-k8s: no sha256 of $p (sha256sum or openssl dgst failed)" >&2; exit 1; fi',
+  'if [ ${#h} != 64 ]; then echo "airgap-k8s: no sha256 of $p (python, sha256sum or openssl dgst failed)" >&2; exit 1; fi',
   'if [ "$h" != "$3" ]; then echo "airgap-k8s: $p has sha256 $h, expected $3; removed" >&2; rm -f -- "$p"; exit 4; fi',
   'chmod "$4" "$p" && mv -f -- "$p" "$1"',
 ].join('\n');
@@ -240,7 +277,7 @@ export async function uploadFileResumable(
       }
       let r;
       try {
-        r = await exec.run(['sh', '-c', RECEIVE_SCRIPT, 'airgap-bundle-stream', target, String(expect.size), expect.sha256, expect.mode ?? '0644', String(offset)], {
+        r = await exec.run(['sh', '-c', RECEIVE_SCRIPT, 'airgap-bundle-stream', target, String(expect.size), expect.sha256, expect.mode ?? '0644', String(offset), STREAM_PY], {
           stdinFile: local,
           stdinFileOffset: offset,
           signal: opts.signal,
