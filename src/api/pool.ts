@@ -10,7 +10,7 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type { TASKS, TaskName } from './work.js';
-import type { ResultMessage, TaskMessage } from './worker.js';
+import type { ResultMessage, TaskMessage, ThreadData } from './worker.js';
 
 /** What a task of ./work.ts takes and gives. */
 export type TaskInput<K extends TaskName> = Parameters<(typeof TASKS)[K]>[0];
@@ -116,7 +116,8 @@ export class WorkPool {
   }
 
   private spawn(quick: boolean): Worker {
-    const w = startThread();
+    // the threads that render and plan yield the CPU to the event loop and the quick thread (see ./worker.ts)
+    const w = startThread({ background: !quick } satisfies ThreadData);
     this.threads.set(w, { high: undefined, normal: undefined, quick });
     w.on('message', (r: ResultMessage) => {
       const lanes = this.threads.get(w);
@@ -149,12 +150,12 @@ export class WorkPool {
 }
 
 /** A worker thread running ./worker.js, or ./worker.ts through tsx when this module runs from the sources. */
-function startThread(): Worker {
+function startThread(workerData: ThreadData): Worker {
   const here = import.meta.url;
-  if (!here.endsWith('.ts')) return new Worker(new URL('./worker.js', here));
+  if (!here.endsWith('.ts')) return new Worker(new URL('./worker.js', here), { workerData });
   const tsx = import.meta.resolve('tsx/esm/api');
   const entry = new URL('./worker.ts', here).href;
-  return new Worker(`import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(entry)}); })`, { eval: true });
+  return new Worker(`import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(entry)}); })`, { eval: true, workerData });
 }
 
 let shared: WorkPool | undefined;

@@ -2,11 +2,12 @@
 // results cross by structured clone); a task's error arrives as its message and the thread goes on; short work
 // someone waits on goes before long work; idle threads do not keep a process from ending.
 import { execFile } from 'node:child_process';
-import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { WorkPool, workPool } from '../../src/api/pool.js';
+import { BACKGROUND_NICE } from '../../src/api/priority.js';
 import { checkSpecBody, prepareJob, type PrepareTask } from '../../src/api/work.js';
 import { outputPath } from '../../src/generators/index.js';
 import { parseSecrets } from '../../src/secrets/secrets.js';
@@ -80,6 +81,20 @@ describe('the worker pool', () => {
     ];
     await Promise.all(done);
     expect(order).toEqual(['validation', 'render 1', 'render 2']);
+  });
+
+  it.runIf(process.platform === 'linux')('the threads that render run at nice 10, below the event loop; the quick thread does not', async () => {
+    // the nice value of every thread of this process (field 19 of /proc/self/task/<tid>/stat, after the command name)
+    const nices = () =>
+      readdirSync('/proc/self/task').map((tid) => Number(readFileSync(`/proc/self/task/${tid}/stat`, 'utf8').replace(/^.*\) /s, '').split(' ')[16]));
+    const niced = () => nices().filter((n) => n === BACKGROUND_NICE).length;
+    const before = niced();
+    const pool = new WorkPool(2, 1);
+    pools.push(pool);
+    // three threads loaded: two take the renders, the quick one the validation
+    await Promise.all([pool.run('checkSpecBody', { text: HA_TEXT, json: false }, 'high'), pool.run('prepareJob', haTask()), pool.run('prepareJob', haTask())]);
+    expect(niced() - before).toBe(2);
+    expect(nices()[0]).toBe(0); // the main thread (the first task) is left as it was
   });
 
   it('idle threads do not hold the process open: a process that used the pool ends by itself', async () => {
