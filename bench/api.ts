@@ -35,8 +35,14 @@ interface Server {
   stop(): Promise<void>;
 }
 
+/**
+ * Node flags for the server, from AIRGAP_K8S_BENCH_SERVER_FLAGS (split on spaces): how the service is profiled under
+ * this load, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof` (a profile per thread: the loop and each pool thread).
+ */
+const serverFlags = () => (process.env.AIRGAP_K8S_BENCH_SERVER_FLAGS ?? '').split(' ').filter(Boolean);
+
 async function startServer(dataDir: string, delayMs: number): Promise<Server> {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli/main.ts'), 'serve'], {
+  const child = spawn(process.execPath, [...serverFlags(), '--import', 'tsx', join(ROOT, 'src/cli/main.ts'), 'serve'], {
     cwd: ROOT,
     env: { ...process.env, AIRGAP_K8S_LISTEN: '127.0.0.1:0', AIRGAP_K8S_DATA_DIR: dataDir, AIRGAP_K8S_TOKEN: TOKEN, AIRGAP_K8S_EXECUTOR: 'dry-run', AIRGAP_K8S_DRYRUN_DELAY_MS: String(delayMs) },
   });
