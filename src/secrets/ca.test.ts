@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { keyAlgorithm, newClusterCA, newClusterCAAsync } from './ca.js';
+import { checkClusterCA, keyAlgorithm, newClusterCA, newClusterCAAsync } from './ca.js';
 import { parseSecrets, secretsToYaml } from './secrets.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'airgap-k8s-ca-test-'));
@@ -110,5 +110,22 @@ describe('keyAlgorithm', () => {
     expect(name(generateKeyPairSync('ec', { namedCurve: 'P-521' }).privateKey)).toBe('ECDSA-P521');
     expect(name(generateKeyPairSync('rsa', { modulusLength: 1024 }).privateKey)).toBe('RSA-1024');
     expect(name(generateKeyPairSync('ed25519').privateKey)).toBe('ed25519');
+  });
+});
+
+describe('checkClusterCA', () => {
+  it('answers a CA it checked before from what it found, per wanted algorithm, each caller its own copy', () => {
+    const ecdsa = newClusterCA('ECDSA-P256');
+    const rsa = newClusterCA('RSA-2048');
+    expect(checkClusterCA(ecdsa, 'ECDSA-P256')).toEqual([]);
+    const mismatch = checkClusterCA(ecdsa, 'RSA-2048');
+    expect(mismatch).toMatchObject([{ path: 'ca.key', code: 'mismatch' }]);
+    // the same CA again, and the other algorithm's answer is not taken for it
+    expect(checkClusterCA(ecdsa, 'ECDSA-P256')).toEqual([]);
+    mismatch[0]!.message = 'changed by a caller';
+    expect(checkClusterCA(ecdsa, 'RSA-2048')[0]!.message).toMatch(/^is an ECDSA-P256 key, but/);
+    // a key that is not the certificate's: the pair is what counts, not the certificate alone
+    expect(checkClusterCA({ cert: ecdsa.cert, key: rsa.key }, undefined).map((i) => i.path)).toContain('ca.key');
+    expect(checkClusterCA({ cert: rsa.cert, key: rsa.key }, undefined)).toEqual([]);
   });
 });
