@@ -278,18 +278,16 @@ export async function benchAnsible(opts: { runs?: number } = {}): Promise<void> 
       const onHost = (await tb.exec(three[2]!, ['sha256sum', dest])).stdout.split(' ')[0];
       if (onHost !== (await localSha256(file))) throw new Error(`copy: ${three[2]!.name} holds ${onHost}, not the file`);
       row('100 MiB file to 3 hosts, verified', ours, theirs);
-      // where our time goes, once: the local hash, the bytes alone (the same executors, `cat >`, no check), the
-      // hosts' sha256sum (the check before the rename)
+      // where our time goes, once: the local hash and the bytes alone (the same executors, `cat >`, no check); the
+      // rest of our p50 is the check on the hosts (hashed as the bytes arrive: little beyond the transfer)
       await clean();
       const local = await time(() => localSha256(file));
       let stream = 0;
-      let check = 0;
       await fresh(three, async (execs) => {
         await Promise.all(execs.map((e) => e.run(['true'])));
         stream = await time(() => Promise.all(execs.map((e) => e.run(['sh', '-c', 'cat > "$1"', 'raw', dest], { stdinFile: file }))));
-        check = await time(() => Promise.all(execs.map((e) => e.run(['sha256sum', dest]))));
       });
-      line('  ours, split up (one run)', `local sha256 ${ms(local)}   stream to 3 hosts ${ms(stream)}   sha256sum on 3 hosts ${ms(check)}`);
+      line('  ours, split up (one run)', `local sha256 ${ms(local)}   bytes alone to 3 hosts ${ms(stream)}   the rest (the check, connections) ${ms(p50(ours) - local - stream)}`);
       await clean();
       rmSync(file);
     }
