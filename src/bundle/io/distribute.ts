@@ -133,6 +133,7 @@ const STREAM_PY = [
   'os.close(fd)',
   'print(h.hexdigest())',
 ].join('\n');
+if (STREAM_PY.includes("'")) throw new Error('STREAM_PY goes into the shell script in single quotes');
 
 // $1 file, $2 size, $3 sha256, $4 mode, $5 bytes of <file>.partial to keep (0: a fresh partial). Receives stdin
 // into the partial (appended to the kept prefix), checks the size and sha256 of the whole partial and renames it
@@ -155,7 +156,7 @@ const RECEIVE_SCRIPT = [
   'py=',
   'if [ "$2" -ge 8388608 ]; then for c in python3 /usr/libexec/platform-python; do if command -v "$c" >/dev/null 2>&1; then py=$c; break; fi; done; fi',
   'if [ -n "$py" ]; then',
-  '  h=$("$py" -c "$6" "$p" "$5") || exit 1',
+  `  h=$("$py" -c '${STREAM_PY}' "$p" "$5") || exit 1`,
   'else',
   '  if [ "$5" = 0 ]; then cat > "$p" || exit 1; else cat >> "$p" || exit 1; fi',
   '  h=',
@@ -277,7 +278,7 @@ export async function uploadFileResumable(
       }
       let r;
       try {
-        r = await exec.run(['sh', '-c', RECEIVE_SCRIPT, 'airgap-bundle-stream', target, String(expect.size), expect.sha256, expect.mode ?? '0644', String(offset), STREAM_PY], {
+        r = await exec.run(['sh', '-c', RECEIVE_SCRIPT, 'airgap-bundle-stream', target, String(expect.size), expect.sha256, expect.mode ?? '0644', String(offset)], {
           stdinFile: local,
           stdinFileOffset: offset,
           signal: opts.signal,
