@@ -3,12 +3,10 @@
 // one that takes only short work someone waits on (a request's validation), shared by every service in the process. Inputs and results cross by structured clone (plain data). Threads start
 // with the first service (or task), hold the process open only while they have work, and one that dies is replaced
 // (its tasks fail, the others go on).
-//
-// One place knows how a thread is started: the built package (dist/, .js) runs ./worker.js natively; from the
-// TypeScript sources (tsx, vitest) the thread registers tsx first, then imports ./worker.ts (Node 20 does not apply
-// module hooks given in a Worker's execArgv, nodejs/node#47747, so `--import tsx` there is not enough).
+// How a thread starts (the built package or the sources): ../threads.ts.
 import { availableParallelism } from 'node:os';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { startModuleThread } from '../threads.js';
 import type { TASKS, TaskName } from './work.js';
 import type { ResultMessage, TaskMessage, ThreadData } from './worker.js';
 
@@ -117,7 +115,7 @@ export class WorkPool {
 
   private spawn(quick: boolean): Worker {
     // the threads that render and plan yield the CPU to the event loop and the quick thread (see ./worker.ts)
-    const w = startThread({ background: !quick } satisfies ThreadData);
+    const w = startModuleThread(import.meta.url, 'worker', { background: !quick } satisfies ThreadData);
     this.threads.set(w, { high: undefined, normal: undefined, quick });
     w.on('message', (r: ResultMessage) => {
       const lanes = this.threads.get(w);
@@ -147,15 +145,6 @@ export class WorkPool {
     for (const p of [lanes.high, lanes.normal]) p?.reject(new TaskError('WorkerError', `the worker thread failed: ${e.message}`));
     if (!this.closed) this.pump();
   }
-}
-
-/** A worker thread running ./worker.js, or ./worker.ts through tsx when this module runs from the sources. */
-function startThread(workerData: ThreadData): Worker {
-  const here = import.meta.url;
-  if (!here.endsWith('.ts')) return new Worker(new URL('./worker.js', here), { workerData });
-  const tsx = import.meta.resolve('tsx/esm/api');
-  const entry = new URL('./worker.ts', here).href;
-  return new Worker(`import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(entry)}); })`, { eval: true, workerData });
 }
 
 let shared: WorkPool | undefined;

@@ -2,11 +2,12 @@
 // the conformance suite as root (known_hosts) and as a non-root user through sudo (pinned fingerprint), then what
 // only SSH has: host key checking, authentication, one reused connection, dropped connections, keep-alive, timeouts.
 import { execFileSync } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ExecConnectionError } from '../../src/executors/executor.js';
+import { ExecAbortedError, ExecConnectionError, ExecError } from '../../src/executors/executor.js';
 import { SshExecutor, sshExecutorForHost, type SshExecutorOptions } from '../../src/executors/ssh/ssh.js';
 import type { HostView } from '../../src/spec/derive.js';
 import { executorConformance } from '../../src/executors/conformance.js';
@@ -296,5 +297,67 @@ describe('ssh: one connection, dropped connections, keep-alive', () => {
     const e = ssh({ maxSessions: 8 });
     const rs = await Promise.all(Array.from({ length: 30 }, (_, i) => e.run(['sh', '-c', 'sleep 0.2; echo $1', 'sh', String(i)])));
     expect(rs.map((r) => r.stdout.trim())).toEqual(Array.from({ length: 30 }, (_, i) => String(i)));
+  });
+});
+
+describe('ssh: a large stdinFile streams from the transfer thread (bulk.ts)', () => {
+  const MiB = 1024 * 1024;
+  let big: string;
+  let bigSha: string;
+  beforeAll(() => {
+    big = join(sshd.dir, 'big.bin');
+    const data = randomBytes(12 * MiB);
+    writeFileSync(big, data);
+    bigSha = createHash('sha256').update(data).digest('hex');
+  });
+  /** the first output line, and the client port of the connection the command ran on */
+  const ranOn = (stdout: string) => {
+    const [first, conn] = stdout.trim().split('\n');
+    return { first: first!.trim(), port: Number(conn!.split(' ')[1]) };
+  };
+
+  it("8 MiB or more to send: a second connection, the thread's, reused; less, and with bulk: false, the executor's own", async () => {
+    const e = ssh();
+    const own = await clientPort(e);
+    const whole = ranOn((await e.run(['sh', '-c', 'sha256sum; echo $SSH_CONNECTION'], { stdinFile: big })).stdout);
+    expect(whole.first.slice(0, 64)).toBe(bigSha);
+    expect(whole.port).not.toBe(own);
+    const rest = ranOn((await e.run(['sh', '-c', 'wc -c; echo $SSH_CONNECTION'], { stdinFile: big, stdinFileOffset: 4 * MiB })).stdout);
+    expect(rest).toEqual({ first: String(8 * MiB), port: whole.port });
+    const small = ranOn((await e.run(['sh', '-c', 'wc -c; echo $SSH_CONNECTION'], { stdinFile: big, stdinFileOffset: 5 * MiB })).stdout);
+    expect(small).toEqual({ first: String(7 * MiB), port: own });
+    const off = ssh({ bulk: false });
+    const offOwn = await clientPort(off);
+    const sent = ranOn((await off.run(['sh', '-c', 'sha256sum; echo $SSH_CONNECTION'], { stdinFile: big })).stdout);
+    expect(sent.first.slice(0, 64)).toBe(bigSha);
+    expect(sent.port).toBe(offOwn);
+    // a sudo user's transfer runs as root there too
+    const sudo = ssh({ user: SUDO_USER, hostKey: { fingerprint: fp('ed25519') } });
+    expect((await sudo.run(['sh', '-c', 'cat >/dev/null; id -u'], { stdinFile: big })).stdout).toBe('0\n');
+  });
+
+  it('fails as the executor\'s own connection does: exit code and output, allowFailure, timeout, abort, a wrong host key', async () => {
+    const e = ssh();
+    const failing = ['sh', '-c', 'cat >/dev/null; echo out; echo bad >&2; exit 3'];
+    const err = await rejection(e.run(failing, { stdinFile: big }));
+    expect(err).toBeInstanceOf(ExecError);
+    expect((err as ExecError).result).toMatchObject({ exitCode: 3, stdout: 'out\n', timedOut: false });
+    expect((err as ExecError).result.stderr).toContain('bad');
+    expect(err.message).toMatch(/^sshd-test: exit code 3: bad/);
+    expect((await e.run(failing, { stdinFile: big, allowFailure: true })).exitCode).toBe(3);
+    // a command that never reads its stdin: the timeout stops it, the abort too
+    const stuck = ['sh', '-c', 'sleep 40.9'];
+    expect(await e.run(stuck, { stdinFile: big, timeoutMs: 500, allowFailure: true })).toMatchObject({ timedOut: true });
+    const ac = new AbortController();
+    const aborted = e.run(stuck, { stdinFile: big, signal: ac.signal });
+    setTimeout(() => ac.abort(), 300);
+    expect(await rejection(aborted)).toBeInstanceOf(ExecAbortedError);
+    const other = sshd.fingerprint(`${sshd.strangerKey}.pub`);
+    const mismatch = await rejection(ssh({ hostKey: { fingerprint: other } }).run(['cat'], { stdinFile: big }));
+    expect(mismatch).toBeInstanceOf(ExecConnectionError);
+    expect((mismatch as ExecConnectionError).retryable).toBe(false);
+    expect(mismatch.message).toContain('mismatch');
+    // and the executor goes on
+    expect((await e.run(['sh', '-c', 'wc -c'], { stdinFile: big })).stdout.trim()).toBe(String(12 * MiB));
   });
 });

@@ -19,7 +19,10 @@
 //   may survive it, its process group is named in the message) and the NEXT command reconnects. A command still
 //   waiting for its turn when the connection drops did not run, and is sent on the new connection.
 // - Keep-alive (keepaliveIntervalMs, keepaliveCountMax) detects a silent drop (a host that stopped answering).
-import { readFileSync } from 'node:fs';
+// - A large stdinFile (8 MiB or more) streams from a second connection in a thread of its own (./bulk.ts), where the
+//   bytes cost this process about half the CPU; `bulk: false` keeps everything on the one connection.
+import { randomUUID } from 'node:crypto';
+import { readFileSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import type { Client as Ssh2Client, ClientChannel, ConnectConfig, ServerHostKeyAlgorithm } from 'ssh2';
 import type { HostView } from '../../spec/derive.js';
@@ -29,6 +32,7 @@ import { checkRun, Collector, stdinFileStream, normalizeSignal, settle, watchSto
 import { ExecAbortedError, ExecConnectionError, shellQuote, type Executor, type RunOptions, type RunResult } from '../executor.js';
 import { KILL_SCRIPT, PID_ANNOUNCE, PidFilter } from '../process-group.js';
 import { checkHostKey, knownKeyTypes, type HostKeyPolicy } from './host-keys.js';
+import { BULK_MIN_BYTES, bulkThread } from './bulk.js';
 
 /** ssh2, loaded on the first connection: commands that never connect (validate, plan, render) start without it */
 type Ssh2 = typeof import('ssh2');
@@ -68,6 +72,22 @@ export interface SshExecutorOptions {
   maxSessions?: number;
   /** after SIGTERM to a stopped command's group, how long before SIGKILL; default 2000 */
   killGraceMs?: number;
+  /**
+   * A command whose stdin is a local file of 8 MiB or more to send runs on a second connection, which a worker thread
+   * of this process opens with these same options and streams the file from (an isolate that loads only the SSH
+   * executor moves the bytes for about half the CPU: src/executors/ssh/bulk.ts); default true. false: every command
+   * on this executor's one connection.
+   */
+  bulk?: boolean;
+}
+
+/** Bytes of `file` from `offset` on; 0 when it cannot be read (the command then fails as it would anyway). */
+function bytesToSend(file: string, offset = 0): number {
+  try {
+    return statSync(file).size - offset;
+  } catch {
+    return 0;
+  }
 }
 
 /** `~/x` → `$HOME/x`. `~user/x` is refused (no portable lookup of another user's home). */
@@ -226,9 +246,13 @@ export class SshExecutor implements Executor {
       keepaliveCountMax: 3,
       maxSessions: 8,
       killGraceMs: 2000,
+      bulk: true,
       ...opts,
     };
   }
+
+  /** this executor's connection in the transfer thread, once it used one (closed with this executor) */
+  private bulkKey: string | undefined;
 
   /** the sshd-side address of this executor, for messages */
   get target(): string {
@@ -238,12 +262,17 @@ export class SshExecutor implements Executor {
   async run(argv: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
     checkRun(argv, opts);
     if (opts.signal?.aborted) throw new ExecAbortedError(this.host, argv, { cause: opts.signal.reason });
+    if (this.o.bulk && opts.stdinFile !== undefined && !opts.onStdout && !opts.onStderr && bytesToSend(opts.stdinFile, opts.stdinFileOffset) >= BULK_MIN_BYTES) {
+      return bulkThread().run((this.bulkKey ??= randomUUID()), this.o, argv, opts);
+    }
     const command = remoteCommand(argv, { sudo: this.o.sudo, env: opts.env });
     return settle(this.host, argv, await this.runChannel(argv, command, opts), opts);
   }
 
   /** Ends the connection (commands in flight fail with 'connection lost'). A later run connects again. */
   async close(): Promise<void> {
+    if (this.bulkKey) bulkThread().close(this.bulkKey);
+    this.bulkKey = undefined;
     const pending = this.connecting;
     if (pending) await pending.catch(() => undefined);
     const conn = this.conn;
