@@ -1,7 +1,8 @@
 // The running service: data directory, token, SQLite store, jobs (picking up interrupted installs), the hono app
-// on @hono/node-server. `airgap-k8s serve` calls startServer and stops it on SIGINT/SIGTERM.
-import { serve, type ServerType } from '@hono/node-server';
+// on @hono/node-server's request listener, liveness first (./turns.ts). `airgap-k8s serve` calls startServer and stops it on SIGINT/SIGTERM.
+import { getRequestListener } from '@hono/node-server';
 import { chmodSync, mkdirSync, readFileSync } from 'node:fs';
+import { createServer as createHttpServer, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { hostname, networkInterfaces } from 'node:os';
@@ -11,6 +12,7 @@ import { jsonLogger, type Logger } from './log.js';
 import { openService } from './service.js';
 import type { Store } from './store.js';
 import { ensureServerCert, fingerprintLine } from './tls.js';
+import { livenessFirst } from './turns.js';
 
 /** A listening REST service: its URL, its store and jobs, and how to stop it. */
 export interface RunningServer {
@@ -42,17 +44,12 @@ export async function startServer(
   }
   const { app, store, jobs, recover } = openService(config, { token: token.token, log });
   const tls = await tlsMaterial(config, log, announce);
-  const server: ServerType = await new Promise((resolveServer, reject) => {
-    const s = serve(
-      {
-        fetch: app.fetch,
-        hostname: config.host,
-        port: config.port,
-        ...(tls ? { createServer: createHttpsServer, serverOptions: { cert: tls.cert, key: tls.key } } : {}),
-      },
-      () => resolveServer(s),
-    );
+  // @hono/node-server's listener, behind the turns of ./turns.ts (liveness first)
+  const listener = livenessFirst(getRequestListener(app.fetch, { hostname: config.host }));
+  const server: Server = await new Promise((resolveServer, reject) => {
+    const s = tls ? createHttpsServer({ cert: tls.cert, key: tls.key }, listener) : createHttpServer(listener);
     s.once('error', reject);
+    s.listen(config.port, config.host, () => resolveServer(s));
   });
   const addr = server.address() as AddressInfo;
   const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
