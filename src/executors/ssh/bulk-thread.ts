@@ -2,7 +2,7 @@
 // options), each with its own connection; runs the commands it is sent and answers with the result or the error.
 import { parentPort } from 'node:worker_threads';
 import { toBulkError, type BulkReply, type BulkRequest } from './bulk.js';
-import { SshExecutor } from './ssh.js';
+import { SshExecutor, type SshExecutorOptions } from './ssh.js';
 
 const port = parentPort;
 if (!port) throw new Error('src/executors/ssh/bulk-thread.ts runs as the SSH executor\'s transfer thread (./bulk.ts)');
@@ -18,7 +18,7 @@ port.on('message', (m: BulkRequest) => {
     return;
   }
   let exec = executors.get(m.key);
-  if (!exec) executors.set(m.key, (exec = new SshExecutor({ ...m.options, bulk: false })));
+  if (!exec) executors.set(m.key, (exec = new SshExecutor({ ...(m.options as SshExecutorOptions), bulk: false })));
   const ac = new AbortController();
   running.set(m.id, ac);
   exec

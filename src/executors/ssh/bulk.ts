@@ -17,7 +17,6 @@
 import type { Worker } from 'node:worker_threads';
 import { startModuleThread } from '../../threads.js';
 import { ExecAbortedError, ExecConnectionError, ExecError, type RunOptions, type RunResult } from '../executor.js';
-import type { SshExecutorOptions } from './ssh.js';
 
 /** Files at least this large are streamed from the bulk thread (smaller ones are not worth a second connection). */
 export const BULK_MIN_BYTES = 8 * 1024 * 1024;
@@ -27,7 +26,8 @@ export type BulkRunOptions = Omit<RunOptions, 'signal' | 'onStdout' | 'onStderr'
 
 /** To the thread. */
 export type BulkRequest =
-  | { kind: 'run'; id: number; key: string; options: SshExecutorOptions; argv: string[]; opts: BulkRunOptions }
+  /** options: the SshExecutorOptions of the executor on the main thread (./ssh.ts; plain data) */
+  | { kind: 'run'; id: number; key: string; options: { host: string }; argv: string[]; opts: BulkRunOptions }
   | { kind: 'abort'; id: number }
   | { kind: 'close'; key: string };
 
@@ -70,7 +70,7 @@ class BulkThread {
   private readonly pending = new Map<number, Pending>();
   private nextId = 0;
 
-  run(key: string, options: SshExecutorOptions, argv: readonly string[], opts: RunOptions): Promise<RunResult> {
+  run(key: string, options: { host: string }, argv: readonly string[], opts: RunOptions): Promise<RunResult> {
     const { signal, onStdout: _o, onStderr: _e, ...rest } = opts;
     const w = this.thread();
     const id = this.nextId++;
