@@ -114,7 +114,7 @@ export class WorkPool {
   }
 
   private spawn(quick: boolean): Worker {
-    // the threads that render and plan yield the CPU to the event loop and the quick thread (see ./worker.ts)
+    // the threads that render and plan yield the CPU to the event loop and the quick thread (./priority.ts)
     const w = startModuleThread(import.meta.url, 'worker', { background: !quick } satisfies ThreadData);
     this.threads.set(w, { high: undefined, normal: undefined, quick });
     w.on('message', (r: ResultMessage) => {

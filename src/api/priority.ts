@@ -10,7 +10,7 @@ import { setPriority } from 'node:os';
 export const BACKGROUND_NICE = 10;
 
 /** This thread's Linux thread id (the last part of /proc/thread-self), or undefined elsewhere. */
-export function threadId(): number | undefined {
+function threadId(): number | undefined {
   try {
     const tid = Number(readlinkSync('/proc/thread-self').split('/').pop());
     return Number.isInteger(tid) && tid > 0 ? tid : undefined;

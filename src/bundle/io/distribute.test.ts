@@ -74,6 +74,16 @@ class DroppingExecutor implements Executor {
 
 const sha = (f: string) => createHash('sha256').update(readFileSync(f)).digest('hex');
 
+/** A directory for a host's PATH holding only `tools` (links to this machine's), to take one away from a "host". */
+function toolsBin(name: string, tools: readonly string[]): string {
+  const bin = join(tmp, name);
+  mkdirSync(bin, { recursive: true });
+  for (const tool of tools) {
+    if (!existsSync(join(bin, tool))) symlinkSync(join(existsSync(`/usr/bin/${tool}`) ? '/usr/bin' : '/bin', tool), join(bin, tool));
+  }
+  return bin;
+}
+
 describe('uploadBundlePath', { timeout: 60_000 }, () => {
   it('uploads a directory, verified on the host; a second upload sends nothing', async () => {
     const h = host();
@@ -250,11 +260,7 @@ describe('verified by the command that receives: one read of the bytes on the ho
 
   it("without openssl on the host, coreutils' sha256sum checks the stream (and the probe)", async () => {
     const h = host();
-    const bin = join(tmp, 'no-openssl-bin');
-    mkdirSync(bin, { recursive: true });
-    for (const tool of ['sh', 'cat', 'tee', 'stat', 'sha256sum', 'cut', 'mkdir', 'dirname', 'chmod', 'mv', 'rm', 'find', 'sed']) {
-      if (!existsSync(join(bin, tool))) symlinkSync(join(existsSync(`/usr/bin/${tool}`) ? '/usr/bin' : '/bin', tool), join(bin, tool));
-    }
+    const bin = toolsBin('no-openssl-bin', ['sh', 'cat', 'tee', 'stat', 'sha256sum', 'cut', 'mkdir', 'dirname', 'chmod', 'mv', 'rm', 'find', 'sed']);
     const rec = new RecordingExecutor(h.exec, 0, { PATH: bin });
     expect((await rec.run(['sh', '-c', 'command -v openssl || echo none'])).stdout.trim()).toBe('none');
     const r = await uploadBundlePath(rec, bundle, manifest, MODEL, `/data/k8s/${MODEL}`);
@@ -271,15 +277,10 @@ describe('verified by the command that receives: one read of the bytes on the ho
     writeFileSync(file, data);
     const want = { size: data.length, sha256: createHash('sha256').update(data).digest('hex') };
     // a host PATH whose python3 leaves a mark before it runs the real one; another without any Python
-    const withPy = join(tmp, 'py-bin');
-    const noPy = join(tmp, 'no-py-bin');
+    const tools = ['sh', 'cat', 'stat', 'openssl', 'cut', 'mkdir', 'dirname', 'chmod', 'mv', 'rm'];
+    const withPy = toolsBin('py-bin', tools);
+    const noPy = toolsBin('no-py-bin', tools);
     const marks = join(tmp, 'python-ran');
-    for (const bin of [withPy, noPy]) {
-      mkdirSync(bin, { recursive: true });
-      for (const tool of ['sh', 'cat', 'stat', 'openssl', 'cut', 'mkdir', 'dirname', 'chmod', 'mv', 'rm']) {
-        if (!existsSync(join(bin, tool))) symlinkSync(join(existsSync(`/usr/bin/${tool}`) ? '/usr/bin' : '/bin', tool), join(bin, tool));
-      }
-    }
     writeFileSync(join(withPy, 'python3'), `#!/bin/sh\necho ran >> '${marks}'\nexec /usr/bin/python3 "$@"\n`, { mode: 0o755 });
     const ran = () => (existsSync(marks) ? readFileSync(marks, 'utf8').split('\n').filter(Boolean).length : 0);
 
