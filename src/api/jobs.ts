@@ -3,10 +3,12 @@
 // (SSE) or the log. At startup, installs left pending or running resume from their journal: steps already done are
 // skipped by the runner, not repeated. Different clusters run side by side; one cluster has at most one install.
 //
-// The event loop only routes: a request's spec is validated, and a job's start (secrets, bundle inputs, render,
-// plan) made, in the worker pool (./pool.ts, ./work.ts). A job holds a place in the admission control (./admission.ts)
-// from its request until its plan is made: a POST is answered 202 once its record is committed, and the job waits
-// for its turn as `pending`; when every place is taken, the request is refused at once with 429.
+// The event loop only routes: a request's spec is validated in the worker pool (./pool.ts, ./work.ts), and a job,
+// once it has its turn, runs in the job thread (./job-host.ts, ./execution.ts): its start (secrets, bundle inputs,
+// render, plan), its run and every SQLite write they make, on the thread's own connection; the loop hears each
+// committed event for its subscribers. A job holds a place in the admission control (./admission.ts) from its request
+// until its plan is made: a POST is answered 202 once its record is committed, and the job waits for its turn as
+// `pending`; when every place is taken, the request is refused at once with 429.
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { Admission, type AdmissionLimits, type Slot } from './admission.js';
 import { join } from 'node:path';
@@ -15,16 +17,17 @@ import type { SpecIssue } from '../spec/issues.js';
 import { parseSpec } from '../spec/load.js';
 import { deriveView } from '../spec/derive.js';
 import type { Secrets } from '../secrets/types.js';
-import { Redactor, secretValues } from '../runner/redact.js';
-import { bundleDirOf, checkStartable, destructiveSteps, runInstall, UnconfirmedError, type ExecutorSettings, type Prepared } from '../install/index.js';
+import { bundleDirOf, checkStartable, destructiveSteps, UnconfirmedError, type ExecutorSettings, type Prepared } from '../install/index.js';
 import { ChangeRefusedError, refusals, removalSteps } from '../day2/change.js';
 import { upgradeRefusals } from '../day2/upgrade.js';
 import { etcdRestorePlan } from '../day2/etcd.js';
 import type { ClusterView } from '../spec/derive.js';
 import type { Logger } from './log.js';
 import { workPool, type WorkPool } from './pool.js';
-import { describeError, SecretsError, secretsFileIn, type PreparedJob, type PrepareTask, type SpecCheck } from './work.js';
+import { describeError, SecretsError, secretsFileIn, type PrepareTask, type SpecCheck } from './work.js';
 import { ConflictError, isTerminal, newId, type Operation, type ClusterRecord, type ExecutorKind, type JobStatus, type RunTotals, type ServiceEvent, type StoredEvent, type Store } from './store.js';
+import { JobExecution, jobStatus, type Executions } from './execution.js';
+import { JobThreadExecutions } from './job-host.js';
 
 /** What {@link Jobs} needs: where to store, log and keep secrets, and how installs are run. */
 export interface JobsOptions {
@@ -32,6 +35,7 @@ export interface JobsOptions {
   log: Logger;
   /** one secrets file per cluster name: <secretsDir>/<name>.secrets.yaml (0600) */
   secretsDir: string;
+  /** with `make` (a function), jobs run on the event loop instead of the job thread: a function cannot cross to it */
   executors: ExecutorSettings;
   /** hosts at once within a phase */
   concurrency: number;
@@ -84,6 +88,7 @@ export class Jobs {
   recovered = false;
   private readonly admission: Admission;
   private readonly pool: WorkPool;
+  private readonly executions: Executions;
 
   constructor(private readonly o: JobsOptions) {
     mkdirSync(o.secretsDir, { recursive: true, mode: 0o700 });
@@ -91,8 +96,13 @@ export class Jobs {
     // the threads load now rather than when the first request waits for one (they hold the process open only while
     // they work)
     this.pool.warm();
-    // a job's start takes a pool thread: as many at once as there are threads, a short queue, then 429
+    // starts at once: one per core but the event loop's (they compute), a short queue, then 429
     this.admission = new Admission(o.admission ?? { active: this.pool.size, queued: 8, retryAfterSeconds: 2 });
+    const stored = (id: string, e: StoredEvent) => this.stored(id, e);
+    const { make, ...executors } = o.executors;
+    this.executions = make
+      ? new JobExecution({ store: o.store, log: o.log, executors: o.executors, concurrency: o.concurrency, stored, prepare: (t) => this.pool.run('prepareJob', t) })
+      : new JobThreadExecutions({ file: o.store.file, sync: o.store.sync, checkpoints: o.store.checkpoints, executors, concurrency: o.concurrency }, { log: o.log, stored });
   }
 
   /** The path of a cluster's secrets file: `<secretsDir>/<name>.secrets.yaml`. */
@@ -153,11 +163,7 @@ export class Jobs {
    * operation, its plan.
    */
   async prepare(from: ({ spec: ClusterSpec; secrets?: Secrets } | { id: string }) & { executor: ExecutorKind }): Promise<Prepared> {
-    return (await this.prepareJob(from)).prepared;
-  }
-
-  private async prepareJob(from: ({ spec: ClusterSpec; secrets?: Secrets } | { id: string }) & { executor: ExecutorKind }): Promise<PreparedJob> {
-    return this.pool.run('prepareJob', this.prepareTask(from));
+    return (await this.pool.run('prepareJob', this.prepareTask(from))).prepared;
   }
 
   /** What a job's start needs from the store and the service's settings, as plain data for the pool. */
@@ -221,7 +227,7 @@ export class Jobs {
         id: newId(), name: input.name, executor, specInput, warnings: [], createdBy: input.createdBy ?? null, confirmed: input.confirmed, operation: input.operation,
       });
       this.o.log.info('job', { id: rec.id, cluster: rec.name, status: 'pending', executor, operation: input.operation.kind });
-      this.start(rec.id, slot, () => this.prepareJob({ id: rec.id, executor }));
+      this.start(rec.id, slot, () => this.prepareTask({ id: rec.id, executor }));
       return this.o.store.get(rec.id)!;
     } catch (e) {
       slot.release();
@@ -302,7 +308,7 @@ export class Jobs {
         confirmed: input.confirmed ?? false,
       });
       this.o.log.info('job', { id: rec.id, cluster: rec.name, status: 'pending', executor: rec.executor });
-      this.start(rec.id, slot, () => this.prepareJob({ spec: input.spec, executor: input.executor }));
+      this.start(rec.id, slot, () => this.prepareTask({ spec: input.spec, executor: input.executor }));
       return this.o.store.get(rec.id)!;
     } catch (e) {
       slot.release();
@@ -337,7 +343,7 @@ export class Jobs {
       if (e instanceof ConflictError) return { ok: false, why: 'conflict' };
       throw e;
     }
-    this.start(id, slot, () => this.prepareJob({ id, executor: rec.executor }), 'resumed by request');
+    this.start(id, slot, () => this.prepareTask({ id, executor: rec.executor }), 'resumed by request');
     return { ok: true, record: this.o.store.get(id)! };
   }
 
@@ -347,7 +353,7 @@ export class Jobs {
     for (const rec of active) {
       if (rec.cancelRequested) this.status(rec.id, 'cancelled', 'cancelled while the server was stopped');
       // accepted before the restart: never refused, but counted against new requests
-      else this.start(rec.id, this.admission.reserve({ force: true }), () => this.prepareJob({ id: rec.id, executor: rec.executor }), 'resumed after a server restart');
+      else this.start(rec.id, this.admission.reserve({ force: true }), () => this.prepareTask({ id: rec.id, executor: rec.executor }), 'resumed after a server restart');
     }
     this.recovered = true;
     return active.length;
@@ -380,21 +386,29 @@ export class Jobs {
    */
   async shutdown(): Promise<void> {
     this.stopping = true;
+    this.executions.stop();
     for (const r of this.running.values()) r.ac.abort(new Error('server stopping'));
     await this.idle();
+    await this.executions.close();
   }
 
+  /** An event committed here (a job ended before it ran), then told. */
   private publish(id: string, e: ServiceEvent): StoredEvent {
     const stored = this.o.store.append(id, e);
+    this.stored(id, stored);
+    return stored;
+  }
+
+  /** An event committed (here or in the job thread): its subscribers hear it; the WAL is checkpointed when due. */
+  private stored(id: string, e: StoredEvent): void {
     if (++this.appended % 100 === 0) this.checkpointIfDue();
     for (const fn of this.listeners.get(id) ?? []) {
       try {
-        fn(stored);
+        fn(e);
       } catch {
         // a broken subscriber must not stop an install
       }
     }
-    return stored;
   }
 
   private appended = 0;
@@ -418,24 +432,17 @@ export class Jobs {
   }
 
   private status(id: string, status: JobStatus, reason?: string, summary?: RunTotals): void {
-    this.publish(id, { type: 'status', status, ...(reason ? { reason } : {}), ...(summary ? { summary } : {}) });
-    const rec = this.o.store.get(id);
-    this.o.log.info('job', { id, cluster: rec?.name, status, reason, changed: summary?.changed, failed: summary?.failed, ms: summary?.durationMs });
-  }
-
-  private describe(e: unknown): string {
-    return describeError(e);
+    jobStatus(this.o.store, this.o.log, (e) => this.publish(id, e), id, status, reason, summary);
   }
 
   /**
-   * Run a job in the background: wait for its turn in the admission control (pending), prepare it in the worker pool
-   * (secrets, render, plan) and give its place back, then execute. It counts as running from now on.
+   * Run a job in the background: wait for its turn in the admission control (pending), then hand it to where jobs run
+   * (./execution.ts: its start, which gives the place back, and its run). It counts as running from now on.
    */
-  private start(id: string, slot: Slot, prepare: () => Promise<PreparedJob>, reason?: string): void {
+  private start(id: string, slot: Slot, task: () => PrepareTask, reason?: string): void {
     const ac = new AbortController();
     const done = (async () => {
       await new Promise((r) => setImmediate(r)); // the HTTP answer first
-      let prepared: PreparedJob;
       try {
         await slot.acquire(ac.signal);
       } catch {
@@ -444,57 +451,24 @@ export class Jobs {
         if (!this.stopping && this.o.store.get(id)?.cancelRequested) this.status(id, 'cancelled', 'cancelled before it started');
         return;
       }
+      let t: PrepareTask;
       try {
-        prepared = await prepare();
+        t = task();
       } catch (e) {
-        this.status(id, 'failed', this.describe(e));
-        return;
-      } finally {
         slot.release();
+        this.status(id, 'failed', describeError(e));
+        return;
       }
-      const p = prepared.prepared;
-      const redactor = new Redactor(secretValues(p.secrets));
-      this.o.store.setPlan(id, prepared.planJson);
-      const rec = this.o.store.get(id)!;
-      if (rec.cancelRequested) return this.status(id, 'cancelled', 'cancelled before it started');
-      if (ac.signal.aborted) return; // shutdown: stays pending, resumes at the next start
-      const release = this.o.log.addSecrets(secretValues(p.secrets));
       try {
-        await this.execute(rec, p, ac, redactor, reason);
-      } finally {
-        release();
+        await this.executions.run({ id, task: t, reason, signal: ac.signal, prepared: () => slot.release() });
+      } catch (e) {
+        // where it ran was lost (the job thread died): it ends here
+        slot.release();
+        this.status(id, 'failed', describeError(e));
       }
     })()
       .catch((e) => this.o.log.error('job', { id, error: e instanceof Error ? e.message : String(e) }))
       .finally(() => this.running.delete(id));
     this.running.set(id, { ac, done });
-  }
-
-  private async execute(rec: ClusterRecord, p: Prepared, ac: AbortController, redactor: Redactor, reason?: string): Promise<void> {
-    const id = rec.id;
-    this.status(id, 'running', reason);
-    try {
-      const { summary } = await runInstall(p, {
-        // a dry run destroys nothing; a real one only what confirm=true allowed when it was posted
-        confirmed: rec.confirmed || p.executor === 'dry-run',
-        journal: this.o.store.journal(id),
-        concurrency: this.o.concurrency,
-        signal: ac.signal,
-        executors: this.o.executors,
-        onEvent: (e) => this.publish(id, e),
-      });
-      const totals: RunTotals = { changed: summary.changed, skipped: summary.skipped, failed: summary.failed, durationMs: summary.durationMs };
-      const cancelRequested = this.o.store.get(id)?.cancelRequested ?? false;
-      if (summary.cancelled && this.stopping && !cancelRequested) {
-        this.o.log.info('job', { id, cluster: rec.name, status: 'running', note: 'interrupted by shutdown; resumes at the next start' });
-      } else if (summary.ok) this.status(id, 'succeeded', undefined, totals);
-      else if (summary.cancelled) this.status(id, 'cancelled', 'cancelled by request', totals);
-      else {
-        const f = summary.failures[0];
-        this.status(id, 'failed', redactor.text(f ? `${f.stepId} on ${f.host}: ${f.error}` : 'the install did not finish'), totals);
-      }
-    } catch (e) {
-      this.status(id, 'failed', redactor.text(this.describe(e)));
-    }
   }
 }

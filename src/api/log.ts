@@ -21,20 +21,36 @@ export interface Logger {
  * stderr), every registered secret masked.
  */
 export function jsonLogger(write: (line: string) => void = (l) => process.stderr.write(l), now: () => Date = () => new Date()): Logger {
-  const secrets = new Map<string, number>(); // value -> holders
-  let redactor = new Redactor([]);
-  const rebuild = () => (redactor = new Redactor([...secrets.keys()]));
+  const secrets = maskedValues();
   const line = (level: 'info' | 'error', msg: string, fields: LogFields = {}) =>
-    write(`${redactor.text(JSON.stringify({ t: now().toISOString(), level, msg, ...fields }))}\n`);
+    write(`${secrets.mask(JSON.stringify({ t: now().toISOString(), level, msg, ...fields }))}\n`);
   return {
     info: (msg, fields) => line('info', msg, fields),
     error: (msg, fields) => line('error', msg, fields),
-    addSecrets(values) {
+    addSecrets: (values) => secrets.add(values),
+  };
+}
+
+/** Values to mask in text, each held by whoever added it until they release it ({@link Logger.addSecrets}). */
+export interface MaskedValues {
+  /** masks `values` until the returned function is called (idempotent); a value added twice stays until both release */
+  add(values: readonly string[]): () => void;
+  /** `text` with every held value masked */
+  mask(text: string): string;
+}
+
+export function maskedValues(): MaskedValues {
+  const held = new Map<string, number>(); // value -> holders
+  let redactor = new Redactor([]);
+  const rebuild = () => (redactor = new Redactor([...held.keys()]));
+  return {
+    mask: (text) => redactor.text(text),
+    add(values) {
       const added = [...new Set(values)];
       let changed = false;
       for (const v of added) {
-        changed ||= !secrets.has(v);
-        secrets.set(v, (secrets.get(v) ?? 0) + 1);
+        changed ||= !held.has(v);
+        held.set(v, (held.get(v) ?? 0) + 1);
       }
       if (changed) rebuild();
       let released = false;
@@ -42,9 +58,9 @@ export function jsonLogger(write: (line: string) => void = (l) => process.stderr
         if (released) return;
         released = true;
         for (const v of added) {
-          const n = (secrets.get(v) ?? 1) - 1;
-          if (n > 0) secrets.set(v, n);
-          else secrets.delete(v);
+          const n = (held.get(v) ?? 1) - 1;
+          if (n > 0) held.set(v, n);
+          else held.delete(v);
         }
         rebuild();
       };

@@ -1,7 +1,8 @@
 // Server-Sent Events for one install: replay every stored event after Last-Event-ID (or ?after=), then live ones
 // as they are committed, with a comment line as heartbeat. The stream ends after the event that finishes the
 // install (a terminal status), so a client knows it has everything. Replay and subscription happen in the same
-// synchronous turn (SQLite reads are synchronous), so no event falls between them.
+// synchronous turn (SQLite reads are synchronous), so no event falls between them; the job thread commits events
+// before the loop hears them, so one may come both replayed and live: it is sent once (by its seq).
 import type { Jobs } from './jobs.js';
 import { isTerminal, type Store, type StoredEvent } from './store.js';
 
@@ -41,8 +42,9 @@ export function eventStream(store: Store, jobs: Jobs, id: string, after: number,
       };
       controller.enqueue(enc.encode('retry: 2000\n\n'));
       for (const e of replay) send(e, false);
+      // finished, and its last event sent (replayed); one committed since comes live and ends the stream then
       const rec = store.get(id);
-      if (!rec || isTerminal(rec.status)) close();
+      if (!rec || (isTerminal(rec.status) && last >= rec.lastSeq)) close();
     },
     cancel() {
       cleanup();

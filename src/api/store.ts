@@ -243,6 +243,7 @@ export class Store {
     const Sqlite = requireForFeature<typeof Database>('the REST service (airgap-k8s serve, airgap-k8s/api)', 'better-sqlite3');
     this.db = new Sqlite(file);
     this.now = opts.now ?? (() => new Date().toISOString());
+    this.sync = opts.sync ?? 'normal';
     this.db.pragma('journal_mode = WAL');
     this.db.pragma(`synchronous = ${opts.sync === 'full' ? 'FULL' : 'NORMAL'}`);
     this.db.pragma('foreign_keys = ON');
@@ -264,6 +265,8 @@ export class Store {
 
   /** Who checkpoints the WAL: SQLite on commits (`auto`), or the store's owner (`caller`). */
   readonly checkpoints: 'auto' | 'caller';
+  /** How commits are synced: `normal` (WAL: durable at the next checkpoint) or `full` (each commit). */
+  readonly sync: 'normal' | 'full';
 
   /** The size of the write-ahead log file (0 when there is none). */
   walBytes(): number {

@@ -1,0 +1,100 @@
+// The service's job thread (started by ./job-host.ts): runs every job the event loop hands it with ./execution.ts, on
+// its own connection to the service's database, and makes each job's start itself (secrets, inputs, render, plan).
+// It tells the loop what the loop needs: a start made (the admission place goes back), each committed event (for
+// subscribers), each log line (the loop's logger writes it), a job's end. It runs at a lower priority than the loop
+// (./priority.ts): answering requests comes first.
+import { parentPort, workerData } from 'node:worker_threads';
+import { JobExecution } from './execution.js';
+import { maskedValues, type LogFields, type Logger } from './log.js';
+import { lowerThreadPriority } from './priority.js';
+import { Store } from './store.js';
+import { prepareJob, type PrepareTask } from './work.js';
+import type { ExecutorSettings } from '../install/index.js';
+import type { StoredEvent } from './store.js';
+
+/** What the thread is started with: the service's database and how jobs reach hosts. */
+export interface JobThreadData {
+  file: string;
+  sync: 'normal' | 'full';
+  checkpoints: 'auto' | 'caller';
+  /** without `make` (a function does not cross to a thread) */
+  executors: Omit<ExecutorSettings, 'make'>;
+  concurrency: number;
+}
+
+/** What the loop tells the thread. */
+export type ToJobThread =
+  | { type: 'run'; id: string; task: PrepareTask; reason?: string | undefined }
+  | { type: 'abort'; id: string; reason: string }
+  | { type: 'stop' }
+  | { type: 'close' };
+
+/** What the thread tells the loop. */
+export type FromJobThread =
+  | { type: 'prepared'; id: string }
+  | { type: 'event'; id: string; event: StoredEvent }
+  | { type: 'log'; level: 'info' | 'error'; msg: string; fields: LogFields }
+  | { type: 'ended'; id: string };
+
+const port = parentPort;
+if (!port) throw new Error('src/api/job-thread.ts runs as the service\'s job thread (src/api/job-host.ts)');
+const post = (m: FromJobThread) => port.postMessage(m);
+lowerThreadPriority();
+
+const data = workerData as JobThreadData;
+const store = new Store(data.file, { sync: data.sync, checkpoints: data.checkpoints });
+
+/**
+ * The loop's logger, seen from here: each line goes to it as fields, a running job's secrets masked here first (the
+ * loop masks its own: API tokens).
+ */
+function loopLogger(): Logger {
+  const secrets = maskedValues();
+  const line = (level: 'info' | 'error', msg: string, fields: LogFields = {}) => {
+    const masked: LogFields = {};
+    for (const [k, v] of Object.entries(fields)) masked[k] = typeof v === 'string' ? secrets.mask(v) : v;
+    post({ type: 'log', level, msg, fields: masked });
+  };
+  return {
+    info: (msg, fields) => line('info', msg, fields),
+    error: (msg, fields) => line('error', msg, fields),
+    addSecrets: (values) => secrets.add(values),
+  };
+}
+
+const execution = new JobExecution({
+  store,
+  log: loopLogger(),
+  executors: data.executors,
+  concurrency: data.concurrency,
+  prepare: prepareJob,
+  stored: (id, event) => post({ type: 'event', id, event }),
+});
+const running = new Map<string, AbortController>();
+
+port.on('message', (m: ToJobThread) => {
+  switch (m.type) {
+    case 'run': {
+      const ac = new AbortController();
+      running.set(m.id, ac);
+      void execution
+        .run({ id: m.id, task: m.task, reason: m.reason, signal: ac.signal, prepared: () => post({ type: 'prepared', id: m.id }) })
+        .catch((e: unknown) => post({ type: 'log', level: 'error', msg: 'job', fields: { id: m.id, error: e instanceof Error ? e.message : String(e) } }))
+        .finally(() => {
+          running.delete(m.id);
+          post({ type: 'ended', id: m.id });
+        });
+      break;
+    }
+    case 'abort':
+      running.get(m.id)?.abort(new Error(m.reason));
+      break;
+    case 'stop':
+      execution.stop();
+      break;
+    case 'close':
+      store.close();
+      port.close();
+      break;
+  }
+});
