@@ -123,6 +123,8 @@ CREATE TABLE IF NOT EXISTS clusters (
 -- at most one install per cluster name at a time: the database refuses a second, not only the code
 CREATE UNIQUE INDEX IF NOT EXISTS clusters_one_active_per_name ON clusters(name) WHERE status IN ('pending', 'running');
 CREATE INDEX IF NOT EXISTS clusters_by_created ON clusters(created_at);
+-- one cluster's installs, newest first (every POST /clusters looks up the last successful one): not a scan of all
+CREATE INDEX IF NOT EXISTS clusters_by_name ON clusters(name, created_at);
 -- the large documents apart from the small, often-updated row (an update rewrites the whole row)
 CREATE TABLE IF NOT EXISTS documents (
   cluster_id TEXT PRIMARY KEY,
