@@ -1,14 +1,16 @@
 // The service's job thread (started by ./job-host.ts): runs every job the event loop hands it with ./execution.ts, on
-// its own connection to the service's database, and makes each job's start itself (secrets, inputs, render, plan).
+// its own connection to the service's database; each job's start (secrets, inputs, render, plan) is made on a render
+// thread of its own (./pool.ts), at a lower priority (./priority.ts), so answering requests comes first. The job
+// thread itself keeps the normal priority: it holds SQLite's write lock for each commit, and at nice 10 it was
+// preempted while holding it, the loop's own commit (a POST's record) waiting for it up to 34 ms.
 // It tells the loop what the loop needs: a start made (the admission place goes back), each committed event (for
-// subscribers), each log line (the loop's logger writes it), a job's end. It runs at a lower priority than the loop
-// (./priority.ts): answering requests comes first.
+// subscribers), each log line (the loop's logger writes it), a job's end.
 import { parentPort, workerData } from 'node:worker_threads';
 import { JobExecution } from './execution.js';
 import { maskedValues, type LogFields, type Logger } from './log.js';
-import { lowerThreadPriority } from './priority.js';
+import { WorkPool } from './pool.js';
 import { Store } from './store.js';
-import { prepareJob, type PrepareTask } from './work.js';
+import type { PrepareTask } from './work.js';
 import type { ExecutorSettings } from '../install/index.js';
 import type { StoredEvent } from './store.js';
 
@@ -39,10 +41,10 @@ export type FromJobThread =
 const port = parentPort;
 if (!port) throw new Error('src/api/job-thread.ts runs as the service\'s job thread (src/api/job-host.ts)');
 const post = (m: FromJobThread) => port.postMessage(m);
-lowerThreadPriority();
 
 const data = workerData as JobThreadData;
 const store = new Store(data.file, { sync: data.sync, checkpoints: data.checkpoints });
+const renderPool = new WorkPool(undefined, 0);
 
 /**
  * The loop's logger, seen from here: each line goes to it as fields, a running job's secrets masked here first (the
@@ -67,7 +69,8 @@ const execution = new JobExecution({
   log: loopLogger(),
   executors: data.executors,
   concurrency: data.concurrency,
-  prepare: prepareJob,
+  // render threads only (no quick one: nothing here waits on a validation)
+  prepare: (task) => renderPool.run('prepareJob', task),
   stored: (id, event) => post({ type: 'event', id, event }),
 });
 const running = new Map<string, AbortController>();
@@ -94,7 +97,7 @@ port.on('message', (m: ToJobThread) => {
       break;
     case 'close':
       store.close();
-      port.close();
+      void renderPool.close().then(() => port.close());
       break;
   }
 });

@@ -1,5 +1,5 @@
-// Scheduling priority of the service's background threads: the worker pool's threads that render and plan (./pool.ts)
-// and the job thread (./job-thread.ts) run at nice 10. On a machine with few cores a job's start computing beside the event loop took its CPU whenever both
+// Scheduling priority of the worker pool's threads (./pool.ts): a background thread, one that renders and plans (the
+// loop's pool's, and the job thread's own, ./job-thread.ts), runs at nice 10. On a machine with few cores a job's start computing beside the event loop took its CPU whenever both
 // wanted it, and the requests the loop was answering meanwhile waited (issue 13: one POST at a time, p99 34-67 ms
 // against a p50 of 12-16 ms, the slow ones exactly while starts were queued). At nice 10, CFS gives such a thread
 // about a tenth of a core's share while the loop or the quick thread wants the core, and all of it otherwise.
