@@ -20,6 +20,7 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { followEvents } from '../src/cli/remote.js';
 import { goal } from './goals.js';
+import { percentile } from './stats.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const TOKEN = 'bench-token-0123456789abcdef0123';
@@ -81,7 +82,7 @@ function seedSecrets(dataDir: string, names: string[]): void {
 /** The handler's own time of each accepted POST /clusters in the server's request log, sorted. */
 const handlerTimes = (log: string) => [...log.matchAll(/"method":"POST","path":"\/clusters","status":202,"ms":([\d.]+)/g)].map((m) => Number(m[1])).sort((a, b) => a - b);
 
-const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))]!;
+const pct = percentile;
 
 async function benchPosts(requests: number, inFlight: number): Promise<void> {
   const dataDir = mkdtempSync(join(tmpdir(), 'bench-api-'));

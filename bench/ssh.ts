@@ -15,6 +15,7 @@ import { outputPath, type RenderInputs } from '../src/generators/types.js';
 import { planFor } from '../src/plan/build.js';
 import type { Plan } from '../src/plan/types.js';
 import { MemoryJournal } from '../src/runner/journal.js';
+import { percentile } from './stats.js';
 import { secretValues } from '../src/runner/redact.js';
 import { runPlan } from '../src/runner/runner.js';
 import { deriveView } from '../src/spec/derive.js';
@@ -22,7 +23,6 @@ import type { ClusterSpec } from '../src/spec/schema.js';
 import { createTestbed, readManifest, runLocal, type Testbed } from '../test/testbed/testbed.js';
 import { goal } from './goals.js';
 
-const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))]!;
 const ms = (n: number) => `${n.toFixed(1).padStart(8)} ms`;
 
 /** An executor that answers every command with success at once: what remains is the runner's own work. */
@@ -81,7 +81,7 @@ export async function benchRunnerOverhead(spec: ClusterSpec, inputs: RenderInput
     const times: number[] = [];
     for (let i = 0; i < runs; i++) times.push(await once(make));
     times.sort((a, b) => a - b);
-    const p50 = pct(times, 0.5);
+    const p50 = percentile(times, 50);
     console.log(
       `${`runner, ${view.hosts.length}-host plan, ${name}`.padEnd(44)} p50 ${ms(p50)}   max ${ms(times[times.length - 1]!)}   ` +
         `${((p50 * 1000) / steps).toFixed(1)} µs/step over ${steps} steps${left ? ` (${left} bundle upload/verify steps left out)` : ''}`,
@@ -132,7 +132,7 @@ export async function benchSshFanout(opts: { hosts?: number; runs?: number } = {
     }));
     const connectWall = performance.now() - t0;
     connectEach.sort((a, b) => a - b);
-    console.log(`${`ssh connect + first \`true\`, ${n} hosts at once`.padEnd(44)} wall ${ms(connectWall)}   per host p50 ${ms(pct(connectEach, 0.5))}   max ${ms(connectEach[connectEach.length - 1]!)}`);
+    console.log(`${`ssh connect + first \`true\`, ${n} hosts at once`.padEnd(44)} wall ${ms(connectWall)}   per host p50 ${ms(percentile(connectEach, 50))}   max ${ms(connectEach[connectEach.length - 1]!)}`);
     // a single connection, alone (no competition for the 2 cores)
     const lone = new SshExecutor({
       host: tb.hosts[0]!.name, address: tb.hosts[0]!.address, user: 'root', privateKeyPath: tb.privateKeyPath,
@@ -154,11 +154,11 @@ export async function benchSshFanout(opts: { hosts?: number; runs?: number } = {
         times.push(performance.now() - t);
       }
       times.sort((a, b) => a - b);
-      const p50 = pct(times, 0.5);
+      const p50 = percentile(times, 50);
       if (width === 1) base = p50;
       if (width === 10) goal('ssh `true` on 10 hosts / on 1', p50 / base, 1.5, 'max', 'x');
       console.log(
-        `${`ssh \`true\` on ${width} host${width === 1 ? '' : 's'} at once (${runs} runs)`.padEnd(44)} p50 ${ms(p50)}   p90 ${ms(pct(times, 0.9))}   ` +
+        `${`ssh \`true\` on ${width} host${width === 1 ? '' : 's'} at once (${runs} runs)`.padEnd(44)} p50 ${ms(p50)}   p90 ${ms(percentile(times, 90))}   ` +
           `x${(p50 / base).toFixed(2)} of 1 host`,
       );
     }
