@@ -5,7 +5,6 @@
 // The library functions they call stay as they are; what runs where is the service's concern.
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import yaml from 'js-yaml';
 import { parseSpec } from '../spec/load.js';
 import { deriveView, type ClusterView } from '../spec/derive.js';
 import type { ClusterSpec } from '../spec/schema.js';
@@ -79,8 +78,8 @@ export function checkSpecBody(i: { text: string; json: boolean; secretsDir?: str
     }
     return { ok: false, status: 422, code: 'invalid_spec', message: `the cluster spec has ${r.issues.length} problem${r.issues.length === 1 ? '' : 's'}`, issues: r.issues };
   }
-  const document = i.json ? input : yaml.load(i.text, { schema: yaml.CORE_SCHEMA });
-  return { ok: true, spec: r.spec, document, warnings: r.warnings, secretsIssues: i.secretsDir ? secretsFit(secretsFileIn(i.secretsDir, r.spec.metadata.name), r.spec) : [] };
+  // the document as parsed once, for the store (a second YAML parse cost a fifth of a validation)
+  return { ok: true, spec: r.spec, document: r.document, warnings: r.warnings, secretsIssues: i.secretsDir ? secretsFit(secretsFileIn(i.secretsDir, r.spec.metadata.name), r.spec) : [] };
 }
 
 /** Why an existing secrets file cannot serve `spec` once completed; nothing when it can or does not exist yet. */

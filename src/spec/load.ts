@@ -9,7 +9,13 @@ import { crossFieldChecks } from './validate.js';
 
 /** A valid spec with its warnings, or every issue found (each with its path) and the warnings. */
 export type ParseResult =
-  | { ok: true; spec: ClusterSpec; warnings: SpecIssue[] }
+  | {
+      ok: true;
+      spec: ClusterSpec;
+      warnings: SpecIssue[];
+      /** the input as data: the text as parsed (YAML comments and formatting dropped), or the object given */
+      document: unknown;
+    }
   | { ok: false; issues: SpecIssue[]; warnings: SpecIssue[] };
 
 /** Specs larger than this (1 MiB) are refused with the code too_large. */
@@ -53,7 +59,7 @@ export function parseSpec(input: string | unknown): ParseResult {
 
   const { errors, warnings } = crossFieldChecks(parsed.data);
   if (errors.length > 0) return { ok: false, issues: errors, warnings };
-  return { ok: true, spec: parsed.data, warnings };
+  return { ok: true, spec: parsed.data, warnings, document: doc };
 }
 
 /** Like parseSpec but throws a SpecError; for library users who prefer exceptions. */
