@@ -166,9 +166,16 @@ export class Jobs {
     return (await this.pool.run('prepareJob', this.prepareTask(from))).prepared;
   }
 
-  /** What a job's start needs from the store and the service's settings, as plain data for the pool. */
-  private prepareTask(from: ({ spec: ClusterSpec; secrets?: Secrets } | { id: string }) & { executor: ExecutorKind }): PrepareTask {
+  /**
+   * What a job's start needs from the store and the service's settings, as plain data for the pool: from a spec, a
+   * posted document (JSON text, validated again where it is prepared), or a stored job.
+   */
+  private prepareTask(from: ({ spec: ClusterSpec; secrets?: Secrets } | { documentJson: string; name: string } | { id: string }) & { executor: ExecutorKind }): PrepareTask {
     const common = { executor: from.executor, ...(this.o.bundleDir ? { bundleDir: this.o.bundleDir } : {}) };
+    if ('documentJson' in from) {
+      const applied = this.lastAppliedDocument(from.name);
+      return { ...common, documentJson: from.documentJson, secretsFile: this.secretsFile(from.name), ...(applied === undefined ? {} : { applied }) };
+    }
     if ('spec' in from) {
       const applied = this.lastAppliedDocument(from.spec.metadata.name);
       return {
@@ -298,17 +305,21 @@ export class Jobs {
       // what the change would refuse or destroy first: a user learns it before anything else is asked of them
       this.checkChange(input.spec, input.executor, input.confirmed ?? false);
       checkStartable(deriveView(input.spec), input.executor, this.o.bundleDir);
+      // the document as text once: stored, and handed to the job thread (a string crosses cheaply; the spec object
+      // graph did not: a structured clone on the loop)
+      const specJson = JSON.stringify(input.specInput);
       const rec = this.o.store.insertCluster({
         id: newId(),
         name: input.spec.metadata.name,
         executor: input.executor,
         specInput: input.specInput,
+        specJson,
         warnings: input.warnings,
         createdBy: input.createdBy ?? null,
         confirmed: input.confirmed ?? false,
       });
       this.o.log.info('job', { id: rec.id, cluster: rec.name, status: 'pending', executor: rec.executor });
-      this.start(rec.id, slot, () => this.prepareTask({ spec: input.spec, executor: input.executor }));
+      this.start(rec.id, slot, () => this.prepareTask({ documentJson: specJson, name: rec.name, executor: input.executor }));
       return this.o.store.get(rec.id)!;
     } catch (e) {
       slot.release();

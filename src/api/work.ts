@@ -92,9 +92,10 @@ function secretsFit(file: string, spec: ClusterSpec): SpecIssue[] {
 
 /** What a job's start needs, gathered by the event loop from the store: all plain data. */
 export interface PrepareTask {
-  /** the spec, validated already; or `document`, a stored one to validate again */
+  /** the spec, validated already; or `document`, a stored one to validate again, or the same as JSON text */
   spec?: ClusterSpec;
   document?: unknown;
+  documentJson?: string;
   executor: ExecutorKind;
   /** the secrets to render with; or `secretsFile`, loaded, completed or made (with a new CA) */
   secrets?: Secrets;
@@ -119,7 +120,7 @@ export interface PreparedJob {
 
 /** A job's start: spec, secrets, bundle inputs, files and plan (an install's, its change, or an operation's). */
 export async function prepareJob(t: PrepareTask): Promise<PreparedJob> {
-  const spec = t.spec ?? storedSpec(t.document);
+  const spec = t.spec ?? storedSpec(t.documentJson === undefined ? t.document : JSON.parse(t.documentJson));
   const secrets = t.secrets ?? (await loadSecrets(t.secretsFile, spec));
   const view = deriveView(spec);
   const prepared = t.operation ? await prepareOperation(view, secrets, t, t.operation) : prepareChange(view, secrets, t);
