@@ -21,8 +21,8 @@ export const limitBody: MiddlewareHandler = bodyLimit({
 
 export interface SpecBody {
   spec: ClusterSpec;
-  /** the document as JSON data (YAML comments and formatting dropped): what is stored */
-  document: unknown;
+  /** the document as JSON text (YAML comments and formatting dropped): what is stored */
+  documentJson: string;
   warnings: SpecIssue[];
   /** why the cluster's existing secrets file cannot serve the spec (asked for with `secrets`; empty: it can) */
   secretsIssues: SpecIssue[];
@@ -44,5 +44,5 @@ export async function readSpec(c: Context, checker: Pick<Jobs, 'checkSpec'>, o: 
   }
   const r = await checker.checkSpec(await c.req.text(), isJson, o);
   if (!r.ok) throw new ApiError(r.status, r.code, r.message, r.issues);
-  return { spec: r.spec, document: r.document, warnings: r.warnings, secretsIssues: r.secretsIssues };
+  return { spec: r.spec, documentJson: r.documentJson, warnings: r.warnings, secretsIssues: r.secretsIssues };
 }

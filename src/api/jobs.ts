@@ -297,7 +297,10 @@ export class Jobs {
    * and the plan happen after it, in the worker pool, while the job is `pending`.
    */
   async create(input: {
-    spec: ClusterSpec; specInput: unknown; warnings: SpecIssue[]; executor: ExecutorKind; createdBy?: string; confirmed?: boolean;
+    spec: ClusterSpec;
+    /** the document as posted, as JSON text (what is stored, and what the job is prepared from) */
+    specJson: string;
+    warnings: SpecIssue[]; executor: ExecutorKind; createdBy?: string; confirmed?: boolean;
     slot?: Slot;
   }): Promise<ClusterRecord> {
     const slot = input.slot ?? this.admission.reserve();
@@ -305,21 +308,17 @@ export class Jobs {
       // what the change would refuse or destroy first: a user learns it before anything else is asked of them
       this.checkChange(input.spec, input.executor, input.confirmed ?? false);
       checkStartable(deriveView(input.spec), input.executor, this.o.bundleDir);
-      // the document as text once: stored, and handed to the job thread (a string crosses cheaply; the spec object
-      // graph did not: a structured clone on the loop)
-      const specJson = JSON.stringify(input.specInput);
       const rec = this.o.store.insertCluster({
         id: newId(),
         name: input.spec.metadata.name,
         executor: input.executor,
-        specInput: input.specInput,
-        specJson,
+        specJson: input.specJson,
         warnings: input.warnings,
         createdBy: input.createdBy ?? null,
         confirmed: input.confirmed ?? false,
       });
       this.o.log.info('job', { id: rec.id, cluster: rec.name, status: 'pending', executor: rec.executor });
-      this.start(rec.id, slot, () => this.prepareTask({ documentJson: specJson, name: rec.name, executor: input.executor }));
+      this.start(rec.id, slot, () => this.prepareTask({ documentJson: input.specJson, name: rec.name, executor: input.executor }));
       return this.o.store.get(rec.id)!;
     } catch (e) {
       slot.release();

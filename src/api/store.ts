@@ -293,11 +293,13 @@ export class Store {
   }
 
   /** Reserve an install: refused (ConflictError) while another install of the same cluster name is active. */
-  insertCluster(c: {
-    id: string; name: string; executor: ExecutorKind; specInput: unknown; warnings: ClusterRecord['warnings']; createdBy?: string | null; confirmed?: boolean; operation?: Operation;
-    /** `specInput` as JSON text, when the caller has made it already */
-    specJson?: string;
-  }): ClusterRecord {
+  insertCluster(
+    c: { id: string; name: string; executor: ExecutorKind; warnings: ClusterRecord['warnings']; createdBy?: string | null; confirmed?: boolean; operation?: Operation } & (
+      | { specInput: unknown }
+      /** the spec document as JSON text already */
+      | { specJson: string }
+    ),
+  ): ClusterRecord {
     const now = this.now();
     try {
       this.db.transaction(() => {
@@ -305,7 +307,7 @@ export class Store {
           `INSERT INTO clusters (id, name, status, executor, warnings, created_at, updated_at, created_by, confirmed, operation)
            VALUES (?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?)`,
         ).run(c.id, c.name, c.executor, JSON.stringify(c.warnings), now, now, c.createdBy ?? null, c.confirmed ? 1 : 0, c.operation ? JSON.stringify(c.operation) : null);
-        this.stmt('INSERT INTO documents (cluster_id, spec) VALUES (?, ?)').run(c.id, c.specJson ?? JSON.stringify(c.specInput));
+        this.stmt('INSERT INTO documents (cluster_id, spec) VALUES (?, ?)').run(c.id, 'specJson' in c ? c.specJson : JSON.stringify(c.specInput));
       })();
     } catch (e) {
       if ((e as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE') throw new ConflictError(c.name);

@@ -47,8 +47,8 @@ export type SpecCheck =
   | {
       ok: true;
       spec: ClusterSpec;
-      /** the document as JSON data (YAML comments and formatting dropped): what is stored */
-      document: unknown;
+      /** the document as JSON text (YAML comments and formatting dropped): what is stored */
+      documentJson: string;
       warnings: SpecIssue[];
       /** with `secretsDir`: why the cluster's existing secrets file cannot serve this spec (empty: it can, or there is none) */
       secretsIssues: SpecIssue[];
@@ -78,8 +78,9 @@ export function checkSpecBody(i: { text: string; json: boolean; secretsDir?: str
     }
     return { ok: false, status: 422, code: 'invalid_spec', message: `the cluster spec has ${r.issues.length} problem${r.issues.length === 1 ? '' : 's'}`, issues: r.issues };
   }
-  // the document as parsed once, for the store (a second YAML parse cost a fifth of a validation)
-  return { ok: true, spec: r.spec, document: r.document, warnings: r.warnings, secretsIssues: i.secretsDir ? secretsFit(secretsFileIn(i.secretsDir, r.spec.metadata.name), r.spec) : [] };
+  // the document as parsed once (a second YAML parse cost a fifth of a validation), as text for the store: a string
+  // crosses to the loop and on to the job thread without a structured clone of its object graph
+  return { ok: true, spec: r.spec, documentJson: JSON.stringify(r.document), warnings: r.warnings, secretsIssues: i.secretsDir ? secretsFit(secretsFileIn(i.secretsDir, r.spec.metadata.name), r.spec) : [] };
 }
 
 /** Why an existing secrets file cannot serve `spec` once completed; nothing when it can or does not exist yet. */

@@ -162,7 +162,7 @@ export function clustersApp(d: AppDeps) {
         name = body.spec.metadata.name;
         if (body.secretsIssues.length > 0) throw new SecretsError(body.secretsIssues);
         rec = await d.jobs.create({
-          spec: body.spec, specInput: body.document, warnings: body.warnings, executor, confirmed: truthy(q.confirm), slot,
+          spec: body.spec, specJson: body.documentJson, warnings: body.warnings, executor, confirmed: truthy(q.confirm), slot,
           ...(principalOf(c) ? { createdBy: principalOf(c)!.name } : {}),
         });
       } catch (e) {
