@@ -75,6 +75,11 @@ export class WorkPool {
     while (!this.closed && this.count(false) < this.size) this.spawn(false);
   }
 
+  /** The threads started now, quick and normal. */
+  get started(): { quick: number; normal: number } {
+    return { quick: this.count(true), normal: this.count(false) };
+  }
+
   /** Tasks waiting for a thread. */
   get queued(): number {
     return this.queues.high.length + this.queues.normal.length;
@@ -92,18 +97,19 @@ export class WorkPool {
   }
 
   /**
-   * Hands queued tasks to free lanes: a thread with nothing to do first (a quick one for a `high` task), then a new
-   * thread while there are fewer than allowed, then one busy in the other lane only.
+   * Hands queued tasks to free lanes: a thread with nothing to do first, then a new thread while there are fewer than
+   * allowed, then one busy in the other lane only. With quick threads, `high` tasks go to them alone: a normal thread
+   * runs at nice 10, and its other lane may be in synchronous work (a WAL checkpoint waits for its fsync, up to
+   * hundreds of ms, with the thread's JavaScript held), so a validation placed there waited for it (issue 13: POST
+   * p99 88-131 ms with 8 in flight, once renders no longer kept the normal threads busy).
    */
   private pump(): void {
     for (const lane of ['high', 'normal'] as const) {
+      const quick = lane === 'high' && this.quick > 0;
       while (this.queues[lane].length > 0) {
-        const free = [...this.threads].filter(([, l]) => !l[lane] && (lane === 'high' || !l.quick));
+        const free = [...this.threads].filter(([, l]) => !l[lane] && l.quick === quick);
         const idle = free.filter(([, l]) => !l.high && !l.normal);
-        const w =
-          (idle.find(([, l]) => l.quick) ?? idle[0])?.[0] ??
-          (lane === 'high' && this.count(true) < this.quick ? this.spawn(true) : undefined) ??
-          (this.count(false) < this.size ? this.spawn(false) : free[0]?.[0]);
+        const w = idle[0]?.[0] ?? (this.count(quick) < (quick ? this.quick : this.size) ? this.spawn(quick) : free[0]?.[0]);
         if (!w) break;
         const p = this.queues[lane].shift()!;
         this.threads.get(w)![lane] = p;

@@ -83,6 +83,16 @@ describe('the worker pool', () => {
     expect(order).toEqual(['validation', 'render 1', 'render 2']);
   });
 
+  it('with a quick thread, validations wait for it rather than go to a normal thread (nice 10, maybe held by a checkpoint)', async () => {
+    const pool = new WorkPool(1, 1);
+    pools.push(pool);
+    const checks = await Promise.all(Array.from({ length: 4 }, () => pool.run('checkSpecBody', { text: HA_TEXT, json: false }, 'high')));
+    expect(checks.every((c) => c.ok)).toBe(true);
+    expect(pool.started).toEqual({ quick: 1, normal: 0 });
+    await pool.run('prepareJob', haTask());
+    expect(pool.started).toEqual({ quick: 1, normal: 1 });
+  });
+
   it.runIf(process.platform === 'linux')('the threads that render run at nice 10, below the event loop; the quick thread does not', async () => {
     // the nice value of every thread of this process (field 19 of /proc/self/task/<tid>/stat, after the command name)
     const nices = () =>
