@@ -9,10 +9,9 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { JobExecution } from './execution.js';
 import { maskedValues, type LogFields, type Logger } from './log.js';
 import { WorkPool } from './pool.js';
-import { Store } from './store.js';
+import { Store, type StoredEvent } from './store.js';
 import type { PrepareTask } from './work.js';
 import type { ExecutorSettings } from '../install/index.js';
-import type { StoredEvent } from './store.js';
 
 /** What the thread is started with: the service's database and how jobs reach hosts. */
 export interface JobThreadData {
