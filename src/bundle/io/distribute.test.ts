@@ -73,6 +73,10 @@ class DroppingExecutor implements Executor {
 }
 
 const sha = (f: string) => createHash('sha256').update(readFileSync(f)).digest('hex');
+const localHash = async (f: string) => {
+  await new Promise((r) => setTimeout(r, 50));
+  return sha(f);
+};
 
 /** A directory for a host's PATH holding only `tools` (links to this machine's), to take one away from a "host". */
 function toolsBin(name: string, tools: readonly string[]): string {
@@ -307,6 +311,48 @@ describe('verified by the command that receives: one read of the bytes on the ho
     expect(ran()).toBe(before);
   });
 
+  it('with the local sha256 still being worked out (a promise), the host reports its hash and the file is renamed into place only once ours agrees', async () => {
+    const h = host();
+    const target = `/data/k8s/${MODEL}`;
+    let settle!: (s: string) => void;
+    const later = new Promise<string>((r) => (settle = r));
+    const rec = new RecordingExecutor(h.exec);
+    const up = uploadFileResumable(rec, join(bundle, MODEL), target, { size: MODEL_BYTES, sha256: later }, {});
+    // the bytes went out before the hash was known: held as the partial (its mode set already), not yet in place
+    await expect.poll(() => rec.calls.length, { timeout: 20_000 }).toBe(1);
+    await expect.poll(() => existsSync(h.at(`${target}.partial`)) && statSync(h.at(`${target}.partial`)).size === MODEL_BYTES, { timeout: 20_000 }).toBe(true);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(existsSync(h.at(target))).toBe(false);
+    expect(statSync(h.at(`${target}.partial`)).mode & 0o777).toBe(0o644);
+    settle(model().sha256);
+    expect(await up).toMatchObject({ action: 'uploaded', sent: MODEL_BYTES, retries: 0 });
+    expect(rec.calls).toEqual([{ kind: 'airgap-bundle-stream', offset: 0 }, { kind: 'airgap-bundle-finalize' }]);
+    expect(sha(h.at(target))).toBe(model().sha256);
+    expect(statSync(h.at(target)).mode & 0o777).toBe(0o644);
+    expect(existsSync(h.at(`${target}.partial`))).toBe(false);
+  });
+
+  it('a promised sha256 the bytes do not match: removed, sent once more against it, then refused; nothing is left in place', async () => {
+    const h = host();
+    const target = `/data/k8s/${MODEL}`;
+    const rec = new RecordingExecutor(h.exec);
+    await expect(uploadFileResumable(rec, join(bundle, MODEL), target, { size: MODEL_BYTES, sha256: new Promise((r) => setTimeout(() => r('0'.repeat(64)), 2000)) }, {})).rejects.toThrow(
+      /expected 0{64}; removed/,
+    );
+    expect(rec.calls.map((c) => c.kind)).toEqual(['airgap-bundle-stream', 'rm', 'airgap-bundle-stream']);
+    expect(existsSync(h.at(target))).toBe(false);
+    expect(existsSync(h.at(`${target}.partial`))).toBe(false);
+    // a stream damaged on the way is caught the same way, and the second one (against the known hash) lands
+    const once = new RecordingExecutor(h.exec, 1);
+    expect(await uploadFileResumable(once, join(bundle, MODEL), target, { size: MODEL_BYTES, sha256: localHash(join(bundle, MODEL)) }, {})).toMatchObject({ action: 'uploaded' });
+    expect(sha(h.at(target))).toBe(model().sha256);
+    // a promise that is not a sha256, or that fails, fails the upload with its reason
+    await expect(uploadFileResumable(h.exec, join(bundle, MODEL), '/data/k8s/x', { size: MODEL_BYTES, sha256: Promise.resolve('nope') }, {})).rejects.toThrow(/sha256 must be 64 lower-case hex digits/);
+    await expect(uploadFileResumable(h.exec, join(bundle, MODEL), '/data/k8s/y', { size: MODEL_BYTES, sha256: Promise.reject(new Error('could not read it')) }, {})).rejects.toThrow(/could not read it/);
+    expect(existsSync(h.at('/data/k8s/x'))).toBe(false);
+    expect(existsSync(h.at('/data/k8s/y'))).toBe(false);
+  });
+
   it('hostile file names travel as arguments: uploaded, probed, stale ones removed, nothing executed', async () => {
     const h = host();
     const dir = join(tmp, 'hostile-bundle');
@@ -378,6 +424,31 @@ describe('the plan over the runner: preflight verification, then uploads', { tim
   it('without a bundle the run refuses to start', async () => {
     const r = await runPlan({ plan, files: new Map(), executor, clusterHost: 'master1', journal: new MemoryJournal() });
     expect(r.failures[0]!.error).toMatch(/no offline bundle was given to the runner/);
+  });
+});
+
+describe("push-file (etcd restore's snapshot): the same receiving command checks the plan's sha256", { timeout: 60_000 }, () => {
+  const pushPlan = (from: string, sha256: string): Plan => ({
+    cluster: 'push',
+    phases: [{ name: 'etcd-restore', serial: false, steps: [{ id: 'etcd-restore/cp1/snapshot', phase: 'etcd-restore', host: 'cp1', description: 'put the snapshot on cp1', timeoutMs: 60_000, retry: { attempts: 1, backoffMs: 10 }, kind: 'push-file', from, path: '/var/lib/airgap-k8s-restore/snapshot.db', sha256, mode: 0o600 }] }],
+  });
+
+  it('lands 0600 with the planned sha256; a file changed since the plan is refused, saying so, and nothing is left on the host', async () => {
+    const h = host('cp1-push');
+    const from = join(tmp, 'snapshot.db');
+    writeFileSync(from, Buffer.alloc(2 * 1024 * 1024 + 3, 7));
+    const planned = sha(from);
+    const r = await runPlan({ plan: pushPlan(from, planned), files: new Map(), executor: () => h.exec, clusterHost: 'cp1', journal: new MemoryJournal() });
+    expect(r.failures).toEqual([]);
+    const onHost = h.at('/var/lib/airgap-k8s-restore/snapshot.db');
+    expect(sha(onHost)).toBe(planned);
+    expect(statSync(onHost).mode & 0o777).toBe(0o600);
+    expect(statSync(h.at('/var/lib/airgap-k8s-restore')).mode & 0o777).toBe(0o755);
+    rmSync(onHost);
+    writeFileSync(from, 'another snapshot');
+    const changed = await runPlan({ plan: pushPlan(from, planned), files: new Map(), executor: () => h.exec, clusterHost: 'cp1', journal: new MemoryJournal() });
+    expect(changed.failures.map((f) => f.error)).toEqual([expect.stringMatching(new RegExp(`snapshot\\.db changed since the plan was made: sha256 ${sha(from)}, the plan has ${planned}`))]);
+    expect(readdirSync(h.at('/var/lib/airgap-k8s-restore'))).toEqual([]);
   });
 });
 

@@ -7,7 +7,9 @@
 //   2. one command receives the file (the executor's stdinFile: never held in memory) into <file>.partial, hashing
 //      the bytes as they arrive (Python's hashlib, files of 8 MiB and more) or the partial once after (openssl,
 //      page-cached: it was just written), and checks its size and sha256; only a match is renamed into place
-//      (atomic), a mismatch is removed (nothing is left in place) and sent again once.
+//      (atomic), a mismatch is removed (nothing is left in place) and sent again once. A sender still hashing its
+//      copy (sha256 given as a promise: one local pass for every host, while the bytes travel) has the host print
+//      its hash and keep the partial; the rename is then a second command, once the two agree.
 //   3. a dropped connection leaves a prefix there (bytes arrive in order): the retry asks the host for the partial's
 //      size (`stat -c %s`) and sends only the rest (stdinFileOffset) into the same command, which appends it and
 //      hashes kept prefix and rest together: it continues, it does not restart
@@ -138,6 +140,8 @@ if (STREAM_PY.includes("'")) throw new Error('STREAM_PY goes into the shell scri
 // $1 file, $2 size, $3 sha256, $4 mode, $5 bytes of <file>.partial to keep (0: a fresh partial). Receives stdin
 // into the partial (appended to the kept prefix), checks the size and sha256 of the whole partial and renames it
 // into place, in one round trip. Exit 3: cut short (resumable), 4: wrong sha256 (removed), 1: anything else.
+// $3 '-' (the sender is still hashing its copy): the partial is kept, its sha256 printed; FINALIZE_SCRIPT renames it
+// once the sender's hash agrees. The partial is 0600 until it is renamed (an etcd snapshot holds every Secret).
 //
 // Files of 8 MiB and more are hashed while they arrive (STREAM_PY). Measured on the test bed (issue 13; 256 MiB,
 // interleaved with scp): hashing the partial after the write (page-cached, OpenSSL) left the host's 0.3-0.4 s of
@@ -149,6 +153,7 @@ const RECEIVE_SCRIPT = [
   SHA256_FN,
   'p=$1.partial',
   'mkdir -p -- "$(dirname -- "$1")" || exit 1',
+  'umask 077',
   'if [ "$5" != 0 ]; then',
   '  s=$(stat -c %s -- "$p" 2>/dev/null || echo 0)',
   '  if [ "$s" != "$5" ]; then echo "airgap-k8s: $p holds $s bytes, expected $5" >&2; exit 3; fi',
@@ -166,9 +171,13 @@ const RECEIVE_SCRIPT = [
   'if [ -z "$h" ]; then h=$(sha < "$p"); fi',
   'case $h in *[!0-9a-f]*) h=;; esac',
   'if [ ${#h} != 64 ]; then echo "airgap-k8s: no sha256 of $p (python, sha256sum or openssl dgst failed)" >&2; exit 1; fi',
+  'if [ "$3" = - ]; then chmod "$4" "$p" && echo "$h"; exit; fi',
   'if [ "$h" != "$3" ]; then echo "airgap-k8s: $p has sha256 $h, expected $3; removed" >&2; rm -f -- "$p"; exit 4; fi',
   'chmod "$4" "$p" && mv -f -- "$p" "$1"',
 ].join('\n');
+
+// A partial that RECEIVE_SCRIPT received with '-', into place ($1 the file) once the hashes agree.
+const finalizeArgv = (target: string) => ['sh', '-c', 'mv -f -- "$1.partial" "$1"', 'airgap-bundle-finalize', target];
 
 /**
  * What a host holds of one file: its sha256 when it has the whole file, the size of an interrupted upload's partial
@@ -226,18 +235,34 @@ const transferTimeout = (bytes: number) => 120_000 + Math.ceil(bytes / MiB) * 10
 
 const partialSizeArgv = (target: string) => ['sh', '-c', 'stat -c %s -- "$1.partial" 2>/dev/null || echo 0', 'airgap-bundle-partial', target];
 
-/** One file to one host, resumable and verified. */
+/**
+ * One file to one host, resumable and verified.
+ *
+ * `expect.sha256` may be a promise: the hash of the local file still being worked out (one local pass shared by
+ * every host, run while the bytes travel). The host then hashes what arrives as it always does and reports it; the
+ * file is renamed into place only after the two agree (one more round trip), removed and sent once more when not.
+ */
 export async function uploadFileResumable(
   exec: Executor,
   local: string,
   remote: string,
-  expect: { size: number; sha256: string; mode?: string; path?: string },
+  expect: { size: number; sha256: string | Promise<string>; mode?: string; path?: string },
   state: RemoteState,
   opts: UploadOptions & { onBytes?: (fileBytes: number) => void } = {},
 ): Promise<FileReport> {
   const path = expect.path ?? remote;
   const report: FileReport = { path, action: 'uploaded', sent: 0, retries: 0 };
-  if (state.sha === expect.sha256) return { ...report, action: 'skipped' };
+  let sha = typeof expect.sha256 === 'string' ? expect.sha256 : undefined;
+  const localSha = async (): Promise<string> => {
+    sha ??= await expect.sha256;
+    if (!/^[0-9a-f]{64}$/.test(sha)) throw new TypeError(`${path}: sha256 must be 64 lower-case hex digits, got ${JSON.stringify(sha.slice(0, 80))}`);
+    return sha;
+  };
+  if (sha === undefined) {
+    // learn it as soon as it is there (a retry then checks on the host), and never leave a rejection unhandled
+    Promise.resolve(expect.sha256).then((s) => (sha ??= s), () => undefined);
+  }
+  if (state.sha !== undefined && state.sha === (await localSha())) return { ...report, action: 'skipped' };
   const target = hostPath(exec, remote);
   const maxRetries = opts.maxRetries ?? 6;
   // where the host's partial got to; a .partial longer than the file is started afresh
@@ -277,8 +302,9 @@ export async function uploadFileResumable(
         }, every);
       }
       let r;
+      const want = sha === undefined ? '-' : await localSha();
       try {
-        r = await exec.run(['sh', '-c', RECEIVE_SCRIPT, 'airgap-bundle-stream', target, String(expect.size), expect.sha256, expect.mode ?? '0644', String(offset)], {
+        r = await exec.run(['sh', '-c', RECEIVE_SCRIPT, 'airgap-bundle-stream', target, String(expect.size), want, expect.mode ?? '0644', String(offset)], {
           stdinFile: local,
           stdinFileOffset: offset,
           signal: opts.signal,
@@ -288,6 +314,23 @@ export async function uploadFileResumable(
       } finally {
         if (poll) clearInterval(poll);
         poll = undefined;
+      }
+      if (r.exitCode === 0 && !r.timedOut && r.signal === null && want === '-') {
+        // the host kept the partial and printed its sha256: into place once ours agrees
+        const onHost = /^([0-9a-f]{64})$/m.exec(r.stdout)?.[1];
+        const ours = await localSha();
+        report.sent += expect.size - offset;
+        if (onHost === ours) {
+          await exec.run(finalizeArgv(target), { signal: opts.signal, timeoutMs: 60_000 });
+          opts.onBytes?.(expect.size);
+          return report;
+        }
+        await exec.run(['rm', '-f', '--', `${target}.partial`], { signal: opts.signal, timeoutMs: 60_000 });
+        if (restarted) throw new Error(`${exec.host}: ${path} arrived with sha256 ${onHost ?? '(none reported)'}, expected ${ours}; removed`);
+        restarted = true;
+        offset = 0;
+        opts.onBytes?.(0);
+        continue;
       }
       if (r.exitCode === 0 && !r.timedOut && r.signal === null) {
         report.sent += expect.size - offset;
