@@ -3,12 +3,12 @@
 // passed as positional parameters ("$1"), never spliced in.
 import type { Executor, RunResult } from '../executors/executor.js';
 import { createHash } from 'node:crypto';
-import { chmodSync, createReadStream, renameSync, writeFileSync } from 'node:fs';
-import { fileDigest, fileSha256, isActive, isEnabled, readFile, systemctl, uploadFile, writeFileAtomic } from '../executors/ops.js';
+import { chmodSync, createReadStream, renameSync, statSync, writeFileSync } from 'node:fs';
+import { fileDigest, fileSha256, isActive, isEnabled, readFile, systemctl, writeFileAtomic } from '../executors/ops.js';
 import { KUBECONFIG } from '../plan/build.js';
 import type { Probe, Step } from '../plan/types.js';
 import { versionMatches, type PackageRef } from '../bundle/packages.js';
-import { bundlePathPresent, uploadBundlePath, type UploadProgress } from '../bundle/io/distribute.js';
+import { bundlePathPresent, uploadBundlePath, uploadFileResumable, type UploadProgress } from '../bundle/io/distribute.js';
 import type { BundleSource } from '../bundle/io/source.js';
 import { PACKAGE_MANAGERS, type PackageManager } from '../os/profiles.js';
 import { waitUnlessAborted } from './wait.js';
@@ -148,11 +148,17 @@ export async function perform(ctx: StepContext, step: Step): Promise<void> {
       return;
     }
     case 'push-file': {
-      const here = await localSha256(step.from);
-      if (here !== step.sha256) throw new Error(`${step.from} changed since the plan was made: sha256 ${here}, the plan has ${step.sha256}`);
-      await uploadFile(ctx.exec, step.from, step.path, { mode: octal(step.mode), timeoutMs: t, signal: ctx.signal });
-      const onHost = await fileSha256(ctx.exec, step.path, { signal: ctx.signal, timeoutMs: t });
-      if (onHost !== step.sha256) throw new Error(`${ctx.exec.host}: ${step.path} has sha256 ${onHost ?? '(none)'} after the upload, want ${step.sha256}`);
+      // The host checks the plan's sha256 as the bytes arrive and renames only a match into place (resumable, one
+      // pass there, none here); our copy is hashed only to say plainly why when it did not match.
+      const st = statSync(step.from, { throwIfNoEntry: false });
+      if (!st?.isFile()) throw new Error(`${step.from} is not a regular file`);
+      try {
+        await uploadFileResumable(ctx.exec, step.from, step.path, { size: st.size, sha256: step.sha256, mode: octal(step.mode) }, {}, { signal: ctx.signal, progressPollMs: 0 });
+      } catch (e) {
+        const here = await localSha256(step.from).catch(() => undefined);
+        if (here !== undefined && here !== step.sha256) throw new Error(`${step.from} changed since the plan was made: sha256 ${here}, the plan has ${step.sha256}`, { cause: e });
+        throw e;
+      }
       return;
     }
     case 'wait-for': {
