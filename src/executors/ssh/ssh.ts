@@ -20,7 +20,8 @@
 //   waiting for its turn when the connection drops did not run, and is sent on the new connection.
 // - Keep-alive (keepaliveIntervalMs, keepaliveCountMax) detects a silent drop (a host that stopped answering).
 // - A large stdinFile (8 MiB or more) streams from a second connection in a thread of its own (./bulk.ts), where the
-//   bytes cost this process about half the CPU; `bulk: false` keeps everything on the one connection.
+//   bytes cost this process about half the CPU; `bulk: false` keeps everything on the one connection. The executor's
+//   own connection opens alongside the first such transfer, for the commands after it.
 import { randomUUID } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
@@ -263,6 +264,9 @@ export class SshExecutor implements Executor {
     checkRun(argv, opts);
     if (opts.signal?.aborted) throw new ExecAbortedError(this.host, argv, { cause: opts.signal.reason });
     if (this.o.bulk && opts.stdinFile !== undefined && !opts.onStdout && !opts.onStderr && bytesToSend(opts.stdinFile, opts.stdinFileOffset) >= BULK_MIN_BYTES) {
+      // the command connection opens alongside: the command after an upload (its check, a rename, an install) wants
+      // it, and its handshake is then hidden behind the transfer rather than added after it
+      if (!this.conn?.alive) this.connection().catch(() => undefined);
       return bulkThread().run((this.bulkKey ??= randomUUID()), this.o, argv, opts);
     }
     const command = remoteCommand(argv, { sudo: this.o.sudo, env: opts.env });
