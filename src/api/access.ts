@@ -2,6 +2,7 @@
 // trail of every mutating call, and the per-address limit on failed authentications.
 import { createHash, randomBytes } from 'node:crypto';
 import type Database from 'better-sqlite3';
+import { writeNow } from './store.js';
 
 /** viewer reads; operator also starts, cancels and resumes installs; admin also deletes, downloads secrets, audits. */
 export const ROLES = ['viewer', 'operator', 'admin'] as const;
@@ -172,12 +173,15 @@ export class AccessStore {
     return r && { name: r.name, role: r.role };
   }
 
+  private auditStmt: Database.Statement | undefined;
+
   /** Appends an entry to the audit trail, numbered and timestamped here, and returns it. */
   audit(e: Omit<AuditEntry, 'seq' | 'at'>): AuditEntry {
     const at = this.now();
-    const r = this.db
-      .prepare('INSERT INTO audit (at, token, role, source, method, path, cluster_id, status, outcome) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq')
-      .get(at, e.token, e.role, e.source, e.method, e.path, e.clusterId, e.status, e.outcome) as { seq: number };
+    this.auditStmt ??= this.db.prepare('INSERT INTO audit (at, token, role, source, method, path, cluster_id, status, outcome) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq');
+    const insert = this.auditStmt;
+    // on the request path of every call that changes state: see writeNow
+    const r = writeNow(this.db, () => insert.get(at, e.token, e.role, e.source, e.method, e.path, e.clusterId, e.status, e.outcome) as { seq: number });
     return { seq: r.seq, at, ...e };
   }
 
