@@ -140,7 +140,7 @@ if (STREAM_PY.includes("'")) throw new Error('STREAM_PY goes into the shell scri
 // $1 file, $2 size, $3 sha256, $4 mode, $5 bytes of <file>.partial to keep (0: a fresh partial). Receives stdin
 // into the partial (appended to the kept prefix), checks the size and sha256 of the whole partial and renames it
 // into place, in one round trip. Exit 3: cut short (resumable), 4: wrong sha256 (removed), 1: anything else.
-// $3 '-' (the sender is still hashing its copy): the partial is kept, its sha256 printed; FINALIZE_SCRIPT renames it
+// $3 '-' (the sender is still hashing its copy): the partial is kept, its sha256 printed; finalizeArgv renames it
 // once the sender's hash agrees. The partial is 0600 until it is renamed (an etcd snapshot holds every Secret).
 //
 // Files of 8 MiB and more are hashed while they arrive (STREAM_PY). Measured on the test bed (issue 13; 256 MiB,
