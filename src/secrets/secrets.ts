@@ -1,7 +1,7 @@
 // The secrets file: everything sensitive that generators need, kept out of the spec (the spec holds references).
 // Created with fresh random values (mode 0600) when missing; entries the spec needs but the file lacks are added.
 // This module is the one place that makes randomness; generators receive the result as inputs.
-import { createHash, randomBytes, randomInt, X509Certificate } from 'node:crypto';
+import { createHash, randomBytes, randomInt, X509Certificate, type KeyObject } from 'node:crypto';
 import { chmodSync, existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import yaml from 'js-yaml';
@@ -205,8 +205,11 @@ export function readSecretsFile(file: string, spec: ClusterSpec): { ok: true; se
 
 /** sha256:<hex> over the CA certificate's SubjectPublicKeyInfo (DER), kubeadm's CA pin format. */
 export function caCertHash(certPem: string): string {
-  const spki = new X509Certificate(certPem).publicKey.export({ type: 'spki', format: 'der' });
-  return `sha256:${createHash('sha256').update(spki).digest('hex')}`;
+  return spkiPin(new X509Certificate(certPem).publicKey);
+}
+
+function spkiPin(key: KeyObject): string {
+  return `sha256:${createHash('sha256').update(key.export({ type: 'spki', format: 'der' })).digest('hex')}`;
 }
 
 /**
@@ -214,6 +217,8 @@ export function caCertHash(certPem: string): string {
  * and its key's algorithm.
  */
 export function inputsFromSecrets(secrets: Secrets): RenderInputs {
-  const alg = keyAlgorithm(new X509Certificate(secrets.ca.cert).publicKey);
-  return { secrets, caCertHash: caCertHash(secrets.ca.cert), caAlgorithm: isEncryptionAlgorithm(alg) ? alg : undefined };
+  // the certificate read once: every job's start comes here
+  const key = new X509Certificate(secrets.ca.cert).publicKey;
+  const alg = keyAlgorithm(key);
+  return { secrets, caCertHash: spkiPin(key), caAlgorithm: isEncryptionAlgorithm(alg) ? alg : undefined };
 }
