@@ -449,6 +449,12 @@ describe("push-file (etcd restore's snapshot): the same receiving command checks
     const changed = await runPlan({ plan: pushPlan(from, planned), files: new Map(), executor: () => h.exec, clusterHost: 'cp1', journal: new MemoryJournal() });
     expect(changed.failures.map((f) => f.error)).toEqual([expect.stringMatching(new RegExp(`snapshot\\.db changed since the plan was made: sha256 ${sha(from)}, the plan has ${planned}`))]);
     expect(readdirSync(h.at('/var/lib/airgap-k8s-restore'))).toEqual([]);
+    // cut short: what arrived so far waits as a 0600 partial (the umask of the receiving command), never readable
+    writeFileSync(from, Buffer.alloc(2 * 1024 * 1024 + 3, 7));
+    const cut = uploadFileResumable(new DroppingExecutor(h.exec, 1_000_000), from, '/var/lib/airgap-k8s-restore/cut.db', { size: statSync(from).size, sha256: planned, mode: '0644' }, {}, { maxRetries: 0 });
+    await expect(cut).rejects.toThrow(/connection lost/);
+    expect(statSync(h.at('/var/lib/airgap-k8s-restore/cut.db.partial'))).toMatchObject({ size: 1_000_000 });
+    expect(statSync(h.at('/var/lib/airgap-k8s-restore/cut.db.partial')).mode & 0o777).toBe(0o600);
   });
 });
 

@@ -141,7 +141,7 @@ if (STREAM_PY.includes("'")) throw new Error('STREAM_PY goes into the shell scri
 // into the partial (appended to the kept prefix), checks the size and sha256 of the whole partial and renames it
 // into place, in one round trip. Exit 3: cut short (resumable), 4: wrong sha256 (removed), 1: anything else.
 // $3 '-' (the sender is still hashing its copy): the partial is kept, its sha256 printed; finalizeArgv renames it
-// once the sender's hash agrees. The partial is 0600 until it is renamed (an etcd snapshot holds every Secret).
+// once the sender's hash agrees. The partial is 0600 while it arrives (an etcd snapshot holds every Secret).
 //
 // Files of 8 MiB and more are hashed while they arrive (STREAM_PY). Measured on the test bed (issue 13; 256 MiB,
 // interleaved with scp): hashing the partial after the write (page-cached, OpenSSL) left the host's 0.3-0.4 s of
