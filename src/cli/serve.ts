@@ -1,6 +1,7 @@
 // `airgap-k8s serve`: the REST service in the foreground until SIGINT/SIGTERM. Installs still running when it
 // stops are left `running` in the database and resume from their journal at the next start.
 import { resolveConfig, type ServeFlags } from '../api/config.js';
+import { lowerOtherThreads } from '../api/priority.js';
 import { importForFeature } from '../optional.js';
 
 /** serve's HTTPS options (ENV_HELP describes them). */
@@ -15,6 +16,8 @@ export async function serveCommand(values: Record<string, unknown>, io: { stderr
   // loaded here, not at the top of commands.ts: the other commands do not need SQLite or an HTTP server
   // (optional dependencies: their absence is one line naming what to install, src/optional.ts)
   let server;
+  // the process is the service's alone: V8's and libuv's helper threads yield to the loop (../api/priority.ts)
+  lowerOtherThreads();
   try {
     const { startServer } = await importForFeature('the REST service (airgap-k8s serve, airgap-k8s/api)', () => import('../api/server.js'));
     server = await startServer(r.config);

@@ -107,6 +107,32 @@ describe('the worker pool', () => {
     expect(nices()[0]).toBe(0); // the main thread (the first task) is left as it was
   });
 
+  it.runIf(process.platform === 'linux')('lowerOtherThreads (serve, first thing) lowers the helper threads the process has then (V8, libuv), not the caller; a thread started after keeps nice 0', async () => {
+    const priority = new URL('../../src/api/priority.ts', import.meta.url).href;
+    const script = [
+      `const { lowerOtherThreads } = await import(${JSON.stringify(priority)});`,
+      `const { readdirSync, readFileSync } = await import('node:fs');`,
+      `const { Worker } = await import('node:worker_threads');`,
+      `const nice = (tid) => { const s = readFileSync('/proc/self/task/' + tid + '/stat', 'utf8'); return Number(s.slice(s.lastIndexOf(') ') + 2).split(' ')[16]); };`,
+      `const lowered = lowerOtherThreads();`,
+      `const tids = readdirSync('/proc/self/task');`,
+      `const main = nice(process.pid); const others = tids.filter((t) => Number(t) !== process.pid).map(nice);`,
+      // a thread started afterwards (as the job thread is): its thread id, its nice value read while it waits
+      `const w = new Worker("const { parentPort } = await import('node:worker_threads'); const { readlinkSync } = await import('node:fs'); parentPort.postMessage(readlinkSync('/proc/thread-self').split('/').pop()); setTimeout(() => {}, 60000);", { eval: true });`,
+      `const worker = nice(await new Promise((r) => w.once('message', r))); await w.terminate();`,
+      `console.log(JSON.stringify({ lowered, threads: tids.length, main, others, worker }));`,
+    ].join('\n');
+    const out = await new Promise<string>((resolve, reject) =>
+      execFile(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: new URL('../..', import.meta.url).pathname }, (e, stdout) => (e ? reject(e) : resolve(stdout))),
+    );
+    const r = JSON.parse(out) as { lowered: number; threads: number; main: number; others: number[]; worker: number };
+    expect(r.lowered).toBe(r.threads - 1);
+    expect(r.lowered).toBeGreaterThanOrEqual(4); // V8's four platform threads at least
+    expect(r.others.every((n) => n === BACKGROUND_NICE)).toBe(true);
+    expect(r.main).toBe(0);
+    expect(r.worker).toBe(0);
+  });
+
   it('idle threads do not hold the process open: a process that used the pool ends by itself', async () => {
     const pool = new URL('../../src/api/pool.ts', import.meta.url).href;
     const script = `const { workPool } = await import(${JSON.stringify(pool)}); const p = workPool(); p.warm(); const r = await p.run('checkSpecBody', { text: 'x: 1', json: false }, 'high'); console.log('answered', r.ok);`;
