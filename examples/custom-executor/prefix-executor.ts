@@ -49,8 +49,11 @@ export class PrefixExecutor implements Executor {
       child.stderr!.on('data', (c: Buffer) => (err.push(c), opts.onStderr?.(c)));
       if (child.stdin) {
         child.stdin.on('error', () => {}); // the command may exit without reading all of it
-        if (opts.stdinFile) createReadStream(opts.stdinFile, { start: opts.stdinFileOffset ?? 0 }).pipe(child.stdin);
-        else child.stdin.end(opts.stdin);
+        if (opts.stdinFile) {
+          const file = createReadStream(opts.stdinFile, { start: opts.stdinFileOffset ?? 0 });
+          child.stdin.on('close', () => file.destroy()); // ...and then the file is closed, not left open
+          file.pipe(child.stdin);
+        } else child.stdin.end(opts.stdin);
       }
 
       let timedOut = false;

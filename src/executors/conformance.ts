@@ -21,7 +21,7 @@
  * @module executors/conformance
  */
 import { createHash, randomBytes, randomInt } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -225,6 +225,17 @@ export function executorConformance(name: string, make: () => Promise<Executor> 
         expect(r.stdout.split(' ')[0]).toBe(sha256(data.subarray(at)));
         const end = await exec.run(['wc', '-c'], { stdinFile: file, stdinFileOffset: data.length, timeoutMs: 60_000 });
         expect(end.stdout.trim()).toBe('0');
+      }, 90_000);
+
+      it('a command that reads none of its stdinFile ends, and the file is not left open here', async () => {
+        const file = join(localTmp, 'payload-unread.bin');
+        writeFileSync(file, randomBytes(24 * 1024 * 1024));
+        const r = await exec.run(['true'], { stdinFile: file, timeoutMs: 60_000 });
+        expect(r.exitCode).toBe(0);
+        // this process's descriptors on the file (the ssh executor reads it in a thread of this process)
+        const open = () => (existsSync('/proc/self/fd') ? readdirSync('/proc/self/fd').filter((fd) => { try { return readlinkSync(`/proc/self/fd/${fd}`) === file; } catch { return false; } }).length : 0);
+        for (let i = 0; i < 100 && open() > 0; i++) await new Promise((res) => setTimeout(res, 50));
+        expect(open()).toBe(0);
       }, 90_000);
 
       it('closes stdin when none is given (a reader does not hang)', async () => {

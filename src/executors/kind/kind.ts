@@ -48,7 +48,7 @@ import type { Duplex } from 'node:stream';
 // type-only, and only in private members: the published kind.d.ts does not name dockerode
 import type Dockerode from 'dockerode';
 import type { HostView } from '../../spec/derive.js';
-import { checkRun, Collector, stdinFileStream, settle, watchStop } from '../common.js';
+import { checkRun, Collector, sendStdinFile, settle, watchStop } from '../common.js';
 import { MissingDependencyError } from '../../optional.js';
 import { dockerClient } from './docker.js';
 import { ExecAbortedError, ExecConnectionError, type Executor, type RunOptions, type RunResult } from '../executor.js';
@@ -353,14 +353,11 @@ export class KindExecutor implements Executor {
         s.on('close', () => void ended(docker!, exec));
         if (!hasStdin) return;
         if (opts.stdinFile !== undefined) {
-          const src = stdinFileStream(opts.stdinFile, opts);
-          s.on('close', () => src.destroy());
-          src.on('error', (e) => {
+          sendStdinFile(opts, s, (e) => {
             // Never send EOF after a failed read: kill the command before it takes a short input for a whole one.
             stdinFailure = new Error(`${this.host}: could not read stdinFile ${opts.stdinFile}: ${e.message}; the command was stopped before its input ended`, { cause: e });
             stop();
           });
-          src.pipe(s);
         } else {
           s.end(opts.stdin);
         }

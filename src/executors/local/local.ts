@@ -10,7 +10,7 @@
 // directory tree without a real chroot/container, which is what the kind/ssh executors are for.
 import { spawn } from 'node:child_process';
 import { isAbsolute } from 'node:path';
-import { checkRun, Collector, stdinFileStream, settle, watchStop } from '../common.js';
+import { checkRun, Collector, sendStdinFile, settle, watchStop } from '../common.js';
 import { ExecAbortedError, type Executor, type RunOptions, type RunResult } from '../executor.js';
 
 /** How a {@link LocalExecutor} names itself and where its file operations resolve. */
@@ -147,13 +147,11 @@ export class LocalExecutor implements Executor {
         // EPIPE when the command exits without reading all of its input: not our error, its exit code tells.
         child.stdin.on('error', () => {});
         if (opts.stdinFile !== undefined) {
-          const src = stdinFileStream(opts.stdinFile, opts);
-          src.on('error', (err) => {
+          sendStdinFile(opts, child.stdin, (err) => {
             // Never close stdin after a failed read: the command would take a short input for a complete one.
             stdinError = err;
             stop();
           });
-          src.pipe(child.stdin);
         } else {
           child.stdin.end(opts.stdin);
         }

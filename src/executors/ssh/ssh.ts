@@ -29,7 +29,7 @@ import type { Client as Ssh2Client, ClientChannel, ConnectConfig, ServerHostKeyA
 import type { HostView } from '../../spec/derive.js';
 import type { Secrets } from '../../secrets/types.js';
 import { importForFeature } from '../../optional.js';
-import { checkRun, Collector, stdinFileStream, normalizeSignal, settle, watchStop } from '../common.js';
+import { checkRun, Collector, normalizeSignal, sendStdinFile, settle, watchStop } from '../common.js';
 import { ExecAbortedError, ExecConnectionError, shellQuote, type Executor, type RunOptions, type RunResult } from '../executor.js';
 import { KILL_SCRIPT, PID_ANNOUNCE, PidFilter } from '../process-group.js';
 import { checkHostKey, knownKeyTypes, type HostKeyPolicy } from './host-keys.js';
@@ -637,13 +637,11 @@ export class SshExecutor implements Executor {
               setImmediate(() => (c.alive ? finish() : onLost(c.lastError?.message ?? 'the connection closed')));
             });
             if (opts.stdinFile !== undefined) {
-              const src = stdinFileStream(opts.stdinFile, opts);
-              src.on('error', (e) => {
+              sendStdinFile(opts, ch, (e) => {
                 // Never send EOF after a failed read: kill the command before it takes a short input for a whole one.
                 stdinFailure = new Error(`${this.host}: could not read stdinFile ${opts.stdinFile}: ${e.message}; the command was stopped before its input ended`, { cause: e });
                 stop();
               });
-              src.pipe(ch);
             } else {
               ch.end(opts.stdin);
             }
