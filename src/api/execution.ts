@@ -2,7 +2,7 @@
 // install pipeline with every event committed before anyone hears of it. Written once, hosted two ways:
 // - in the service's job thread (./job-thread.ts, the default): the thread has its own connection to the service's
 //   database and has the start made on a render thread of its own, so neither the plan nor the run's events and
-//   SQLite writes touch the event loop, which only routes (./jobs.ts hears each committed event by message, for its
+//   SQLite writes touch the event loop, which only routes (./jobs.ts hears the committed events by message, for its
 //   subscribers);
 // - on the caller's thread, the start made in the worker pool, when the executors are made by a function (tests that
 //   record commands or listen for connections: a function cannot cross to a thread).

@@ -75,8 +75,8 @@ export class JobThreadExecutions implements Executions {
 
   private heard(m: FromJobThread): void {
     switch (m.type) {
-      case 'event':
-        this.o.stored(m.id, m.event);
+      case 'events':
+        for (const { id, event } of m.items) this.o.stored(id, event);
         break;
       case 'log':
         this.o.log[m.level](m.msg, m.fields);
