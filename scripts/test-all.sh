@@ -26,7 +26,7 @@
 #             a worker and a control plane added and removed by editing the spec, etcd snapshot/restore, certs
 #             check/renew (killed -9 and resumed), the upgrade
 #             v1.34.3 -> v1.34.4 (the supply builds both versions; v1.34.4 cold, measured after v1.34.3: toolchain
-#             551 s with the Go cache warm, .debs 170 s, images 11 s) with a Service answering throughout, reset (27-34 min on a quiet machine: 2022 s and 1640 s on 2026-12-04, 1753 s on 2026-12-05)
+#             551 s with the Go cache warm, .debs 170 s, images 11 s) with a Service answering throughout, reset (23-34 min on a quiet machine: 2022 s and 1640 s on 2026-12-04, 1753 s and 1388 s on 2026-12-05)
 #   bundle    offline bundle verified, uploaded over SSH (killed + resumed), installed, images imported (test bed, .debs)
 set -euo pipefail
 cd "$(dirname "$0")/.."
