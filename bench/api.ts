@@ -84,9 +84,13 @@ const handlerTimes = (log: string) => [...log.matchAll(/"method":"POST","path":"
 
 const pct = percentile;
 
-/** Resolves once install `id` has its plan stored (its start made: secrets, render, plan). */
+/** Resolves once install `id` has its plan stored (its start made: secrets, render, plan); fails after 60 s. */
 async function planStored(server: Server, id: string): Promise<void> {
-  while ((await fetch(`${server.url}/clusters/${id}/plan`, { headers: H }).then(async (x) => (await x.arrayBuffer(), x.status))) !== 200) await new Promise((res) => setTimeout(res, 5));
+  const deadline = performance.now() + 60_000;
+  while ((await fetch(`${server.url}/clusters/${id}/plan`, { headers: H }).then(async (x) => (await x.arrayBuffer(), x.status))) !== 200) {
+    if (performance.now() > deadline) throw new Error(`install ${id} has no plan after 60 s: ${server.log().slice(-2000)}`);
+    await new Promise((res) => setTimeout(res, 5));
+  }
 }
 
 async function benchPosts(requests: number, inFlight: number): Promise<void> {
