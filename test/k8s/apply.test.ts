@@ -217,6 +217,14 @@ describe('kube-apiserver v1.34.3 (server-side apply, dryRun=All, fieldValidation
       // slow and every fixture is checked above to create its own).
       const rest = prerequisites.filter((d) => d.obj.kind !== 'Namespace');
       if (rest.length) await cp.kubectl(['delete', '--ignore-not-found', '--wait=false', '-f', '-'], { input: stream(rest) });
+      // ...but the CRDs must be gone before the next fixture applies the same ones: an apply to a CRD still being
+      // deleted succeeds, and then the deletion ends (the next fixture's wait for Established found no CRD)
+      const crds = rest.filter((d) => d.obj.kind === 'CustomResourceDefinition').map((d) => d.obj.metadata.name!);
+      for (const deadline = Date.now() + 60_000; crds.length > 0; await new Promise((r) => setTimeout(r, 200))) {
+        const left = await cp.kubectl(['get', 'crd', '--ignore-not-found', '-o', 'name', ...crds]);
+        if (left.code === 0 && left.stdout.trim() === '') break;
+        if (Date.now() > deadline) throw new Error(`${fixture}: CRDs still there 60 s after their deletion: ${left.stdout}${left.stderr}`);
+      }
     }, 120_000);
 
     for (const f of files) {
